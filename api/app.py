@@ -1,0 +1,120 @@
+"""Composition root: create_app(settings) wires domain use-cases to PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.auth import PUBLIC_PATHS, BearerAuthMiddleware
+from api.controllers.admin import TenantController
+from api.controllers.health import HealthController
+from api.controllers.responses import ResponseController
+from api.controllers.results import ResultsController
+from api.controllers.surveys import SurveyController
+from api.errors import EXCEPTION_HANDLERS
+from api.examples import add_examples
+from api.logging import configure_logging, request_logging
+from api.services import Services
+from infra.postgres.idempotency import PgIdempotencyStore
+from infra.postgres.uow import PgUnitOfWorkFactory
+from infra.runtime import Runtime, open_runtime
+from infra.settings import Settings
+
+API_VERSION = "1.0.0"
+CONTROLLERS = [
+    TenantController,
+    SurveyController,
+    ResponseController,
+    ResultsController,
+    HealthController,
+]
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="nps-api",
+        version=API_VERSION,
+        description=(
+            "Multi-tenant Net Promoter Score API: collect answers, read live NPS with margins "
+            "of error per survey, segment and period. Errors are RFC 9457 problem details."
+        ),
+        path="/docs",
+        render_plugins=[SwaggerRenderPlugin(version="5.17.14", path="/")],
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(
+                    type="http", scheme="bearer", description="A tenant API key (nps_…)"
+                ),
+                "adminToken": SecurityScheme(
+                    type="http", scheme="bearer", description="The operator's admin token"
+                ),
+            }
+        ),
+        use_handler_docstrings=False,
+    )
+
+
+def services_for(rt: Runtime) -> Services:
+    return Services(
+        uow=PgUnitOfWorkFactory(rt.pool),
+        ingestor=rt.batcher,
+        idempotency=PgIdempotencyStore(rt.pool),
+        counters=rt.counters,
+        database=rt.database,
+        admin_token_hash=rt.admin_token_hash,
+        check_database=rt.database_up,
+        check_redis=rt.redis_up,
+    )
+
+
+def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litestar:
+    """The API; with `runtime` given (tests), its pools are used and left open."""
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if runtime is not None:
+            app.state.services = services_for(runtime)
+            yield
+            return
+        async with open_runtime(settings) as rt:
+            app.state.services = services_for(rt)
+            yield
+
+    def services(state: State) -> Services:
+        service: Services = state.services
+        return service
+
+    app = Litestar(
+        route_handlers=CONTROLLERS,
+        lifespan=[lifespan],
+        dependencies={"services": Provide(services, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[
+            request_logging,
+            DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in PUBLIC_PATHS]),
+        ],
+        openapi_config=openapi_config(),
+        request_max_body_size=settings.max_body_bytes,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=4096),
+        logging_config=None,
+        debug=False,
+    )
+    add_examples(app.openapi_schema)
+    return app
+
+
+def app_from_env() -> Litestar:
+    """ASGI factory for the server workers: settings from NPS_* variables."""
+    from infra.settings import load_settings
+
+    return create_app(load_settings())

@@ -1,0 +1,63 @@
+"""Bearer authentication: API keys for tenant routes, the admin token for /v1/admin."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from domain.keys import hash_secret, parse_key
+from domain.model import Principal, Scope
+
+ADMIN = "admin"
+PUBLIC_PATHS = {"/health", "/docs"}
+
+
+def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthorizedException("missing bearer token in the Authorization header")
+    return token.strip()
+
+
+class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        token = _bearer(connection)
+        services = connection.app.state.services
+        if connection.url.path.startswith("/v1/admin"):
+            if not hmac.compare_digest(hash_secret(token), services.admin_token_hash):
+                raise NotAuthorizedException("invalid admin token")
+            return AuthenticationResult(user=ADMIN, auth=None)
+        parsed = parse_key(token)
+        principal = None
+        if parsed is not None:
+            principal = await services.authenticate(parsed)
+        if principal is None:
+            raise NotAuthorizedException("invalid or revoked API key")
+        return AuthenticationResult(user=principal, auth=None)
+
+
+def requires(*scopes: Scope) -> Any:
+    """Guard: the calling key must carry one of `scopes`."""
+    wanted = frozenset(scopes)
+    names = "' or '".join(scopes)
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        user = connection.user
+        if not isinstance(user, Principal) or not wanted & user.scopes:
+            raise PermissionDeniedException(f"this API key lacks the scope '{names}'")
+
+    return guard
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    user = connection.user
+    assert isinstance(user, Principal)
+    return user

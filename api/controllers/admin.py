@@ -1,0 +1,85 @@
+"""Operator endpoints: tenants and their API keys (admin token)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, delete, get, post
+from litestar.params import Parameter
+
+from api.body import StrictBody
+from api.docs import problems
+from api.schemas.tenants import (
+    KeyCreate,
+    KeyCreated,
+    TenantCreate,
+    TenantList,
+    TenantOut,
+    key_created,
+    tenant_out,
+)
+from api.services import Services
+from domain import tenants
+from domain.model import DEFAULT_PAGE, MAX_PAGE
+
+
+class TenantController(Controller):
+    path = "/v1/admin/tenants"
+    tags = ["admin"]
+    security = [{"adminToken": []}]
+
+    @post(
+        "/",
+        operation_id="createTenant",
+        summary="Create a tenant",
+        dto=StrictBody[TenantCreate],
+        return_dto=None,
+        responses=problems(400),
+    )
+    async def create(self, data: TenantCreate, services: Services) -> TenantOut:
+        tenant = await tenants.create_tenant(
+            name=data.name,
+            timezone=data.timezone,
+            now=services.clock(),
+            uow=services.uow,
+            counters=services.counters,
+        )
+        return tenant_out(tenant)
+
+    @get("/", operation_id="listTenants", summary="List tenants", responses=problems())
+    async def list_tenants(
+        self,
+        services: Services,
+        limit: int = Parameter(ge=1, le=MAX_PAGE, default=DEFAULT_PAGE),
+        cursor: str | None = None,
+    ) -> TenantList:
+        page = await tenants.list_tenants(limit=limit, cursor=cursor, uow=services.uow)
+        return TenantList(data=[tenant_out(t) for t in page.items], next_cursor=page.next_cursor)
+
+    @post(
+        "/{tenant_id:uuid}/keys",
+        operation_id="createApiKey",
+        summary="Create an API key",
+        description="The secret `key` is shown in this answer only; only its hash is stored.",
+        dto=StrictBody[KeyCreate],
+        return_dto=None,
+        responses=problems(400, 404),
+    )
+    async def create_key(self, tenant_id: UUID, data: KeyCreate, services: Services) -> KeyCreated:
+        key, secret_key = await tenants.create_key(
+            tenant_id=tenant_id,
+            name=data.name,
+            scopes=data.scopes,
+            now=services.clock(),
+            uow=services.uow,
+        )
+        return key_created(key, secret_key)
+
+    @delete(
+        "/{tenant_id:uuid}/keys/{key_id:uuid}",
+        operation_id="revokeApiKey",
+        summary="Revoke an API key at once",
+        responses=problems(404),
+    )
+    async def revoke_key(self, tenant_id: UUID, key_id: UUID, services: Services) -> None:
+        await tenants.revoke_key(tenant_id=tenant_id, key_id=key_id, uow=services.uow)

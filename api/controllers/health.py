@@ -1,0 +1,37 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, Response, get
+
+from api.services import Services
+
+
+class Health(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+    database: str | None = None
+    redis: str | None = None
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["health"]
+
+    @get("/live", operation_id="getLiveness", summary="The process is up")
+    async def live(self) -> Health:
+        return Health(status="ok")
+
+    @get(
+        "/ready",
+        operation_id="getReadiness",
+        summary="Ready to serve: 200 (degraded while Redis is down), 503 without PostgreSQL",
+    )
+    async def ready(self, services: Services) -> Response[Health]:
+        database = await services.check_database()
+        redis = await services.check_redis()
+        status = "ok" if database and redis else "degraded" if database else "unavailable"
+        body = Health(
+            status=status, database="up" if database else "down", redis="up" if redis else "down"
+        )
+        return Response(body, status_code=200 if database else 503)

@@ -1,0 +1,228 @@
+"""Answers: post one, post a batch, list and read them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from domain.nps import Category
+from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+
+from api.auth import principal_of, requires
+from api.body import StrictBody, decode_strict
+from api.docs import problems
+from api.idempotency import run_idempotent
+from api.params import parse_date, parse_segments
+from api.schemas.responses import (
+    BatchCreate,
+    BatchCreateDoc,
+    BatchItemResult,
+    BatchResult,
+    ItemError,
+    ResponseCreate,
+    ResponseList,
+    ResponseOut,
+    response_out,
+)
+from api.services import Services
+from domain import responses as uc
+from domain.errors import DomainError, InvalidInput, NotFound
+from domain.model import DEFAULT_PAGE, MAX_PAGE, Scope
+from domain.ports import ResponseFilter
+from domain.responses import IdempotencyCompletion, IngestResult, Outcome
+
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        max_length=255,
+        required=False,
+        description="Retries with the same key and body replay the first answer (kept 48 h).",
+    ),
+]
+_encode = msgspec.json.encode
+
+
+class BatchBody(StrictBody[BatchCreate]):
+    doc_type = BatchCreateDoc
+
+
+def _render_single(results: list[IngestResult]) -> tuple[int, bytes] | None:
+    result = results[0]
+    if result.response is None:
+        return None
+    status = 201 if result.outcome is Outcome.CREATED else 200
+    return status, _encode(response_out(result.response))
+
+
+def _item_status(index: int, result: IngestResult) -> BatchItemResult:
+    if result.response is not None:
+        status = 201 if result.outcome is Outcome.CREATED else 200
+        return BatchItemResult(index=index, status=status, id=result.response.id)
+    try:
+        uc.raise_for(result)
+    except DomainError as err:
+        status = 404 if isinstance(err, NotFound) else 409
+        error = ItemError(status=status, title=err.title, detail=err.detail)
+        return BatchItemResult(index=index, status=status, error=error)
+    raise AssertionError("a result without an answer always has an error")
+
+
+def _invalid(index: int, exc: InvalidInput) -> BatchItemResult:
+    errors = [{"field": e.field, "message": e.message} for e in exc.errors] or None
+    return BatchItemResult(
+        index=index,
+        status=422,
+        error=ItemError(status=422, title=exc.title, detail=exc.detail, errors=errors),
+    )
+
+
+def _render_batch(invalid: dict[int, BatchItemResult], positions: list[int]) -> uc.Render:
+    def render(results: list[IngestResult]) -> tuple[int, bytes]:
+        items = dict(invalid)
+        for pos, result in zip(positions, results, strict=True):
+            items[pos] = _item_status(pos, result)
+        ordered = [items[i] for i in sorted(items)]
+        status = 200 if all(r.status < 300 for r in ordered) else 207
+        return status, _encode(BatchResult(results=ordered))
+
+    return render
+
+
+class ResponseController(Controller):
+    path = "/v1/responses"
+    tags = ["responses"]
+    security = [{"apiKey": []}]
+
+    @post(
+        "/",
+        operation_id="createResponse",
+        summary="Record one answer",
+        description="201 with the stored answer; 200 with the stored answer when its "
+        "`external_id` was recorded before (counted once).",
+        guards=[requires(Scope.RESPONSES_WRITE)],
+        dto=StrictBody[ResponseCreate],
+        return_dto=None,
+        status_code=201,
+        responses=problems(400, 403, 404, 409, 413),
+    )
+    async def create(
+        self,
+        request: Request,
+        data: ResponseCreate,
+        services: Services,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ResponseOut]:
+        principal = principal_of(request)
+        answer = uc.build_response(data.to_domain(), principal=principal, now=services.clock())
+
+        async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes]:
+            (result,) = await uc.record_responses(
+                [answer],
+                principal=principal,
+                ingestor=services.ingestor,
+                idempotency=completion,
+            )
+            uc.raise_for(result)
+            rendered = _render_single([result])
+            assert rendered is not None
+            return rendered
+
+        return await run_idempotent(request, services, idempotency_key, _render_single, run)
+
+    @post(
+        "/batch",
+        operation_id="createResponsesBatch",
+        summary="Record up to 1000 answers",
+        description="Each item is validated on its own: valid items are stored and counted even "
+        "when others fail. 200 when every item succeeded, else 207 with one result per item.",
+        guards=[requires(Scope.RESPONSES_WRITE)],
+        dto=BatchBody,
+        return_dto=None,
+        status_code=200,
+        responses={
+            207: ResponseSpec(BatchResult, description="Some failed"),
+            **problems(400, 403, 413),
+        },
+    )
+    async def create_batch(
+        self,
+        request: Request,
+        data: BatchCreate,
+        services: Services,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[BatchResult]:
+        principal = principal_of(request)
+        now = services.clock()
+        invalid: dict[int, BatchItemResult] = {}
+        answers, positions = [], []
+        for i, raw in enumerate(data.responses):
+            try:
+                item = decode_strict(raw, ResponseCreate, root=f"responses[{i}]")
+                answers.append(uc.build_response(item.to_domain(), principal=principal, now=now))
+                positions.append(i)
+            except InvalidInput as exc:
+                invalid[i] = _invalid(i, exc)
+        render = _render_batch(invalid, positions)
+
+        async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes]:
+            results = await uc.record_responses(
+                answers, principal=principal, ingestor=services.ingestor, idempotency=completion
+            )
+            return render(results)
+
+        return await run_idempotent(request, services, idempotency_key, render, run)
+
+    @get(
+        "/",
+        operation_id="listResponses",
+        summary="List answers, newest first",
+        guards=[requires(Scope.RESULTS_READ)],
+        responses=problems(403),
+    )
+    async def list_responses(
+        self,
+        request: Request,
+        services: Services,
+        survey_id: UUID | None = None,
+        from_: Annotated[str | None, Parameter(query="from", description="YYYY-MM-DD")] = None,
+        to: Annotated[str | None, Parameter(description="YYYY-MM-DD, inclusive")] = None,
+        category: Category | None = None,
+        segment: Annotated[list[str] | None, Parameter(description="dim:value")] = None,
+        limit: int = Parameter(ge=1, le=MAX_PAGE, default=DEFAULT_PAGE),
+        cursor: str | None = None,
+    ) -> ResponseList:
+        principal = principal_of(request)
+        start, end = parse_date(from_, "from"), parse_date(to, "to")
+        if start and end and start > end:
+            raise InvalidInput.field("from", "must not be after 'to'")
+        flt = ResponseFilter(
+            tenant_id=principal.tenant_id,
+            survey_id=survey_id,
+            start=start,
+            end=end,
+            category=category,
+            segments=tuple((s.dimension, s.value) for s in parse_segments(segment)),
+        )
+        page = await uc.list_responses(flt, limit=limit, cursor=cursor, uow=services.uow)
+        return ResponseList(
+            data=[response_out(r) for r in page.items], next_cursor=page.next_cursor
+        )
+
+    @get(
+        "/{response_id:uuid}",
+        operation_id="getResponse",
+        summary="Get one answer",
+        guards=[requires(Scope.RESULTS_READ)],
+        responses=problems(403, 404),
+    )
+    async def get_response(
+        self, request: Request, response_id: UUID, services: Services
+    ) -> ResponseOut:
+        answer = await uc.get_response(
+            tenant_id=principal_of(request).tenant_id, response_id=response_id, uow=services.uow
+        )
+        return response_out(answer)

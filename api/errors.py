@@ -1,0 +1,149 @@
+"""RFC 9457 problem details: one table maps domain and framework errors to HTTP."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from domain import errors as d
+
+log = structlog.get_logger(__name__)
+PROBLEM_JSON = "application/problem+json"
+_PREFIX = "urn:nps-api:problem:"
+
+
+class FieldProblem(msgspec.Struct, frozen=True, kw_only=True):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An error answer (RFC 9457); validation errors list the fields at fault."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = None
+
+
+# domain error -> (status, problem slug); the first matching class wins (subclasses first).
+DOMAIN_ERRORS: list[tuple[type[d.DomainError], int, str]] = [
+    (d.IdempotencyMismatch, 422, "idempotency-key-reused"),
+    (d.InvalidInput, 422, "validation-error"),
+    (d.NotFound, 404, "not-found"),
+    (d.Conflict, 409, "conflict"),
+    (d.Unauthorized, 401, "unauthorized"),
+    (d.Forbidden, 403, "forbidden"),
+    (d.Unavailable, 503, "unavailable"),
+]
+_HTTP_SLUGS = {
+    400: "malformed-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    429: "too-many-requests",
+    503: "unavailable",
+}
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    errors: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    body = Problem(
+        type=_PREFIX + (slug or _HTTP_SLUGS.get(status, "error")),
+        title=title or HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        errors=errors,
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_error_handler(_: Request, exc: Exception) -> Response[Problem]:
+    assert isinstance(exc, d.DomainError)
+    for cls, status, slug in DOMAIN_ERRORS:
+        if isinstance(exc, cls):
+            errors = None
+            if isinstance(exc, d.InvalidInput):
+                errors = [FieldProblem(field=e.field, message=e.message) for e in exc.errors]
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            return problem(
+                status, exc.detail, slug=slug, title=exc.title, errors=errors, headers=headers
+            )
+    raise exc  # pragma: no cover - every DomainError subclass is in the table
+
+
+def http_error_handler(_: Request, exc: Exception) -> Response[Problem]:
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc, ValidationException):
+        extra = [
+            e for e in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(e, dict)
+        ]
+        if any(str(e.get("source")) in ("path", "ParamType.PATH") for e in extra):
+            return problem(404, "not found")  # a malformed id is an id that does not exist
+        fields = [
+            FieldProblem(field=str(e.get("key", "body")), message=str(e.get("message", "")))
+            for e in extra
+        ]
+        missing = _MISSING.search(str(exc.detail))
+        if not fields and missing:
+            fields = [FieldProblem(field=missing.group(1), message="is required")]
+        detail = "; ".join(f"{f.field}: {f.message}" for f in fields) or str(exc.detail)
+        return problem(422, detail, errors=fields or None)
+    status = exc.status_code
+    detail = str(exc.detail) if exc.detail else HTTPStatus(status).phrase
+    if status == 413:
+        detail = "the request body is larger than the limit of 1 MiB"
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem(status, detail, headers=headers)
+
+
+def internal_error_handler(_: Request, exc: Exception) -> Response[Problem]:
+    log.error("unhandled_error", error=type(exc).__name__, exc_info=exc)
+    return problem(500, "an unexpected error occurred; it has been logged")
+
+
+EXCEPTION_HANDLERS = {
+    d.DomainError: domain_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}
+
+_MISSING = re.compile(r"Missing required \w+ parameter '([^']+)'")
+_AT = re.compile(
+    r"^(?P<msg>.*?)(?: - at `(?P<key>key)` in `(?P<kpath>[^`]*)`| - at `(?P<path>[^`]*)`)?$"
+)
+_NAMED = re.compile(r"^Object (?:missing required|contains unknown) field `(?P<name>[^`]+)`$")
+
+
+def field_of(error: msgspec.ValidationError, *, root: str = "") -> FieldProblem:
+    """Turn msgspec's message ('... - at `$.responses[1].score`') into a field path."""
+    m = _AT.match(str(error))
+    assert m is not None
+    message = m.group("msg")
+    path = (m.group("kpath") or m.group("path") or "$").removeprefix("$").removeprefix(".")
+    path = path.replace("[...]", "")
+    named = _NAMED.match(message)
+    if named:
+        path = f"{path}.{named.group('name')}" if path else named.group("name")
+    if m.group("key"):
+        message = f"invalid key: {message}"
+    if root:
+        path = f"{root}{path if path.startswith('[') or not path else '.' + path}"
+    return FieldProblem(field=path or "body", message=message)

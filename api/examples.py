@@ -1,0 +1,77 @@
+"""Request examples for the OpenAPI spec: a body example per operation, one per parameter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.openapi.spec import Example, OpenAPI, Operation, Parameter, Reference
+
+SURVEY_ID = "0b6f5c1e-3f0a-4a8e-9d49-1c2f8e6b7a10"
+BODY_EXAMPLES: dict[str, dict[str, Any]] = {
+    "createTenant": {"name": "Acme Inc.", "timezone": "Europe/Berlin"},
+    "createApiKey": {"name": "crm-sync", "scopes": ["responses:write", "results:read"]},
+    "createSurvey": {
+        "name": "Relationship 2026",
+        "kind": "relational",
+        "question": "How likely are you to recommend us to a friend or colleague?",
+    },
+    "updateSurvey": {"name": "Relationship survey 2026"},
+    "createResponse": {
+        "survey_id": SURVEY_ID,
+        "score": 6,
+        "comment": "Support took three days to answer.",
+        "customer_id": "cus_4711",
+        "segments": {"team": "support", "region": "emea"},
+        "answered_at": "2026-11-22T09:30:00+01:00",
+        "locale": "de-DE",
+        "external_id": "survey-link-8a7f",
+    },
+    "createResponsesBatch": {
+        "responses": [
+            {"survey_id": SURVEY_ID, "score": 10, "segments": {"team": "sales"}},
+            {"survey_id": SURVEY_ID, "score": 3, "comment": "Too expensive"},
+        ]
+    },
+}
+PARAMETER_EXAMPLES: dict[str, Any] = {
+    "tenant_id": "5d1c4c0e-8a4b-4f3b-a1c8-0f4f1f6e2b33",
+    "key_id": "9e3a7f5d-2c1b-4e8a-b7d6-5f4e3d2c1b0a",
+    "survey_id": SURVEY_ID,
+    "response_id": "c4f1a2b3-d5e6-4f70-8a9b-0c1d2e3f4a5b",
+    "from": "2026-10-01",
+    "to": "2026-10-31",
+    "segment": ["team:support"],
+    "dimension": "team",
+    "interval": "week",
+    "category": "detractor",
+    "limit": 50,
+    "cursor": "WyIyMDI2LTExLTIyVDA5OjMwOjAwWiIsImM0ZjEiXQ",
+    "Idempotency-Key": "order-4711-nps",
+}
+
+
+def _operations(spec: OpenAPI) -> list[Operation]:
+    ops = []
+    for item in (spec.paths or {}).values():
+        for method in ("get", "put", "post", "patch", "delete"):
+            op = getattr(item, method, None)
+            if op is not None:
+                ops.append(op)
+    return ops
+
+
+def add_examples(spec: OpenAPI) -> OpenAPI:
+    """Fill request examples in place (Litestar has no hook for body examples)."""
+    for op in _operations(spec):
+        body = op.request_body
+        if body is not None and not isinstance(body, Reference) and op.operation_id:
+            value = BODY_EXAMPLES.get(op.operation_id)
+            for media in body.content.values():
+                if value is not None:
+                    media.examples = {"example": Example(summary="A typical request", value=value)}
+        for param in op.parameters or []:
+            if isinstance(param, Parameter) and param.name in PARAMETER_EXAMPLES:
+                param.examples = {
+                    "example": Example(summary=param.name, value=PARAMETER_EXAMPLES[param.name])
+                }
+    return spec

@@ -1,0 +1,38 @@
+"""What the controllers need, built once by the app factory and injected per request."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from domain.idempotency import IdempotencyStore
+from domain.keys import ParsedKey
+from domain.model import Principal
+from domain.ports import HistogramSource, UnitOfWorkFactory
+from domain.responses import Ingestor
+from domain.tenants import CounterInitializer, authenticate
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Counters(HistogramSource, CounterInitializer):
+    """The live counter store as the API sees it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Services:
+    uow: UnitOfWorkFactory
+    ingestor: Ingestor
+    idempotency: IdempotencyStore
+    counters: Counters
+    database: HistogramSource
+    admin_token_hash: bytes
+    check_database: Callable[[], Awaitable[bool]]
+    check_redis: Callable[[], Awaitable[bool]]
+    clock: Callable[[], datetime] = utc_now
+
+    async def authenticate(self, parsed: ParsedKey) -> Principal | None:
+        return await authenticate(parsed, uow=self.uow)

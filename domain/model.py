@@ -1,0 +1,106 @@
+"""Entities and value objects of the NPS service."""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import date, datetime
+from typing import Generic, TypeVar
+from uuid import UUID
+
+import msgspec
+
+SEGMENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+MAX_SEGMENTS = 10
+MAX_SEGMENT_VALUE = 100
+MAX_COMMENT = 5000
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+
+T = TypeVar("T")
+
+
+class Scope(enum.StrEnum):
+    RESPONSES_WRITE = "responses:write"
+    RESULTS_READ = "results:read"
+    MANAGE = "manage"
+
+
+class SurveyKind(enum.StrEnum):
+    RELATIONAL = "relational"
+    TRANSACTIONAL = "transactional"
+
+
+class Tenant(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    name: str
+    timezone: str
+    created_at: datetime
+
+
+class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    tenant_id: UUID
+    name: str
+    scopes: tuple[Scope, ...]
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is calling: the tenant behind an API key, with its scopes and time zone."""
+
+    tenant_id: UUID
+    key_id: UUID
+    scopes: frozenset[Scope]
+    timezone: str
+
+
+class Survey(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    tenant_id: UUID
+    name: str
+    question: str | None
+    kind: SurveyKind
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None = None
+
+
+class Response(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored answer; `local_date` is its day in the tenant's zone (the counter bucket)."""
+
+    id: UUID
+    tenant_id: UUID
+    survey_id: UUID
+    score: int
+    comment: str | None
+    customer_id: str | None
+    segments: dict[str, str]
+    answered_at: datetime
+    received_at: datetime
+    local_date: date
+    locale: str | None = None
+    external_id: str | None = None
+
+
+class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
+    """One page of a collection and the opaque cursor of the next (None at the end)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class SegmentFilter(msgspec.Struct, frozen=True, kw_only=True):
+    dimension: str
+    value: str
+
+
+class ResultQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """Which answers a result counts: one survey or all, inclusive local dates, AND-ed segments."""
+
+    tenant_id: UUID
+    survey_id: UUID | None
+    start: date
+    end: date
+    segments: tuple[SegmentFilter, ...] = ()

@@ -1,0 +1,90 @@
+"""Ports: what the use-cases need from the outside world, as Protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+import msgspec
+
+from domain.model import ApiKey, Page, Principal, Response, ResultQuery, Survey, Tenant
+from domain.nps import Histogram
+
+
+class ResponseFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Filters of the answer listing (all optional, AND-ed)."""
+
+    tenant_id: UUID
+    survey_id: UUID | None = None
+    start: date | None = None
+    end: date | None = None
+    category: str | None = None
+    segments: tuple[tuple[str, str], ...] = ()
+
+
+class TenantRepository(Protocol):
+    async def add(self, tenant: Tenant) -> None: ...
+    async def get(self, tenant_id: UUID) -> Tenant: ...
+    async def list(self, *, limit: int, cursor: str | None) -> Page[Tenant]: ...
+
+
+class ApiKeyRepository(Protocol):
+    async def add(self, key: ApiKey, *, secret_hash: bytes) -> None: ...
+    async def revoke(self, *, tenant_id: UUID, key_id: UUID) -> None: ...
+    async def principal(
+        self, *, tenant_id: UUID, key_id: UUID, secret_hash: bytes
+    ) -> Principal | None: ...
+
+
+class SurveyRepository(Protocol):
+    async def add(self, survey: Survey) -> None: ...
+    async def get(self, *, tenant_id: UUID, survey_id: UUID) -> Survey: ...
+    async def list(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Survey]: ...
+    async def save(self, survey: Survey) -> None: ...
+
+
+class ResponseRepository(Protocol):
+    async def get(self, *, tenant_id: UUID, response_id: UUID) -> Response: ...
+    async def list(
+        self, flt: ResponseFilter, *, limit: int, cursor: str | None
+    ) -> Page[Response]: ...
+
+
+class UnitOfWork(Protocol):
+    """One PostgreSQL transaction spanning every repository it exposes."""
+
+    tenants: TenantRepository
+    keys: ApiKeyRepository
+    surveys: SurveyRepository
+    responses: ResponseRepository
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+class HistogramSource(Protocol):
+    """Sums of the 11-bin histograms for a query, by bucket groups or by dimension value.
+
+    The counter store answers None when its counters cannot be trusted (not ready);
+    the PostgreSQL source always answers.
+    """
+
+    async def histograms(
+        self, query: ResultQuery, periods: Sequence[tuple[date, date]]
+    ) -> list[Histogram] | None: ...
+
+    async def breakdown(
+        self, query: ResultQuery, dimension: str
+    ) -> dict[str, Histogram] | None: ...

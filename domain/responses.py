@@ -1,0 +1,117 @@
+"""Use-cases of answers: validate, classify and hand them to the ingest port."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+from uuid import UUID, uuid4
+
+import msgspec
+
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.model import Page, Principal, Response
+from domain.periods import local_date
+from domain.ports import ResponseFilter, UnitOfWorkFactory
+
+MAX_FUTURE = timedelta(minutes=5)
+
+
+class NewResponse(msgspec.Struct, frozen=True, kw_only=True):
+    survey_id: UUID
+    score: int
+    comment: str | None = None
+    customer_id: str | None = None
+    segments: dict[str, str] = {}
+    answered_at: datetime | None = None
+    locale: str | None = None
+    external_id: str | None = None
+
+
+class Outcome(enum.StrEnum):
+    CREATED = "created"
+    EXISTING = "existing"  # same external_id stored before: the stored answer, counted once
+    SURVEY_NOT_FOUND = "survey_not_found"
+    SURVEY_ARCHIVED = "survey_archived"
+
+
+class IngestResult(msgspec.Struct, frozen=True, kw_only=True):
+    outcome: Outcome
+    response: Response | None = None
+
+
+# Final (status, body) of the request, or None when nothing was stored (the claim is released).
+Render = Callable[[list[IngestResult]], tuple[int, bytes] | None]
+
+
+class IdempotencyCompletion(msgspec.Struct, frozen=True, kw_only=True):
+    """Record the request's final status and body in the same transaction as its answers."""
+
+    key: str
+    render: Render
+
+
+class Ingestor(Protocol):
+    """Stores answers durably and counts them; returns one result per answer, in order."""
+
+    async def ingest(
+        self,
+        tenant_id: UUID,
+        responses: Sequence[Response],
+        *,
+        idempotency: IdempotencyCompletion | None = None,
+    ) -> list[IngestResult]: ...
+
+
+def build_response(cmd: NewResponse, *, principal: Principal, now: datetime) -> Response:
+    """The answer to store; rejects answers dated more than five minutes ahead."""
+    answered_at = cmd.answered_at or now
+    if answered_at - now > MAX_FUTURE:
+        raise InvalidInput.field("answered_at", "must not be more than 5 minutes in the future")
+    return Response(
+        id=uuid4(),
+        tenant_id=principal.tenant_id,
+        survey_id=cmd.survey_id,
+        score=cmd.score,
+        comment=cmd.comment,
+        customer_id=cmd.customer_id,
+        segments=dict(cmd.segments),
+        answered_at=answered_at,
+        received_at=now,
+        local_date=local_date(answered_at, principal.timezone),
+        locale=cmd.locale,
+        external_id=cmd.external_id,
+    )
+
+
+def raise_for(result: IngestResult) -> Response:
+    """The stored answer of a result, or the domain error that explains its absence."""
+    if result.outcome is Outcome.SURVEY_NOT_FOUND:
+        raise NotFound("survey not found")
+    if result.outcome is Outcome.SURVEY_ARCHIVED:
+        raise Conflict("survey is archived and accepts no new answers")
+    assert result.response is not None
+    return result.response
+
+
+async def record_responses(
+    responses: Sequence[Response],
+    *,
+    principal: Principal,
+    ingestor: Ingestor,
+    idempotency: IdempotencyCompletion | None = None,
+) -> list[IngestResult]:
+    return await ingestor.ingest(principal.tenant_id, responses, idempotency=idempotency)
+
+
+async def get_response(*, tenant_id: UUID, response_id: UUID, uow: UnitOfWorkFactory) -> Response:
+    async with uow() as tx:
+        return await tx.responses.get(tenant_id=tenant_id, response_id=response_id)
+
+
+async def list_responses(
+    flt: ResponseFilter, *, limit: int, cursor: str | None, uow: UnitOfWorkFactory
+) -> Page[Response]:
+    async with uow() as tx:
+        return await tx.responses.list(flt, limit=limit, cursor=cursor)

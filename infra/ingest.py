@@ -1,0 +1,206 @@
+"""IngestBatcher: group commit of concurrent answers, then one counter apply per tenant.
+
+Concurrent submissions are written in one PostgreSQL transaction (responses, idempotency
+completions and one counter_outbox row per stored answer). Only after the commit are the
+counter deltas sent to Redis and the applied outbox rows deleted; every caller is answered
+after its batch committed. Whatever cannot be applied stays in the outbox for the drainer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from uuid import UUID
+
+import asyncpg
+import msgspec
+import structlog
+
+from domain.model import Response
+from domain.responses import IdempotencyCompletion, IngestResult, Outcome
+from infra.postgres import idempotency
+from infra.postgres.ingest_sql import insert_responses, resolve_not_created
+from infra.postgres.outbox import OutboxRow, delete_outbox
+from infra.redis.counters import RedisCounterStore
+
+log = structlog.get_logger(__name__)
+
+
+class _Submission(msgspec.Struct, kw_only=True):
+    tenant_id: UUID
+    responses: Sequence[Response]
+    idempotency: IdempotencyCompletion | None
+    future: asyncio.Future[list[IngestResult]]
+
+
+class IngestBatcher:
+    """Implements domain.responses.Ingestor with group commit."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        counters: RedisCounterStore,
+        *,
+        max_rows: int = 1000,
+        max_concurrent: int = 3,
+    ) -> None:
+        self._pool = pool
+        self._counters = counters
+        self._max_rows = max_rows
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._pending: list[_Submission] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    async def ingest(
+        self,
+        tenant_id: UUID,
+        responses: Sequence[Response],
+        *,
+        idempotency: IdempotencyCompletion | None = None,
+    ) -> list[IngestResult]:
+        if self._task is None:
+            self._task = asyncio.create_task(self._collect())
+        future: asyncio.Future[list[IngestResult]] = asyncio.get_running_loop().create_future()
+        self._pending.append(
+            _Submission(
+                tenant_id=tenant_id, responses=responses, idempotency=idempotency, future=future
+            )
+        )
+        self._wake.set()
+        return await asyncio.shield(future)
+
+    async def close(self) -> None:
+        """Finish what was submitted, then stop collecting."""
+        while self._pending or self._flushes:  # noqa: ASYNC110 - polls two collections
+            await asyncio.sleep(0.005)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _collect(self) -> None:
+        while True:
+            await self._wake.wait()
+            await self._slots.acquire()
+            batch = self._take()
+            if not self._pending:
+                self._wake.clear()
+            if not batch:
+                self._slots.release()
+                continue
+            task = asyncio.create_task(self._flush(batch))
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+
+    def _take(self) -> list[_Submission]:
+        batch: list[_Submission] = []
+        rows = 0
+        while self._pending and (
+            not batch or rows + len(self._pending[0].responses) <= self._max_rows
+        ):
+            sub = self._pending.pop(0)
+            batch.append(sub)
+            rows += len(sub.responses)
+        return batch
+
+    async def _flush(self, batch: list[_Submission]) -> None:
+        try:
+            try:
+                await self._write(batch)
+            except Exception:
+                if len(batch) == 1:
+                    raise
+                # One bad submission must not fail its neighbours: write each on its own.
+                for sub in batch:
+                    try:
+                        await self._write([sub])
+                    except Exception as exc:
+                        _fail(sub, exc)
+        except Exception as exc:
+            for sub in batch:
+                _fail(sub, exc)
+        finally:
+            self._slots.release()
+
+    async def _write(self, batch: list[_Submission]) -> None:
+        gens = {t: await self._gen(t) for t in {s.tenant_id for s in batch}}
+        responses = [r for s in batch for r in s.responses]
+        async with self._pool.acquire() as conn, conn.transaction():
+            outbox = await insert_responses(conn, responses)
+            results = await _results(conn, responses, outbox)
+            per_sub = _split(batch, results)
+            await idempotency.complete(conn, _completions(batch, per_sub))
+        for sub, sub_results in zip(batch, per_sub, strict=True):
+            if not sub.future.done():
+                sub.future.set_result(sub_results)
+        await self._apply(gens, outbox)
+
+    async def _gen(self, tenant_id: UUID) -> int | None:
+        """The generation to apply to, read before the transaction commits (see counters)."""
+        try:
+            return await self._counters.expected_gen(tenant_id)
+        except Exception as exc:  # Redis down: the drainer applies later
+            log.warning("counters_unavailable", error=type(exc).__name__)
+            return None
+
+    async def _apply(self, gens: dict[UUID, int | None], outbox: list[OutboxRow]) -> None:
+        by_tenant: dict[UUID, list[OutboxRow]] = {}
+        for row in outbox:
+            by_tenant.setdefault(row.tenant_id, []).append(row)
+        for tenant_id, rows in by_tenant.items():
+            gen = gens.get(tenant_id)
+            if gen is None:
+                continue
+            try:
+                if not await self._counters.apply(tenant_id, gen, rows):
+                    continue
+                ids = [r.id for r in rows]
+                async with self._pool.acquire() as conn:
+                    await delete_outbox(conn, tenant_id, ids)
+                self._counters.deleted(tenant_id, gen, ids)
+            except Exception as exc:  # left in the outbox: the drainer retries
+                log.warning("counter_apply_deferred", error=type(exc).__name__, rows=len(rows))
+
+
+def _fail(sub: _Submission, exc: BaseException) -> None:
+    if not sub.future.done():
+        sub.future.set_exception(exc)
+
+
+async def _results(
+    conn: asyncpg.Connection, responses: list[Response], outbox: list[OutboxRow]
+) -> list[IngestResult]:
+    created = {row.response_id for row in outbox}
+    missing = [i for i, r in enumerate(responses) if r.id not in created]
+    resolved = await resolve_not_created(conn, [responses[i] for i in missing]) if missing else []
+    results = [
+        IngestResult(outcome=Outcome.CREATED, response=r) if r.id in created else None
+        for r in responses
+    ]
+    for i, result in zip(missing, resolved, strict=True):
+        results[i] = result
+    return [r for r in results if r is not None]
+
+
+def _split(batch: list[_Submission], results: list[IngestResult]) -> list[list[IngestResult]]:
+    out, start = [], 0
+    for sub in batch:
+        out.append(results[start : start + len(sub.responses)])
+        start += len(sub.responses)
+    return out
+
+
+def _completions(
+    batch: list[_Submission], per_sub: list[list[IngestResult]]
+) -> list[tuple[UUID, str, int, bytes]]:
+    done = []
+    for sub, results in zip(batch, per_sub, strict=True):
+        if sub.idempotency is not None:
+            rendered = sub.idempotency.render(results)
+            if rendered is not None:
+                done.append((sub.tenant_id, sub.idempotency.key, *rendered))
+    return done

@@ -1,0 +1,106 @@
+"""SQL of the write path: one statement stores a batch of answers and their outbox rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from domain.model import Response
+from domain.responses import IngestResult, Outcome
+from infra.postgres.outbox import OutboxRow
+from infra.postgres.responses import COLUMNS, to_response
+
+# Answers to unknown or archived surveys are filtered by the join; a repeated external_id
+# is skipped by ON CONFLICT. Every stored answer gets its outbox row in the same statement.
+_INSERT = """
+WITH input AS (
+    SELECT * FROM unnest(
+        $1::uuid[], $2::uuid[], $3::uuid[], $4::int2[], $5::text[], $6::text[], $7::jsonb[],
+        $8::timestamptz[], $9::timestamptz[], $10::date[], $11::text[], $12::text[]
+    ) WITH ORDINALITY AS u(tenant_id, id, survey_id, score, comment, customer_id, segments,
+                           answered_at, received_at, local_date, locale, external_id, ord)
+), stored AS (
+    INSERT INTO responses (tenant_id, id, survey_id, score, comment, customer_id, segments,
+                           answered_at, received_at, local_date, locale, external_id)
+    SELECT u.tenant_id, u.id, u.survey_id, u.score, u.comment, u.customer_id, u.segments,
+           u.answered_at, u.received_at, u.local_date, u.locale, u.external_id
+    FROM input u
+    JOIN surveys s ON s.tenant_id = u.tenant_id AND s.id = u.survey_id AND s.archived_at IS NULL
+    ORDER BY u.ord
+    ON CONFLICT (tenant_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+    RETURNING tenant_id, id, survey_id, local_date, score, segments
+)
+INSERT INTO counter_outbox (tenant_id, response_id, survey_id, local_date, score, segments, delta)
+SELECT tenant_id, id, survey_id, local_date, score, segments, 1 FROM stored
+RETURNING id, tenant_id, response_id, survey_id, local_date, score, segments, delta
+"""
+
+_RESOLVE = f"""
+SELECT u.ord, s.id IS NOT NULL AS survey_found, s.archived_at IS NOT NULL AS archived,
+       r.{COLUMNS.replace(", ", ", r.")}
+FROM unnest($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS u(tenant_id, survey_id,
+                                                                    external_id, ord)
+LEFT JOIN surveys s ON s.tenant_id = u.tenant_id AND s.id = u.survey_id
+LEFT JOIN responses r ON r.tenant_id = u.tenant_id AND r.external_id = u.external_id
+ORDER BY u.ord
+"""
+
+
+async def insert_responses(
+    conn: asyncpg.Connection, responses: Sequence[Response]
+) -> list[OutboxRow]:
+    """Store what can be stored; returns the outbox rows of the answers stored now."""
+    columns: list[list[object]] = [[] for _ in range(12)]
+    for r in responses:
+        values = (
+            r.tenant_id,
+            r.id,
+            r.survey_id,
+            r.score,
+            r.comment,
+            r.customer_id,
+            r.segments,
+            r.answered_at,
+            r.received_at,
+            r.local_date,
+            r.locale,
+            r.external_id,
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    rows = await conn.fetch(_INSERT, *columns)
+    return [
+        OutboxRow(
+            id=row["id"],
+            tenant_id=row["tenant_id"],
+            response_id=row["response_id"],
+            survey_id=row["survey_id"],
+            local_date=row["local_date"],
+            score=row["score"],
+            segments=row["segments"],
+            delta=row["delta"],
+        )
+        for row in rows
+    ]
+
+
+async def resolve_not_created(
+    conn: asyncpg.Connection, responses: Sequence[Response]
+) -> list[IngestResult]:
+    """Why each answer was not stored: its external_id exists, or its survey is gone/archived."""
+    rows = await conn.fetch(
+        _RESOLVE,
+        [r.tenant_id for r in responses],
+        [r.survey_id for r in responses],
+        [r.external_id for r in responses],
+    )
+    results = []
+    for row in rows:
+        if row["id"] is not None:
+            results.append(IngestResult(outcome=Outcome.EXISTING, response=to_response(row)))
+        elif not row["survey_found"]:
+            results.append(IngestResult(outcome=Outcome.SURVEY_NOT_FOUND))
+        else:
+            results.append(IngestResult(outcome=Outcome.SURVEY_ARCHIVED))
+    return results

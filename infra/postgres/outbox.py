@@ -1,0 +1,86 @@
+"""counter_outbox: counter changes written in the answers' transactions, applied after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+
+class OutboxRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    tenant_id: UUID
+    survey_id: UUID
+    local_date: date
+    score: int
+    segments: dict[str, str]
+    delta: int
+    response_id: UUID | None = None
+
+
+_COLUMNS = "id, tenant_id, response_id, survey_id, local_date, score, segments, delta"
+
+
+def to_outbox_row(row: asyncpg.Record) -> OutboxRow:
+    return OutboxRow(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        response_id=row["response_id"],
+        survey_id=row["survey_id"],
+        local_date=row["local_date"],
+        score=row["score"],
+        segments=row["segments"],
+        delta=row["delta"],
+    )
+
+
+async def fetch_outbox(conn: asyncpg.Connection, tenant_id: UUID, limit: int) -> list[OutboxRow]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM counter_outbox WHERE tenant_id = $1 ORDER BY id LIMIT $2",
+        tenant_id,
+        limit,
+    )
+    return [to_outbox_row(r) for r in rows]
+
+
+async def fetch_outbox_after_snapshot(
+    conn: asyncpg.Connection, tenant_id: UUID, snapshot: str, limit: int
+) -> list[OutboxRow]:
+    """Rows the snapshot did not see (committed after it)."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM counter_outbox WHERE tenant_id = $1"
+        " AND NOT pg_visible_in_snapshot(xid, $2::text::pg_snapshot) ORDER BY id LIMIT $3",
+        tenant_id,
+        snapshot,
+        limit,
+    )
+    return [to_outbox_row(r) for r in rows]
+
+
+async def delete_outbox(conn: asyncpg.Connection, tenant_id: UUID, ids: Sequence[int]) -> None:
+    if ids:
+        await conn.execute(
+            "DELETE FROM counter_outbox WHERE tenant_id = $1 AND id = ANY($2::bigint[])",
+            tenant_id,
+            list(ids),
+        )
+
+
+async def delete_seen_by_snapshot(conn: asyncpg.Connection, tenant_id: UUID, snapshot: str) -> int:
+    """Drop rows whose answers a snapshot aggregate already contains."""
+    status = await conn.execute(
+        "DELETE FROM counter_outbox WHERE tenant_id = $1"
+        " AND pg_visible_in_snapshot(xid, $2::text::pg_snapshot)",
+        tenant_id,
+        snapshot,
+    )
+    return int(status.split()[-1])
+
+
+async def tenants_with_outbox(conn: asyncpg.Connection) -> list[UUID]:
+    """Tenants with counter changes waiting (the drainer's cross-tenant listing)."""
+    rows = await conn.fetch("SELECT DISTINCT tenant_id FROM counter_outbox")
+    return [r["tenant_id"] for r in rows]

@@ -1,0 +1,82 @@
+"""Stored answers: reading one, listing with filters, and the batch insert of the write path."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from domain.errors import NotFound
+from domain.model import Page, Response
+from domain.ports import ResponseFilter
+from infra.postgres.cursor import decode_cursor, encode_cursor
+
+COLUMNS = (
+    "id, tenant_id, survey_id, score, comment, customer_id, segments, answered_at,"
+    " received_at, local_date, locale, external_id"
+)
+_CATEGORY_RANGES = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
+
+
+def to_response(row: asyncpg.Record) -> Response:
+    return Response(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        survey_id=row["survey_id"],
+        score=row["score"],
+        comment=row["comment"],
+        customer_id=row["customer_id"],
+        segments=row["segments"],
+        answered_at=row["answered_at"],
+        received_at=row["received_at"],
+        local_date=row["local_date"],
+        locale=row["locale"],
+        external_id=row["external_id"],
+    )
+
+
+class PgResponseRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def get(self, *, tenant_id: UUID, response_id: UUID) -> Response:
+        row = await self._conn.fetchrow(
+            f"SELECT {COLUMNS} FROM responses WHERE tenant_id = $1 AND id = $2",
+            tenant_id,
+            response_id,
+        )
+        if row is None:
+            raise NotFound("response not found")
+        return to_response(row)
+
+    async def list(self, flt: ResponseFilter, *, limit: int, cursor: str | None) -> Page[Response]:
+        """Newest first by (answered_at, id); dates are local days of the tenant's zone."""
+        after = decode_cursor(cursor, tuple[datetime, UUID]) if cursor else None
+        low, high = _CATEGORY_RANGES.get(flt.category or "", (0, 10))
+        rows = await self._conn.fetch(
+            f"SELECT {COLUMNS} FROM responses WHERE tenant_id = $1"
+            " AND ($2::uuid IS NULL OR survey_id = $2)"
+            " AND ($3::date IS NULL OR local_date >= $3)"
+            " AND ($4::date IS NULL OR local_date <= $4)"
+            " AND score BETWEEN $5 AND $6"
+            " AND segments @> $7::jsonb"
+            " AND ($8::timestamptz IS NULL OR (answered_at, id) < ($8, $9))"
+            " ORDER BY answered_at DESC, id DESC LIMIT $10",
+            flt.tenant_id,
+            flt.survey_id,
+            flt.start,
+            flt.end,
+            low,
+            high,
+            dict(flt.segments),
+            after[0] if after else None,
+            after[1] if after else None,
+            limit + 1,
+        )
+        items = [to_response(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return Page(
+            items=items,
+            next_cursor=encode_cursor(items[-1].answered_at, items[-1].id) if more else None,
+        )

@@ -1,0 +1,102 @@
+"""Tenants and their API keys."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from domain.errors import NotFound
+from domain.model import ApiKey, Page, Principal, Scope, Tenant
+from infra.postgres.cursor import decode_cursor, encode_cursor
+
+
+def _tenant(row: asyncpg.Record) -> Tenant:
+    return Tenant(
+        id=row["id"], name=row["name"], timezone=row["timezone"], created_at=row["created_at"]
+    )
+
+
+class PgTenantRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def add(self, tenant: Tenant) -> None:
+        await self._conn.execute(
+            "INSERT INTO tenants (id, name, timezone, created_at) VALUES ($1, $2, $3, $4)",
+            tenant.id,
+            tenant.name,
+            tenant.timezone,
+            tenant.created_at,
+        )
+
+    async def get(self, tenant_id: UUID) -> Tenant:
+        row = await self._conn.fetchrow("SELECT * FROM tenants WHERE id = $1", tenant_id)
+        if row is None:
+            raise NotFound("tenant not found")
+        return _tenant(row)
+
+    async def list(self, *, limit: int, cursor: str | None) -> Page[Tenant]:
+        after = decode_cursor(cursor, tuple[datetime, UUID]) if cursor else None
+        rows = await self._conn.fetch(
+            "SELECT * FROM tenants WHERE $1::timestamptz IS NULL OR (created_at, id) < ($1, $2)"
+            " ORDER BY created_at DESC, id DESC LIMIT $3",
+            after[0] if after else None,
+            after[1] if after else None,
+            limit + 1,
+        )
+        items = [_tenant(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return Page(
+            items=items,
+            next_cursor=encode_cursor(items[-1].created_at, items[-1].id) if more else None,
+        )
+
+
+class PgApiKeyRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def add(self, key: ApiKey, *, secret_hash: bytes) -> None:
+        await self._conn.execute(
+            "INSERT INTO api_keys (tenant_id, id, name, scopes, secret_hash, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            key.tenant_id,
+            key.id,
+            key.name,
+            [str(s) for s in key.scopes],
+            secret_hash,
+            key.created_at,
+        )
+
+    async def revoke(self, *, tenant_id: UUID, key_id: UUID) -> None:
+        status = await self._conn.execute(
+            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+            " WHERE tenant_id = $1 AND id = $2",
+            tenant_id,
+            key_id,
+        )
+        if status.endswith(" 0"):
+            raise NotFound("key not found")
+
+    async def principal(
+        self, *, tenant_id: UUID, key_id: UUID, secret_hash: bytes
+    ) -> Principal | None:
+        """The caller behind a live key, or None; the hash is compared in constant time."""
+        row = await self._conn.fetchrow(
+            "SELECT k.scopes, k.secret_hash, t.timezone FROM api_keys k"
+            " JOIN tenants t ON t.id = k.tenant_id"
+            " WHERE k.tenant_id = $1 AND k.id = $2 AND k.revoked_at IS NULL",
+            tenant_id,
+            key_id,
+        )
+        if row is None or not hmac.compare_digest(row["secret_hash"], secret_hash):
+            return None
+        return Principal(
+            tenant_id=tenant_id,
+            key_id=key_id,
+            scopes=frozenset(Scope(s) for s in row["scopes"]),
+            timezone=row["timezone"],
+        )

@@ -1,0 +1,30 @@
+-- Sum counter hashes per value of one dimension over a list of buckets.
+-- KEYS[1] meta. ARGV: tenant prefix, scope, dimension, only value ('' = every value seen),
+-- then the bucket names. Returns nil unless ready, else {value, 11 sums, value, …}.
+local meta = redis.call('HMGET', KEYS[1], 'state', 'gen')
+if meta[1] ~= 'ready' then
+  return false
+end
+local gen = ARGV[1] .. 'g' .. meta[2] .. ':'
+local base = gen .. 'h:' .. ARGV[2] .. ':'
+local values
+if ARGV[4] ~= '' then
+  values = {ARGV[4]}
+else
+  values = redis.call('SMEMBERS', gen .. 'v:' .. ARGV[3])
+end
+local out = {}
+for _, value in ipairs(values) do
+  local seg = ':' .. ARGV[3] .. '=' .. value
+  local sums = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+  for b = 5, #ARGV do
+    local bins = redis.call('HMGET', base .. ARGV[b] .. seg,
+      '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10')
+    for s = 1, 11 do
+      if bins[s] then sums[s] = sums[s] + tonumber(bins[s]) end
+    end
+  end
+  out[#out + 1] = value
+  for s = 1, 11 do out[#out + 1] = sums[s] end
+end
+return out

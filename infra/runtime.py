@@ -1,0 +1,133 @@
+"""The running service: pools, counter store, batcher and drainer, opened and closed once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from uuid import UUID
+
+import asyncpg
+import redis.asyncio as aioredis
+import structlog
+
+from infra.counter_sync import OutboxDrainer, rebuild
+from infra.ingest import IngestBatcher
+from infra.postgres.pool import create_pool
+from infra.postgres.results import PgHistogramSource
+from infra.redis.counters import RedisCounterStore
+from infra.redis.resilient import ResilientCounters
+from infra.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class MissingAdminToken(RuntimeError):
+    pass
+
+
+@dataclass(kw_only=True)
+class Runtime:
+    pool: asyncpg.Pool
+    redis: aioredis.Redis
+    store: RedisCounterStore
+    counters: ResilientCounters
+    database: PgHistogramSource
+    batcher: IngestBatcher
+    admin_token_hash: bytes
+    _rebuilds: dict[UUID, asyncio.Task[None]] = field(default_factory=dict)
+
+    def schedule_rebuild(self, tenant_id: UUID) -> None:
+        """Rebuild a tenant's counters in the background, once at a time per tenant."""
+        if tenant_id in self._rebuilds:
+            return
+        task = asyncio.create_task(self._rebuild(tenant_id))
+        self._rebuilds[tenant_id] = task
+
+    async def _rebuild(self, tenant_id: UUID) -> None:
+        try:
+            await rebuild(self.pool, self.store, tenant_id)
+        except Exception as exc:  # the next read or drain tick asks again
+            log.warning("rebuild_failed", tenant_id=str(tenant_id), error=type(exc).__name__)
+        finally:
+            self._rebuilds.pop(tenant_id, None)
+
+    async def database_up(self) -> bool:
+        try:
+            await self.pool.fetchval("SELECT 1", timeout=2)
+            return True
+        except Exception:
+            return False
+
+    async def redis_up(self) -> bool:
+        try:
+            return bool(await self.redis.ping())
+        except Exception:
+            return False
+
+
+def connect_redis(url: str) -> aioredis.Redis:
+    """Short timeouts: a Redis outage must degrade requests, not hang them."""
+    return aioredis.Redis.from_url(
+        url, socket_timeout=2, socket_connect_timeout=1, health_check_interval=10
+    )
+
+
+async def admin_token_hash(pool: asyncpg.Pool, settings: Settings) -> bytes:
+    if settings.admin_token:
+        return hashlib.sha256(settings.admin_token.encode()).digest()
+    stored = await pool.fetchval(
+        "SELECT secret_hash FROM service_secrets WHERE name = 'admin_token'"
+    )
+    if stored is None:
+        raise MissingAdminToken("no admin token: set NPS_ADMIN_TOKEN or start with `nps serve`")
+    return bytes(stored)
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    if not settings.database_url or not settings.redis_url:
+        raise RuntimeError("NPS_DATABASE_URL and NPS_REDIS_URL must be set (nps serve sets them)")
+    pool = await create_pool(settings.database_url, size=settings.db_pool_size)
+    redis = connect_redis(settings.redis_url)
+    rt: Runtime | None = None
+    try:
+        rt = await build_runtime(pool, redis, settings)
+        drainer = OutboxDrainer(pool, rt.store, interval=settings.drain_interval_s)
+        drain_task = asyncio.create_task(drainer.run())
+        try:
+            yield rt
+        finally:
+            drain_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await drain_task
+            await rt.batcher.close()
+    finally:
+        if rt is not None:
+            for task in list(rt._rebuilds.values()):
+                task.cancel()
+        await redis.aclose()
+        await pool.close()
+
+
+async def build_runtime(pool: asyncpg.Pool, redis: aioredis.Redis, settings: Settings) -> Runtime:
+    holder: list[Runtime] = []
+    store = RedisCounterStore(redis, on_rebuild_needed=lambda t: holder[0].schedule_rebuild(t))
+    rt = Runtime(
+        pool=pool,
+        redis=redis,
+        store=store,
+        counters=ResilientCounters(store),
+        database=PgHistogramSource(pool),
+        batcher=IngestBatcher(
+            pool,
+            store,
+            max_rows=settings.ingest_max_rows,
+            max_concurrent=settings.ingest_max_concurrent_flushes,
+        ),
+        admin_token_hash=await admin_token_hash(pool, settings),
+    )
+    holder.append(rt)
+    return rt

@@ -1,0 +1,52 @@
+"""Settings: a frozen struct read once from NPS_* variables and passed down as plain values."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    admin_token: str | None = None
+    data_dir: str = ".nps-data"
+    database_url: str | None = None
+    redis_url: str | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+    db_pool_size: int = 10
+    ingest_max_rows: int = 1000
+    ingest_max_concurrent_flushes: int = 3
+    drain_interval_s: float = 1.0
+    max_body_bytes: int = 1024 * 1024
+
+    @property
+    def embedded(self) -> bool:
+        """True when neither server URL is set: `nps serve` starts its own."""
+        return self.database_url is None and self.redis_url is None
+
+
+_INTS = {"port", "workers", "db_pool_size", "ingest_max_rows", "ingest_max_concurrent_flushes"}
+_FLOATS = {"drain_interval_s"}
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read NPS_<FIELD> variables (empty ones count as unset); invalid values raise ValueError."""
+    env = os.environ if env is None else env
+    raw: dict[str, object] = {}
+    for field in Settings.__struct_fields__:
+        value = env.get(f"NPS_{field.upper()}", "")
+        if value == "":
+            continue
+        raw[field] = int(value) if field in _INTS else float(value) if field in _FLOATS else value
+    if isinstance(raw.get("log_level"), str):
+        raw["log_level"] = str(raw["log_level"]).lower()
+    try:
+        return msgspec.convert(raw, Settings)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"invalid setting: {exc}") from exc

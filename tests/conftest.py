@@ -1,0 +1,142 @@
+"""Shared fixtures: real PostgreSQL and Redis (the URLs CI gives, or embedded servers)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+ADMIN_TOKEN = "test-admin-token"
+ALL_SCOPES = ["responses:write", "results:read", "manage"]
+
+
+@pytest.fixture(scope="session")
+def server_urls() -> Iterator[tuple[str, str]]:
+    """(PostgreSQL URL of the server, Redis URL): the test servers, or embedded ones."""
+    db, redis = os.environ.get("NPS_TEST_DATABASE_URL"), os.environ.get("NPS_TEST_REDIS_URL")
+    if db and redis:
+        yield db, redis
+        return
+    from infra.embedded import EmbeddedServers
+
+    with tempfile.TemporaryDirectory(prefix="nps-test-") as data_dir:
+        servers = EmbeddedServers.start(data_dir)
+        try:
+            yield db or servers.database_url, redis or servers.redis_url
+        finally:
+            servers.stop()
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_urls: tuple[str, str]) -> AsyncIterator[str]:
+    """A fresh database for this test session, migrated, dropped at the end."""
+    from infra.postgres.migrate import migrate
+
+    base = server_urls[0]
+    name = f"nps_test_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(base)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(base, name)
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    try:
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(server_urls: tuple[str, str]) -> str:
+    return server_urls[1]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str):  # type: ignore[no-untyped-def]
+    from infra.settings import Settings
+
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        admin_token=ADMIN_TOKEN,
+        log_level="warning",
+        drain_interval_s=0.2,
+    )
+
+
+@pytest.fixture(scope="session")
+async def app_client(settings):  # type: ignore[no-untyped-def]
+    """The app over HTTP (in-process ASGI), with its lifespan: pools, batcher, drainer."""
+    from litestar.testing import AsyncTestClient
+
+    from api.app import create_app
+
+    app = create_app(settings)
+    async with AsyncTestClient(app=app, base_url="http://nps.test") as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@dataclass(frozen=True)
+class TenantCtx:
+    id: str
+    key: str
+    timezone: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+async def make_tenant(
+    client,
+    admin_headers: dict[str, str],
+    *,
+    timezone: str = "UTC",  # type: ignore[no-untyped-def]
+    scopes: list[str] | None = None,
+) -> TenantCtx:
+    r = await client.post(
+        "/v1/admin/tenants", json={"name": "Acme", "timezone": timezone}, headers=admin_headers
+    )
+    assert r.status_code == 201, r.text
+    tenant_id = r.json()["id"]
+    r = await client.post(
+        f"/v1/admin/tenants/{tenant_id}/keys",
+        json={"name": "test", "scopes": scopes or ALL_SCOPES},
+        headers=admin_headers,
+    )
+    assert r.status_code == 201, r.text
+    return TenantCtx(id=tenant_id, key=r.json()["key"], timezone=timezone)
+
+
+@pytest.fixture
+async def tenant(app_client, admin_headers) -> TenantCtx:  # type: ignore[no-untyped-def]
+    """A fresh tenant with an all-scopes key, per test."""
+    return await make_tenant(app_client, admin_headers)
+
+
+@pytest.fixture
+async def survey_id(app_client, tenant: TenantCtx) -> str:  # type: ignore[no-untyped-def]
+    r = await app_client.post(
+        "/v1/surveys", json={"name": "Relationship", "kind": "relational"}, headers=tenant.headers
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])

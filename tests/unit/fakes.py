@@ -1,0 +1,205 @@
+"""In-memory fakes of the domain's ports (unit tests only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+from domain.errors import NotFound
+from domain.model import (
+    ApiKey,
+    Page,
+    Principal,
+    Response,
+    ResultQuery,
+    Scope,
+    Survey,
+    Tenant,
+)
+from domain.nps import EMPTY_HISTOGRAM, Histogram, add_histograms, histogram_of
+from domain.ports import ResponseFilter
+from domain.responses import IdempotencyCompletion, IngestResult, Outcome
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.tenants: dict[UUID, Tenant] = {}
+        self.keys: dict[tuple[UUID, UUID], tuple[ApiKey, bytes]] = {}
+        self.surveys: dict[tuple[UUID, UUID], Survey] = {}
+        self.responses: list[Response] = []
+
+
+class FakeTenants:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def add(self, tenant: Tenant) -> None:
+        self.s.tenants[tenant.id] = tenant
+
+    async def get(self, tenant_id: UUID) -> Tenant:
+        if tenant_id not in self.s.tenants:
+            raise NotFound("tenant not found")
+        return self.s.tenants[tenant_id]
+
+    async def list(self, *, limit: int, cursor: str | None) -> Page[Tenant]:
+        return Page(items=list(self.s.tenants.values())[:limit], next_cursor=None)
+
+
+class FakeKeys:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def add(self, key: ApiKey, *, secret_hash: bytes) -> None:
+        self.s.keys[(key.tenant_id, key.id)] = (key, secret_hash)
+
+    async def revoke(self, *, tenant_id: UUID, key_id: UUID) -> None:
+        if (tenant_id, key_id) not in self.s.keys:
+            raise NotFound("key not found")
+        del self.s.keys[(tenant_id, key_id)]
+
+    async def principal(
+        self, *, tenant_id: UUID, key_id: UUID, secret_hash: bytes
+    ) -> Principal | None:
+        found = self.s.keys.get((tenant_id, key_id))
+        if found is None or found[1] != secret_hash:
+            return None
+        tz = self.s.tenants[tenant_id].timezone
+        return Principal(
+            tenant_id=tenant_id, key_id=key_id, scopes=frozenset(found[0].scopes), timezone=tz
+        )
+
+
+class FakeSurveys:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def add(self, survey: Survey) -> None:
+        self.s.surveys[(survey.tenant_id, survey.id)] = survey
+
+    async def get(self, *, tenant_id: UUID, survey_id: UUID) -> Survey:
+        if (tenant_id, survey_id) not in self.s.surveys:
+            raise NotFound("survey not found")
+        return self.s.surveys[(tenant_id, survey_id)]
+
+    async def list(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Survey]:
+        items = [s for (t, _), s in self.s.surveys.items() if t == tenant_id]
+        return Page(items=items[:limit], next_cursor=None)
+
+    async def save(self, survey: Survey) -> None:
+        self.s.surveys[(survey.tenant_id, survey.id)] = survey
+
+
+class FakeResponses:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def get(self, *, tenant_id: UUID, response_id: UUID) -> Response:
+        for r in self.s.responses:
+            if r.tenant_id == tenant_id and r.id == response_id:
+                return r
+        raise NotFound("response not found")
+
+    async def list(self, flt: ResponseFilter, *, limit: int, cursor: str | None) -> Page[Response]:
+        items = [r for r in self.s.responses if r.tenant_id == flt.tenant_id]
+        return Page(items=items[:limit], next_cursor=None)
+
+
+class FakeUnitOfWork:
+    def __init__(self, store: FakeStore) -> None:
+        self.tenants = FakeTenants(store)
+        self.keys = FakeKeys(store)
+        self.surveys = FakeSurveys(store)
+        self.responses = FakeResponses(store)
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.committed = exc is None
+
+
+class FakeIngestor:
+    """Stores answers in memory, honouring external_id and archived surveys."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+        self.completions: list[tuple[str, tuple[int, bytes] | None]] = []
+
+    async def ingest(
+        self,
+        tenant_id: UUID,
+        responses: Sequence[Response],
+        *,
+        idempotency: IdempotencyCompletion | None = None,
+    ) -> list[IngestResult]:
+        results = [self._one(r) for r in responses]
+        if idempotency is not None:
+            self.completions.append((idempotency.key, idempotency.render(results)))
+        return results
+
+    def _one(self, r: Response) -> IngestResult:
+        for old in self.s.responses:
+            if r.external_id and old.tenant_id == r.tenant_id and old.external_id == r.external_id:
+                return IngestResult(outcome=Outcome.EXISTING, response=old)
+        survey = self.s.surveys.get((r.tenant_id, r.survey_id))
+        if survey is None:
+            return IngestResult(outcome=Outcome.SURVEY_NOT_FOUND)
+        if survey.archived_at is not None:
+            return IngestResult(outcome=Outcome.SURVEY_ARCHIVED)
+        self.s.responses.append(r)
+        return IngestResult(outcome=Outcome.CREATED, response=r)
+
+
+class FakeHistogramSource:
+    """Sums stored answers; `ready=False` mimics counters that cannot be trusted."""
+
+    def __init__(self, store: FakeStore, *, ready: bool = True) -> None:
+        self.s = store
+        self.ready = ready
+        self.calls = 0
+
+    def _matching(self, q: ResultQuery, start: date, end: date) -> list[Response]:
+        return [
+            r
+            for r in self.s.responses
+            if r.tenant_id == q.tenant_id
+            and start <= r.local_date <= end
+            and (q.survey_id is None or r.survey_id == q.survey_id)
+            and all(r.segments.get(f.dimension) == f.value for f in q.segments)
+        ]
+
+    async def histograms(
+        self, query: ResultQuery, periods: Sequence[tuple[date, date]]
+    ) -> list[Histogram] | None:
+        self.calls += 1
+        if not self.ready:
+            return None
+        return [histogram_of(r.score for r in self._matching(query, s, e)) for s, e in periods]
+
+    async def breakdown(self, query: ResultQuery, dimension: str) -> dict[str, Histogram] | None:
+        self.calls += 1
+        if not self.ready:
+            return None
+        out: dict[str, Histogram] = {}
+        for r in self._matching(query, query.start, query.end):
+            if dimension in r.segments:
+                value = r.segments[dimension]
+                out[value] = add_histograms(
+                    out.get(value, EMPTY_HISTOGRAM), histogram_of([r.score])
+                )
+        return out
+
+
+def principal_for(tenant: Tenant) -> Principal:
+    return Principal(
+        tenant_id=tenant.id, key_id=tenant.id, scopes=frozenset(Scope), timezone=tenant.timezone
+    )
