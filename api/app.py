@@ -118,3 +118,13 @@ def app_from_env() -> Litestar:
     from infra.settings import load_settings
 
     return create_app(load_settings())
+
+
+def openapi_document() -> str:
+    """The OpenAPI spec as committed in openapi/openapi.json (stable key order)."""
+    import json
+
+    import msgspec
+
+    spec = msgspec.to_builtins(create_app(Settings()).openapi_schema.to_schema())
+    return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

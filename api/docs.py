@@ -22,7 +22,10 @@ def problems(*codes: int) -> dict[int, ResponseSpec]:
     wanted = sorted({401, 422, *codes})
     return {
         code: ResponseSpec(
-            data_container=Problem, description=_DESCRIPTIONS[code], media_type=PROBLEM_JSON
+            data_container=Problem,
+            description=_DESCRIPTIONS[code],
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
         )
         for code in wanted
     }

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from typing import Annotated
 from uuid import UUID
 
-from domain.periods import default_period, local_date
+from litestar.params import QueryParameter
 
 from domain.errors import InvalidInput
-from domain.model import MAX_SEGMENT_VALUE, SEGMENT_NAME, Principal, ResultQuery, SegmentFilter
+from domain.model import (
+    MAX_PAGE,
+    MAX_SEGMENT_VALUE,
+    SEGMENT_NAME,
+    Principal,
+    ResultQuery,
+    SegmentFilter,
+)
+from domain.periods import default_period, local_date
 
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="page size, 1 to 500")]
+Cursor = Annotated[
+    str | None, QueryParameter(description="`next_cursor` of the previous page (opaque)")
+]
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_PERIOD_DAYS = 3660
 MAX_SEGMENT_FILTERS = 10

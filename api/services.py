@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from litestar.di import NamedDependency
+
 from domain.idempotency import IdempotencyStore
 from domain.keys import ParsedKey
 from domain.model import Principal
@@ -36,3 +38,6 @@ class Services:
 
     async def authenticate(self, parsed: ParsedKey) -> Principal | None:
         return await authenticate(parsed, uow=self.uow)
+
+
+ServicesDep = NamedDependency[Services]

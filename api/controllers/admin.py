@@ -5,10 +5,11 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody
 
 from api.body import StrictBody
 from api.docs import problems
+from api.params import Cursor, Limit
 from api.schemas.tenants import (
     KeyCreate,
     KeyCreated,
@@ -18,9 +19,9 @@ from api.schemas.tenants import (
     key_created,
     tenant_out,
 )
-from api.services import Services
+from api.services import ServicesDep
 from domain import tenants
-from domain.model import DEFAULT_PAGE, MAX_PAGE
+from domain.model import DEFAULT_PAGE
 
 
 class TenantController(Controller):
@@ -36,7 +37,7 @@ class TenantController(Controller):
         return_dto=None,
         responses=problems(400),
     )
-    async def create(self, data: TenantCreate, services: Services) -> TenantOut:
+    async def create(self, data: JSONBody[TenantCreate], services: ServicesDep) -> TenantOut:
         tenant = await tenants.create_tenant(
             name=data.name,
             timezone=data.timezone,
@@ -49,9 +50,9 @@ class TenantController(Controller):
     @get("/", operation_id="listTenants", summary="List tenants", responses=problems())
     async def list_tenants(
         self,
-        services: Services,
-        limit: int = Parameter(ge=1, le=MAX_PAGE, default=DEFAULT_PAGE),
-        cursor: str | None = None,
+        services: ServicesDep,
+        limit: Limit = DEFAULT_PAGE,
+        cursor: Cursor = None,
     ) -> TenantList:
         page = await tenants.list_tenants(limit=limit, cursor=cursor, uow=services.uow)
         return TenantList(data=[tenant_out(t) for t in page.items], next_cursor=page.next_cursor)
@@ -65,7 +66,9 @@ class TenantController(Controller):
         return_dto=None,
         responses=problems(400, 404),
     )
-    async def create_key(self, tenant_id: UUID, data: KeyCreate, services: Services) -> KeyCreated:
+    async def create_key(
+        self, tenant_id: FromPath[UUID], data: JSONBody[KeyCreate], services: ServicesDep
+    ) -> KeyCreated:
         key, secret_key = await tenants.create_key(
             tenant_id=tenant_id,
             name=data.name,
@@ -81,5 +84,7 @@ class TenantController(Controller):
         summary="Revoke an API key at once",
         responses=problems(404),
     )
-    async def revoke_key(self, tenant_id: UUID, key_id: UUID, services: Services) -> None:
+    async def revoke_key(
+        self, tenant_id: FromPath[UUID], key_id: FromPath[UUID], services: ServicesDep
+    ) -> None:
         await tenants.revoke_key(tenant_id=tenant_id, key_id=key_id, uow=services.uow)

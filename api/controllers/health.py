@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, Response, get
 
-from api.services import Services
+from api.services import ServicesDep
 
 
 class Health(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,7 +27,7 @@ class HealthController(Controller):
         operation_id="getReadiness",
         summary="Ready to serve: 200 (degraded while Redis is down), 503 without PostgreSQL",
     )
-    async def ready(self, services: Services) -> Response[Health]:
+    async def ready(self, services: ServicesDep) -> Response[Health]:
         database = await services.check_database()
         redis = await services.check_redis()
         status = "ok" if database and redis else "degraded" if database else "unavailable"

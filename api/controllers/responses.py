@@ -6,16 +6,15 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from domain.nps import Category
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from api.auth import principal_of, requires
 from api.body import StrictBody, decode_strict
 from api.docs import problems
 from api.idempotency import run_idempotent
-from api.params import parse_date, parse_segments
+from api.params import Cursor, Limit, parse_date, parse_segments
 from api.schemas.responses import (
     BatchCreate,
     BatchCreateDoc,
@@ -27,17 +26,18 @@ from api.schemas.responses import (
     ResponseOut,
     response_out,
 )
-from api.services import Services
+from api.services import ServicesDep
 from domain import responses as uc
 from domain.errors import DomainError, InvalidInput, NotFound
-from domain.model import DEFAULT_PAGE, MAX_PAGE, Scope
+from domain.model import DEFAULT_PAGE, Scope
+from domain.nps import Category
 from domain.ports import ResponseFilter
 from domain.responses import IdempotencyCompletion, IngestResult, Outcome
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         max_length=255,
         required=False,
         description="Retries with the same key and body replay the first answer (kept 48 h).",
@@ -112,8 +112,8 @@ class ResponseController(Controller):
     async def create(
         self,
         request: Request,
-        data: ResponseCreate,
-        services: Services,
+        data: JSONBody[ResponseCreate],
+        services: ServicesDep,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ResponseOut]:
         principal = principal_of(request)
@@ -144,15 +144,17 @@ class ResponseController(Controller):
         return_dto=None,
         status_code=200,
         responses={
-            207: ResponseSpec(BatchResult, description="Some failed"),
+            207: ResponseSpec(
+                BatchResult, description="Some items failed", generate_examples=False
+            ),
             **problems(400, 403, 413),
         },
     )
     async def create_batch(
         self,
         request: Request,
-        data: BatchCreate,
-        services: Services,
+        data: JSONBody[BatchCreate],
+        services: ServicesDep,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[BatchResult]:
         principal = principal_of(request)
@@ -186,14 +188,14 @@ class ResponseController(Controller):
     async def list_responses(
         self,
         request: Request,
-        services: Services,
-        survey_id: UUID | None = None,
-        from_: Annotated[str | None, Parameter(query="from", description="YYYY-MM-DD")] = None,
-        to: Annotated[str | None, Parameter(description="YYYY-MM-DD, inclusive")] = None,
-        category: Category | None = None,
-        segment: Annotated[list[str] | None, Parameter(description="dim:value")] = None,
-        limit: int = Parameter(ge=1, le=MAX_PAGE, default=DEFAULT_PAGE),
-        cursor: str | None = None,
+        services: ServicesDep,
+        survey_id: FromQuery[UUID | None] = None,
+        from_: Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
+        to: Annotated[str | None, QueryParameter(description="YYYY-MM-DD, inclusive")] = None,
+        category: FromQuery[Category | None] = None,
+        segment: Annotated[list[str] | None, QueryParameter(description="dim:value")] = None,
+        limit: Limit = DEFAULT_PAGE,
+        cursor: Cursor = None,
     ) -> ResponseList:
         principal = principal_of(request)
         start, end = parse_date(from_, "from"), parse_date(to, "to")
@@ -220,7 +222,7 @@ class ResponseController(Controller):
         responses=problems(403, 404),
     )
     async def get_response(
-        self, request: Request, response_id: UUID, services: Services
+        self, request: Request, response_id: FromPath[UUID], services: ServicesDep
     ) -> ResponseOut:
         answer = await uc.get_response(
             tenant_id=principal_of(request).tenant_id, response_id=response_id, uow=services.uow

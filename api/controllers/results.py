@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from domain.periods import TrendInterval
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from api.auth import principal_of, requires
 from api.docs import problems
@@ -20,26 +19,30 @@ from api.schemas.results import (
     nps_result,
     trend_point,
 )
-from api.services import Services
+from api.services import ServicesDep
 from domain import results as uc
 from domain.model import ResultQuery, Scope
+from domain.periods import TrendInterval
 
 From = Annotated[
     str | None,
-    Parameter(query="from", description="YYYY-MM-DD in the tenant's zone; default: 29 days ago"),
+    QueryParameter(
+        name="from", description="YYYY-MM-DD in the tenant's zone; default: 29 days ago"
+    ),
 ]
 To = Annotated[
-    str | None, Parameter(description="YYYY-MM-DD, inclusive, in the tenant's zone; default today")
+    str | None,
+    QueryParameter(description="YYYY-MM-DD, inclusive, in the tenant's zone; default today"),
 ]
 Segment = Annotated[
     list[str] | None,
-    Parameter(description="`dimension:value`; repeat to AND several (e.g. team:support)"),
+    QueryParameter(description="`dimension:value`; repeat to AND several (e.g. team:support)"),
 ]
 
 
 def _query(
     request: Request[Any, Any, Any],
-    services: Services,
+    services: ServicesDep,
     survey_id: UUID | None,
     start: str | None,
     end: str | None,
@@ -66,8 +69,8 @@ class ResultsController(Controller):
     async def nps(
         self,
         request: Request,
-        services: Services,
-        survey_id: UUID | None = None,
+        services: ServicesDep,
+        survey_id: FromQuery[UUID | None] = None,
         from_: From = None,
         to: To = None,
         segment: Segment = None,
@@ -87,9 +90,9 @@ class ResultsController(Controller):
     async def breakdown(
         self,
         request: Request,
-        services: Services,
-        dimension: str,
-        survey_id: UUID | None = None,
+        services: ServicesDep,
+        dimension: FromQuery[str],
+        survey_id: FromQuery[UUID | None] = None,
         from_: From = None,
         to: To = None,
         segment: Segment = None,
@@ -117,9 +120,9 @@ class ResultsController(Controller):
     async def trend(
         self,
         request: Request,
-        services: Services,
-        interval: TrendInterval = TrendInterval.DAY,
-        survey_id: UUID | None = None,
+        services: ServicesDep,
+        interval: FromQuery[TrendInterval] = TrendInterval.DAY,
+        survey_id: FromQuery[UUID | None] = None,
         from_: From = None,
         to: To = None,
         segment: Segment = None,

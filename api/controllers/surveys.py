@@ -6,15 +6,16 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody
 
 from api.auth import principal_of, requires
 from api.body import StrictBody
 from api.docs import problems
+from api.params import Cursor, Limit
 from api.schemas.surveys import SurveyCreate, SurveyList, SurveyOut, SurveyUpdate, survey_out
-from api.services import Services
+from api.services import ServicesDep
 from domain import surveys
-from domain.model import DEFAULT_PAGE, MAX_PAGE, Scope
+from domain.model import DEFAULT_PAGE, Scope
 
 
 class SurveyController(Controller):
@@ -31,7 +32,9 @@ class SurveyController(Controller):
         return_dto=None,
         responses=problems(400, 403),
     )
-    async def create(self, request: Request, data: SurveyCreate, services: Services) -> SurveyOut:
+    async def create(
+        self, request: Request, data: JSONBody[SurveyCreate], services: ServicesDep
+    ) -> SurveyOut:
         survey = await surveys.create_survey(
             tenant_id=principal_of(request).tenant_id,
             name=data.name,
@@ -52,9 +55,9 @@ class SurveyController(Controller):
     async def list_surveys(
         self,
         request: Request,
-        services: Services,
-        limit: int = Parameter(ge=1, le=MAX_PAGE, default=DEFAULT_PAGE),
-        cursor: str | None = None,
+        services: ServicesDep,
+        limit: Limit = DEFAULT_PAGE,
+        cursor: Cursor = None,
     ) -> SurveyList:
         page = await surveys.list_surveys(
             tenant_id=principal_of(request).tenant_id,
@@ -71,7 +74,9 @@ class SurveyController(Controller):
         guards=[requires(Scope.RESULTS_READ, Scope.MANAGE)],
         responses=problems(403, 404),
     )
-    async def get_survey(self, request: Request, survey_id: UUID, services: Services) -> SurveyOut:
+    async def get_survey(
+        self, request: Request, survey_id: FromPath[UUID], services: ServicesDep
+    ) -> SurveyOut:
         survey = await surveys.get_survey(
             tenant_id=principal_of(request).tenant_id, survey_id=survey_id, uow=services.uow
         )
@@ -87,7 +92,11 @@ class SurveyController(Controller):
         responses=problems(400, 403, 404),
     )
     async def update(
-        self, request: Request, survey_id: UUID, data: SurveyUpdate, services: Services
+        self,
+        request: Request,
+        survey_id: FromPath[UUID],
+        data: JSONBody[SurveyUpdate],
+        services: ServicesDep,
     ) -> SurveyOut:
         survey = await surveys.update_survey(
             tenant_id=principal_of(request).tenant_id,
@@ -106,7 +115,9 @@ class SurveyController(Controller):
         guards=[requires(Scope.MANAGE)],
         responses=problems(403, 404),
     )
-    async def archive(self, request: Request, survey_id: UUID, services: Services) -> SurveyOut:
+    async def archive(
+        self, request: Request, survey_id: FromPath[UUID], services: ServicesDep
+    ) -> SurveyOut:
         survey = await surveys.archive_survey(
             tenant_id=principal_of(request).tenant_id,
             survey_id=survey_id,
