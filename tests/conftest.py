@@ -73,7 +73,7 @@ def settings(database_url: str, redis_url: str):  # type: ignore[no-untyped-def]
         database_url=database_url,
         redis_url=redis_url,
         admin_token=ADMIN_TOKEN,
-        log_level="warning",
+        log_level="info",
         drain_interval_s=0.2,
     )
 

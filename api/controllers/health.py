@@ -8,7 +8,7 @@ from litestar import Controller, Response, get
 from api.services import ServicesDep
 
 
-class Health(msgspec.Struct, frozen=True, kw_only=True):
+class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     status: str
     database: str | None = None
     redis: str | None = None

@@ -1,0 +1,251 @@
+"""The counter store against real Redis and PostgreSQL: once-only apply, generations, verify."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from domain.model import Response as Answer
+from domain.model import ResultQuery, SegmentFilter
+from infra.counter_sync import OutboxDrainer, rebuild, verify
+from infra.ingest import IngestBatcher
+from infra.postgres.ingest_sql import insert_responses
+from infra.postgres.pool import create_pool
+from infra.postgres.results import PgHistogramSource
+from infra.redis import keys as k
+from infra.redis.counters import RedisCounterStore
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(database_url, size=4)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def store(redis_url: str) -> AsyncIterator[RedisCounterStore]:
+    r = aioredis.Redis.from_url(redis_url)
+    yield RedisCounterStore(r)
+    await r.aclose()
+
+
+async def _tenant(pool: asyncpg.Pool, store: RedisCounterStore) -> tuple[uuid.UUID, uuid.UUID]:
+    tenant_id, survey_id = uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    await pool.execute(
+        "INSERT INTO tenants (id, name, timezone) VALUES ($1, 'T', 'UTC')", tenant_id
+    )
+    await pool.execute(
+        "INSERT INTO surveys (tenant_id, id, name, kind, created_at, updated_at)"
+        " VALUES ($1, $2, 'S', 'relational', $3, $3)",
+        tenant_id,
+        survey_id,
+        now,
+    )
+    await store.init_tenant(tenant_id)
+    return tenant_id, survey_id
+
+
+def _answer(
+    tenant_id: uuid.UUID,
+    survey_id: uuid.UUID,
+    score: int,
+    day: date,
+    segments: dict[str, str] | None = None,
+) -> Answer:
+    at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    return Answer(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        survey_id=survey_id,
+        score=score,
+        comment=None,
+        customer_id=None,
+        segments=segments or {},
+        answered_at=at,
+        received_at=at,
+        local_date=day,
+    )
+
+
+async def _commit(pool: asyncpg.Pool, answers: list[Answer]):  # type: ignore[no-untyped-def]
+    """Store answers and their outbox rows like the writer does, without applying them."""
+    async with pool.acquire() as conn, conn.transaction():
+        return await insert_responses(conn, answers)
+
+
+def _query(tenant_id: uuid.UUID, **kw) -> ResultQuery:  # type: ignore[no-untyped-def]
+    return ResultQuery(
+        **{
+            "tenant_id": tenant_id,
+            "survey_id": None,
+            "start": date(2026, 1, 1),
+            "end": date(2026, 12, 31),
+        }
+        | kw
+    )
+
+
+async def test_applying_the_same_rows_twice_counts_them_once(pool, store) -> None:
+    tenant_id, survey_id = await _tenant(pool, store)
+    rows = await _commit(pool, [_answer(tenant_id, survey_id, 10, date(2026, 4, 2))])
+    gen = await store.expected_gen(tenant_id)
+    assert gen is not None
+    assert await store.apply(tenant_id, gen, rows)
+    assert await store.apply(tenant_id, gen, rows)
+    (hist,) = await store.histograms(_query(tenant_id), [(date(2026, 1, 1), date(2026, 12, 31))])
+    assert hist[10] == 1
+
+
+async def test_apply_with_a_stale_generation_is_refused_and_changes_nothing(pool, store) -> None:
+    tenant_id, survey_id = await _tenant(pool, store)
+    rows = await _commit(pool, [_answer(tenant_id, survey_id, 3, date(2026, 4, 2))])
+    stale = await store.expected_gen(tenant_id)
+    assert stale is not None
+    new_gen = await rebuild(pool, store, tenant_id)  # counts the answer from PostgreSQL
+    assert new_gen != stale
+    assert not await store.apply(tenant_id, stale, rows)
+    assert await store.expected_gen(tenant_id) == new_gen
+    assert await verify(pool, store, [tenant_id]) == []
+
+
+async def test_reads_come_from_the_counters_when_ready(pool, store) -> None:
+    tenant_id, survey_id = await _tenant(pool, store)
+    rows = await _commit(pool, [_answer(tenant_id, survey_id, 9, date(2026, 5, 5), {"team": "a"})])
+    gen = await store.expected_gen(tenant_id)
+    assert gen is not None and await store.apply(tenant_id, gen, rows)
+    key = k.hist_key(tenant_id, gen, "all", "m202605", "team=a")
+    await store.redis.hincrby(key, "9", 41)  # only visible if reads use Redis
+    q = _query(tenant_id, segments=(SegmentFilter(dimension="team", value="a"),))
+    (hist,) = await store.histograms(q, [(date(2026, 5, 1), date(2026, 5, 31))])
+    assert hist[9] == 42
+    assert (await store.breakdown(_query(tenant_id), "team")) == {"a": hist}
+    diffs = await verify(pool, store, [tenant_id])
+    assert len(diffs) == 1 and "m202605:team=a" in diffs[0]
+
+
+async def test_counters_equal_postgres_for_many_periods_and_filters(pool, store) -> None:
+    tenant_id, survey_id = await _tenant(pool, store)
+    answers = [
+        _answer(
+            tenant_id,
+            survey_id,
+            (i * 7) % 11,
+            date(2026, 1 + i % 12, 1 + i % 28),
+            {"team": "abc"[i % 3], "region": "xy"[i % 2]},
+        )
+        for i in range(300)
+    ]
+    rows = await _commit(pool, answers)
+    gen = await store.expected_gen(tenant_id)
+    assert gen is not None and await store.apply(tenant_id, gen, rows)
+    database = PgHistogramSource(pool)
+    periods = [
+        (date(2026, 1, 1), date(2026, 12, 31)),
+        (date(2026, 2, 14), date(2026, 4, 3)),
+        (date(2026, 3, 1), date(2026, 3, 31)),
+        (date(2026, 6, 30), date(2026, 7, 1)),
+    ]
+    for segs in [(), (SegmentFilter(dimension="team", value="b"),)]:
+        q = _query(tenant_id, segments=segs)
+        assert await store.histograms(q, periods) == await database.histograms(q, periods)
+    q = _query(tenant_id, survey_id=survey_id)
+    assert await store.breakdown(q, "region") == await database.breakdown(q, "region")
+    assert await verify(pool, store, [tenant_id]) == []
+
+
+async def test_rows_committed_but_never_applied_are_applied_by_the_drainer(pool, store) -> None:
+    """A crash between commit and apply: the outbox keeps the rows, the drainer counts them."""
+    tenant_id, survey_id = await _tenant(pool, store)
+    await _commit(pool, [_answer(tenant_id, survey_id, s, date(2026, 8, 8)) for s in (10, 0, 7)])
+    q = _query(tenant_id)
+    (before,) = await store.histograms(q, [(q.start, q.end)])
+    assert sum(before) == 0
+    await OutboxDrainer(pool, store).drain_once()
+    (after,) = await store.histograms(q, [(q.start, q.end)])
+    assert (after[10], after[0], after[7]) == (1, 1, 1)
+    left = await pool.fetchval(
+        "SELECT count(*) FROM counter_outbox WHERE tenant_id = $1", tenant_id
+    )
+    assert left == 0
+    assert await verify(pool, store, [tenant_id]) == []
+
+
+async def test_lost_meta_means_not_ready_and_asks_for_a_rebuild(pool, redis_url) -> None:
+    asked: list[uuid.UUID] = []
+    r = aioredis.Redis.from_url(redis_url)
+    store = RedisCounterStore(r, on_rebuild_needed=asked.append)
+    try:
+        tenant_id, survey_id = await _tenant(pool, store)
+        await _commit(pool, [_answer(tenant_id, survey_id, 8, date(2026, 9, 9))])
+        await r.delete(k.meta_key(tenant_id))
+        q = _query(tenant_id)
+        assert await store.histograms(q, [(q.start, q.end)]) is None
+        assert asked == [tenant_id]
+        assert await verify(pool, store, [tenant_id]) == []  # verify drains, which rebuilds
+        (hist,) = await store.histograms(q, [(q.start, q.end)])
+        assert hist[8] == 1
+    finally:
+        await r.aclose()
+
+
+async def test_batch_killed_mid_write_acknowledges_and_counts_nothing(pool, store) -> None:
+    """The connection dies inside the group-commit transaction: no answer is stored or counted."""
+    tenant_id, survey_id = await _tenant(pool, store)
+    batcher = IngestBatcher(pool, store)
+    answers = [_answer(tenant_id, survey_id, 10, date(2026, 10, 1)) for _ in range(500)]
+
+    async def kill_writer() -> int:
+        """Terminate the backend running the batch insert, once it waits on the lock."""
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            n = await pool.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND query LIKE '%WITH input AS%' AND wait_event_type = 'Lock'"
+            )
+            if n:
+                return int(n)
+        return 0
+
+    holder = await pool.acquire()
+    await holder.execute("SELECT pg_advisory_lock(42)")  # the insert waits here until killed
+    killer = asyncio.create_task(kill_writer())
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - any driver error: nothing acknowledged
+            await _slow_ingest(pool, batcher, tenant_id, answers)
+    finally:
+        await holder.execute("SELECT pg_advisory_unlock(42)")
+        await pool.release(holder)
+    assert await killer == 1
+    stored = await pool.fetchval("SELECT count(*) FROM responses WHERE tenant_id = $1", tenant_id)
+    assert stored == 0
+    assert await verify(pool, store, [tenant_id]) == []
+    q = _query(tenant_id)
+    (hist,) = await store.histograms(q, [(q.start, q.end)])
+    assert sum(hist) == 0
+    await batcher.close()
+
+
+async def _slow_ingest(pool, batcher, tenant_id, answers):  # type: ignore[no-untyped-def]
+    """Ingest while a trigger makes the batch's insert wait on an advisory lock."""
+    await pool.execute(
+        "CREATE OR REPLACE FUNCTION nps_test_wait() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " BEGIN PERFORM pg_advisory_lock_shared(42); RETURN NEW; END $$"
+    )
+    trigger = f"nps_test_wait_{tenant_id.hex}"
+    await pool.execute(
+        f"CREATE TRIGGER {trigger} BEFORE INSERT ON counter_outbox FOR EACH ROW"
+        f" WHEN (NEW.tenant_id = '{tenant_id}') EXECUTE FUNCTION nps_test_wait()"
+    )
+    try:
+        return await batcher.ingest(tenant_id, answers)
+    finally:
+        await pool.execute(f"DROP TRIGGER IF EXISTS {trigger} ON counter_outbox")
