@@ -85,13 +85,13 @@ def default_period(today: date, days: int = 30) -> tuple[date, date]:
 
 
 def _local_midnight(d: date, tz: zoneinfo.ZoneInfo) -> datetime:
-    """First instant of local day d; where midnight is skipped (DST gap), the instant after it."""
-    naive = datetime.combine(d, time.min)
-    aware = naive.replace(tzinfo=tz)
-    back = aware.astimezone(UTC).astimezone(tz)
-    if back.replace(tzinfo=None) != naive:  # midnight does not exist: fold=0 maps past the gap
-        return aware.replace(fold=1).astimezone(UTC)
-    return aware.astimezone(UTC)
+    """First instant of local day d in UTC.
+
+    fold=0 gives the earlier reading: an ambiguous midnight is its first occurrence, and a
+    skipped one (DST gap, e.g. America/Santiago) maps to the transition instant, which is
+    the first instant that exists on that day.
+    """
+    return datetime.combine(d, time.min).replace(tzinfo=tz).astimezone(UTC)
 
 
 def utc_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
