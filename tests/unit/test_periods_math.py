@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -59,7 +60,7 @@ def test_trend_buckets_tile_the_period(start: date, length: int, interval: Trend
     end = start + timedelta(days=length)
     buckets = trend_buckets(start, end, interval)
     assert buckets[0][0] == start and buckets[-1][1] == end
-    for (_, a_end), (b_start, _) in zip(buckets, buckets[1:], strict=False):
+    for (_, a_end), (b_start, _) in itertools.pairwise(buckets):
         assert b_start == a_end + timedelta(days=1)
     if interval is TrendInterval.WEEK:
         assert all(s.isoweekday() == 1 for s, _ in buckets[1:])
