@@ -7,10 +7,10 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from domain.nps import Category, classify
 
 from api.schemas.common import Comment, Score, Segments, ShortText, Wire
 from domain.model import Response
+from domain.nps import Category, classify
 from domain.responses import NewResponse
 
 AwareDatetime = Annotated[

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import msgspec
+
 from domain.nps import NpsSummary
 from domain.periods import TrendInterval
-
 from domain.results import Group, Point
 
 

@@ -8,9 +8,9 @@ from uuid import UUID
 
 import redis.exceptions
 import structlog
-from domain.nps import Histogram
 
 from domain.model import ResultQuery
+from domain.nps import Histogram
 from infra.redis.counters import RedisCounterStore
 
 log = structlog.get_logger(__name__)

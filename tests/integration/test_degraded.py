@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 import msgspec
 import pytest
 import redis.asyncio as aioredis
-from infra.counter_sync import verify
-from infra.redis.counters import RedisCounterStore
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
+from infra.counter_sync import verify
 from infra.postgres.pool import create_pool
+from infra.redis.counters import RedisCounterStore
 from tests.conftest import make_tenant
 from tests.integration.redis_server import RedisProcess
 
