@@ -134,10 +134,12 @@ class IngestBatcher:
             results = await _results(conn, responses, outbox)
             per_sub = _split(batch, results)
             await idempotency.complete(conn, _completions(batch, per_sub))
+        applied = await self._apply(gens, outbox)
+        # Answer only now: a client reading its NPS right after sees its answer counted.
         for sub, sub_results in zip(batch, per_sub, strict=True):
             if not sub.future.done():
                 sub.future.set_result(sub_results)
-        await self._apply(gens, outbox)
+        await self._delete_applied(applied)
 
     async def _gen(self, tenant_id: UUID) -> int | None:
         """The generation to apply to, read before the transaction commits (see counters)."""
@@ -147,23 +149,33 @@ class IngestBatcher:
             log.warning("counters_unavailable", error=type(exc).__name__)
             return None
 
-    async def _apply(self, gens: dict[UUID, int | None], outbox: list[OutboxRow]) -> None:
+    async def _apply(
+        self, gens: dict[UUID, int | None], outbox: list[OutboxRow]
+    ) -> list[tuple[UUID, int, list[int]]]:
+        """Send each tenant's deltas in one Lua call; returns what was applied."""
         by_tenant: dict[UUID, list[OutboxRow]] = {}
         for row in outbox:
             by_tenant.setdefault(row.tenant_id, []).append(row)
+        applied = []
         for tenant_id, rows in by_tenant.items():
             gen = gens.get(tenant_id)
             if gen is None:
                 continue
             try:
-                if not await self._counters.apply(tenant_id, gen, rows):
-                    continue
-                ids = [r.id for r in rows]
+                if await self._counters.apply(tenant_id, gen, rows):
+                    applied.append((tenant_id, gen, [r.id for r in rows]))
+            except Exception as exc:  # left in the outbox: the drainer retries
+                log.warning("counter_apply_deferred", error=type(exc).__name__, rows=len(rows))
+        return applied
+
+    async def _delete_applied(self, applied: list[tuple[UUID, int, list[int]]]) -> None:
+        for tenant_id, gen, ids in applied:
+            try:
                 async with self._pool.acquire() as conn:
                     await delete_outbox(conn, tenant_id, ids)
                 self._counters.deleted(tenant_id, gen, ids)
-            except Exception as exc:  # left in the outbox: the drainer retries
-                log.warning("counter_apply_deferred", error=type(exc).__name__, rows=len(rows))
+            except Exception as exc:  # the drainer finds them applied and deletes them
+                log.warning("outbox_delete_deferred", error=type(exc).__name__, rows=len(ids))
 
 
 def _fail(sub: _Submission, exc: BaseException) -> None:
