@@ -1,0 +1,201 @@
+"""The `nps` command: serve, migrate, tenants, keys, counters, openapi."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from uuid import UUID
+
+import msgspec
+
+from infra.settings import Settings, load_settings
+
+Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+@contextlib.contextmanager
+def servers(settings: Settings) -> Iterator[Settings]:
+    """The settings with server URLs: the given ones, or embedded servers started for the block."""
+    if not settings.embedded:
+        if not settings.database_url or not settings.redis_url:
+            raise SystemExit("set both NPS_DATABASE_URL and NPS_REDIS_URL, or neither")
+        yield settings
+        return
+    from infra.embedded import EmbeddedServers
+
+    with EmbeddedServers.start(settings.data_dir) as embedded:
+        yield msgspec.structs.replace(
+            settings, database_url=embedded.database_url, redis_url=embedded.redis_url
+        )
+
+
+@contextlib.asynccontextmanager
+async def connections(settings: Settings):  # type: ignore[no-untyped-def]
+    from infra.postgres.pool import create_pool
+    from infra.runtime import connect_redis
+
+    assert settings.database_url and settings.redis_url
+    pool = await create_pool(settings.database_url, size=4)
+    redis = connect_redis(settings.redis_url)
+    try:
+        yield pool, redis
+    finally:
+        await redis.aclose()
+        await pool.close()
+
+
+async def migrate_db(settings: Settings) -> list[str]:
+    from infra.postgres.migrate import migrate
+    from infra.postgres.pool import connect
+
+    assert settings.database_url
+    conn = await connect(settings.database_url)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+async def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
+    applied = await migrate_db(settings)
+    print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    return 0
+
+
+async def cmd_tenants_create(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.tenants import create_tenant
+    from infra.postgres.uow import PgUnitOfWorkFactory
+    from infra.redis.counters import RedisCounterStore
+    from infra.redis.resilient import ResilientCounters
+
+    async with connections(settings) as (pool, redis):
+        tenant = await create_tenant(
+            name=args.name,
+            timezone=args.timezone,
+            now=_now(),
+            uow=PgUnitOfWorkFactory(pool),
+            counters=ResilientCounters(RedisCounterStore(redis)),
+        )
+    print(tenant.id)
+    return 0
+
+
+async def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.model import Scope
+    from domain.tenants import create_key
+    from infra.postgres.uow import PgUnitOfWorkFactory
+
+    scopes = [Scope(s.strip()) for s in args.scopes.split(",") if s.strip()]
+    async with connections(settings) as (pool, _):
+        key, text = await create_key(
+            tenant_id=UUID(args.tenant),
+            name=args.name,
+            scopes=scopes,
+            now=_now(),
+            uow=PgUnitOfWorkFactory(pool),
+        )
+    print(f"key id: {key.id}\nAPI key (shown once): {text}")
+    return 0
+
+
+async def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.tenants import revoke_key
+    from infra.postgres.uow import PgUnitOfWorkFactory
+
+    async with connections(settings) as (pool, _):
+        await revoke_key(
+            tenant_id=UUID(args.tenant), key_id=UUID(args.key), uow=PgUnitOfWorkFactory(pool)
+        )
+    print("revoked")
+    return 0
+
+
+async def cmd_counters_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from infra.counter_sync import verify
+    from infra.redis.counters import RedisCounterStore
+
+    async with connections(settings) as (pool, redis):
+        tenant_ids = [UUID(args.tenant)] if args.tenant else None
+        differences = await verify(pool, RedisCounterStore(redis), tenant_ids)
+    for line in differences:
+        print(line)
+    if differences:
+        print(f"{len(differences)} difference(s) between Redis and PostgreSQL", file=sys.stderr)
+        return 1
+    print("counters match PostgreSQL")
+    return 0
+
+
+async def cmd_counters_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from infra.counter_sync import rebuild
+    from infra.redis.counters import RedisCounterStore
+
+    async with connections(settings) as (pool, redis):
+        store = RedisCounterStore(redis)
+        if args.tenant:
+            tenant_ids = [UUID(args.tenant)]
+        else:
+            tenant_ids = [r["id"] for r in await pool.fetch("SELECT id FROM tenants ORDER BY id")]
+        for tenant_id in tenant_ids:
+            gen = await rebuild(pool, store, tenant_id)
+            print(f"{tenant_id}: rebuilt (generation {gen})")
+    return 0
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from api.app import openapi_document
+
+    path = Path(args.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(openapi_document())
+    print(f"wrote {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from api.cli_parser import build_parser
+    from api.logging import configure_logging
+    from api.serve import serve
+
+    args = build_parser().parse_args(argv)
+    if args.command == "openapi":
+        return cmd_openapi(args)
+    try:
+        settings = load_settings()
+    except ValueError as exc:
+        print(f"nps: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    if args.command == "serve":
+        return serve(settings)
+    handlers: dict[str, Command] = {
+        "migrate": cmd_migrate,
+        "tenants create": cmd_tenants_create,
+        "keys create": cmd_keys_create,
+        "keys revoke": cmd_keys_revoke,
+        "counters verify": cmd_counters_verify,
+        "counters rebuild": cmd_counters_rebuild,
+    }
+    name = " ".join(x for x in (args.command, getattr(args, "action", None)) if x)
+    try:
+        with servers(settings) as ready:
+            if name != "migrate":
+                asyncio.run(migrate_db(ready))
+            return asyncio.run(handlers[name](args, ready))
+    except Exception as exc:  # a clear line instead of a traceback for operators
+        print(f"nps {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
