@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
@@ -13,6 +13,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
 
 from api.auth import PUBLIC_PATHS, BearerAuthMiddleware
 from api.controllers.admin import TenantController
@@ -71,23 +72,34 @@ def services_for(rt: Runtime) -> Services:
         counters=rt.counters,
         database=rt.database,
         admin_token_hash=rt.admin_token_hash,
+        principals=rt.principals,
         check_database=rt.database_up,
         check_redis=rt.redis_up,
     )
 
 
-def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litestar:
-    """The API; with `runtime` given (tests), its pools are used and left open."""
+def create_app(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    extra_handlers: Sequence[ControllerRouterHandler] = (),
+) -> Litestar:
+    """The API; with `runtime` given (tests), its pools are used and left open.
+
+    `extra_handlers` lets the benchmark add its baseline routes to the very same app.
+    """
     configure_logging(level=settings.log_level, fmt=settings.log_format)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if runtime is not None:
             app.state.services = services_for(runtime)
+            app.state.runtime = runtime
             yield
             return
         async with open_runtime(settings) as rt:
             app.state.services = services_for(rt)
+            app.state.runtime = rt
             yield
 
     def services(state: State) -> Services:
@@ -95,7 +107,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Litesta
         return service
 
     app = Litestar(
-        route_handlers=CONTROLLERS,
+        route_handlers=[*CONTROLLERS, *extra_handlers],
         lifespan=[lifespan],
         dependencies={"services": Provide(services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -105,10 +105,14 @@ async def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
     from domain.tenants import revoke_key
     from infra.postgres.uow import PgUnitOfWorkFactory
+    from infra.principal_cache import RedisPrincipalCache
 
-    async with connections(settings) as (pool, _):
+    async with connections(settings) as (pool, redis):
         await revoke_key(
-            tenant_id=UUID(args.tenant), key_id=UUID(args.key), uow=PgUnitOfWorkFactory(pool)
+            tenant_id=UUID(args.tenant),
+            key_id=UUID(args.key),
+            uow=PgUnitOfWorkFactory(pool),
+            cache=RedisPrincipalCache(redis),
         )
     print("revoked")
     return 0

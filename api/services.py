@@ -13,7 +13,7 @@ from domain.keys import ParsedKey
 from domain.model import Principal
 from domain.ports import HistogramSource, UnitOfWorkFactory
 from domain.responses import Ingestor
-from domain.tenants import CounterInitializer, authenticate
+from domain.tenants import CounterInitializer, PrincipalCache, authenticate
 
 
 def utc_now() -> datetime:
@@ -32,12 +32,13 @@ class Services:
     counters: Counters
     database: HistogramSource
     admin_token_hash: bytes
+    principals: PrincipalCache
     check_database: Callable[[], Awaitable[bool]]
     check_redis: Callable[[], Awaitable[bool]]
     clock: Callable[[], datetime] = utc_now
 
     async def authenticate(self, parsed: ParsedKey) -> Principal | None:
-        return await authenticate(parsed, uow=self.uow)
+        return await authenticate(parsed, uow=self.uow, cache=self.principals)
 
 
 ServicesDep = NamedDependency[Services]

@@ -19,6 +19,14 @@ class CounterInitializer(Protocol):
     async def init_tenant(self, tenant_id: UUID) -> None: ...
 
 
+class PrincipalCache(Protocol):
+    """Recently authenticated keys, so that a request needs no database round trip."""
+
+    def get(self, parsed: ParsedKey) -> Principal | None: ...
+    def put(self, parsed: ParsedKey, principal: Principal) -> None: ...
+    async def revoked(self, *, tenant_id: UUID, key_id: UUID) -> None: ...
+
+
 def check_timezone(name: str, *, field: str = "timezone") -> str:
     try:
         zone(name)
@@ -71,15 +79,27 @@ async def create_key(
     return key, format_key(tenant_id=tenant_id, key_id=key.id, secret=secret)
 
 
-async def revoke_key(*, tenant_id: UUID, key_id: UUID, uow: UnitOfWorkFactory) -> None:
+async def revoke_key(
+    *, tenant_id: UUID, key_id: UUID, uow: UnitOfWorkFactory, cache: PrincipalCache | None = None
+) -> None:
+    """Revoke in the database, then evict the key from every process's cache at once."""
     async with uow() as tx:
         await tx.keys.revoke(tenant_id=tenant_id, key_id=key_id)
+    if cache is not None:
+        await cache.revoked(tenant_id=tenant_id, key_id=key_id)
 
 
-async def authenticate(parsed: ParsedKey, *, uow: UnitOfWorkFactory) -> Principal | None:
+async def authenticate(
+    parsed: ParsedKey, *, uow: UnitOfWorkFactory, cache: PrincipalCache | None = None
+) -> Principal | None:
+    if cache is not None and (hit := cache.get(parsed)) is not None:
+        return hit
     async with uow() as tx:
-        return await tx.keys.principal(
+        principal = await tx.keys.principal(
             tenant_id=parsed.tenant_id,
             key_id=parsed.key_id,
             secret_hash=hash_secret(parsed.secret),
         )
+    if cache is not None and principal is not None:
+        cache.put(parsed, principal)
+    return principal

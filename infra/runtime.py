@@ -17,6 +17,7 @@ from infra.counter_sync import OutboxDrainer, rebuild
 from infra.ingest import IngestBatcher
 from infra.postgres.pool import create_pool
 from infra.postgres.results import PgHistogramSource
+from infra.principal_cache import RedisPrincipalCache
 from infra.redis.counters import RedisCounterStore
 from infra.redis.resilient import ResilientCounters
 from infra.settings import Settings
@@ -37,6 +38,7 @@ class Runtime:
     database: PgHistogramSource
     batcher: IngestBatcher
     admin_token_hash: bytes
+    principals: RedisPrincipalCache
     _rebuilds: dict[UUID, asyncio.Task[None]] = field(default_factory=dict)
 
     def schedule_rebuild(self, tenant_id: UUID) -> None:
@@ -92,27 +94,39 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         raise RuntimeError("NPS_DATABASE_URL and NPS_REDIS_URL must be set (nps serve sets them)")
     pool = await create_pool(settings.database_url, size=settings.db_pool_size)
     redis = connect_redis(settings.redis_url)
+    listener = aioredis.Redis.from_url(
+        settings.redis_url, socket_connect_timeout=1, health_check_interval=10
+    )
     rt: Runtime | None = None
     try:
-        rt = await build_runtime(pool, redis, settings)
+        rt = await build_runtime(pool, redis, settings, listener=listener)
         drainer = OutboxDrainer(pool, rt.store, interval=settings.drain_interval_s)
-        drain_task = asyncio.create_task(drainer.run())
+        tasks = [asyncio.create_task(drainer.run()), asyncio.create_task(rt.principals.listen())]
         try:
             yield rt
         finally:
-            drain_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await drain_task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await rt.batcher.close()
     finally:
         if rt is not None:
             for task in list(rt._rebuilds.values()):
                 task.cancel()
+        await listener.aclose()
         await redis.aclose()
         await pool.close()
 
 
-async def build_runtime(pool: asyncpg.Pool, redis: aioredis.Redis, settings: Settings) -> Runtime:
+async def build_runtime(
+    pool: asyncpg.Pool,
+    redis: aioredis.Redis,
+    settings: Settings,
+    *,
+    listener: aioredis.Redis | None = None,
+) -> Runtime:
     holder: list[Runtime] = []
     store = RedisCounterStore(redis, on_rebuild_needed=lambda t: holder[0].schedule_rebuild(t))
     rt = Runtime(
@@ -128,6 +142,7 @@ async def build_runtime(pool: asyncpg.Pool, redis: aioredis.Redis, settings: Set
             max_concurrent=settings.ingest_max_concurrent_flushes,
         ),
         admin_token_hash=await admin_token_hash(pool, settings),
+        principals=RedisPrincipalCache(redis, listener=listener),
     )
     holder.append(rt)
     return rt

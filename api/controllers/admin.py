@@ -87,4 +87,6 @@ class TenantController(Controller):
     async def revoke_key(
         self, tenant_id: FromPath[UUID], key_id: FromPath[UUID], services: ServicesDep
     ) -> None:
-        await tenants.revoke_key(tenant_id=tenant_id, key_id=key_id, uow=services.uow)
+        await tenants.revoke_key(
+            tenant_id=tenant_id, key_id=key_id, uow=services.uow, cache=services.principals
+        )

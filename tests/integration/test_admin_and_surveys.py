@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from tests.conftest import TenantCtx, make_tenant
@@ -166,3 +167,31 @@ async def test_surveys_of_another_tenant_answer_404_like_unknown_ids(
 async def test_malformed_ids_in_paths_answer_404(app_client, tenant) -> None:
     r = await app_client.get("/v1/surveys/not-a-uuid", headers=tenant.headers)
     assert r.status_code == 404
+
+
+async def test_revocation_reaches_another_api_process_at_once(
+    app_client, admin_headers, tenant, settings
+) -> None:
+    """Keys are cached per process; a revocation through one process evicts it in all."""
+    from litestar.testing import AsyncTestClient
+
+    from api.app import create_app
+
+    r = await app_client.post(
+        f"/v1/admin/tenants/{tenant.id}/keys",
+        json={"name": "shared", "scopes": ["manage"]},
+        headers=admin_headers,
+    )
+    key = r.json()
+    headers = {"Authorization": f"Bearer {key['key']}"}
+    async with AsyncTestClient(app=create_app(settings), base_url="http://other.test") as other:
+        assert (await other.get("/v1/surveys", headers=headers)).status_code == 200  # cached
+        revoked = await app_client.delete(
+            f"/v1/admin/tenants/{tenant.id}/keys/{key['id']}", headers=admin_headers
+        )
+        assert revoked.status_code == 204
+        for _ in range(50):  # pub/sub delivery takes a moment, far below the 5 s TTL
+            if (await other.get("/v1/surveys", headers=headers)).status_code == 401:
+                break
+            await asyncio.sleep(0.02)
+        assert (await other.get("/v1/surveys", headers=headers)).status_code == 401

@@ -1,0 +1,93 @@
+"""Authenticated keys cached per process; revocations reach every process through Redis.
+
+An entry lives at most TTL seconds, so even with Redis away a revoked key stops working
+within that bound; normally the revoking process publishes the revocation and every
+process evicts the key at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import time
+from uuid import UUID
+
+import redis.asyncio as aioredis
+import structlog
+
+from domain.keys import ParsedKey
+from domain.model import Principal
+
+log = structlog.get_logger(__name__)
+CHANNEL = "nps:keys:revoked"
+TTL_S = 5.0
+MAX_ENTRIES = 100_000
+
+
+class RedisPrincipalCache:
+    def __init__(
+        self, redis: aioredis.Redis, *, listener: aioredis.Redis | None = None, ttl: float = TTL_S
+    ) -> None:
+        self._redis = redis
+        self._listener = listener or redis  # a client without read timeout for pub/sub
+        self._ttl = ttl
+        self._entries: dict[tuple[UUID, UUID], tuple[bytes, Principal, float]] = {}
+
+    def get(self, parsed: ParsedKey) -> Principal | None:
+        entry = self._entries.get((parsed.tenant_id, parsed.key_id))
+        if entry is None:
+            return None
+        digest, principal, expires = entry
+        if expires < time.monotonic():
+            del self._entries[(parsed.tenant_id, parsed.key_id)]
+            return None
+        if not hmac.compare_digest(digest, _digest(parsed.secret)):
+            return None
+        return principal
+
+    def put(self, parsed: ParsedKey, principal: Principal) -> None:
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.clear()
+        expires = time.monotonic() + self._ttl
+        self._entries[(parsed.tenant_id, parsed.key_id)] = (
+            _digest(parsed.secret),
+            principal,
+            expires,
+        )
+
+    def evict(self, tenant_id: UUID, key_id: UUID) -> None:
+        self._entries.pop((tenant_id, key_id), None)
+
+    async def revoked(self, *, tenant_id: UUID, key_id: UUID) -> None:
+        self.evict(tenant_id, key_id)
+        try:
+            await self._redis.publish(CHANNEL, f"{tenant_id}:{key_id}")
+        except Exception as exc:  # other processes forget the key within TTL_S anyway
+            log.warning("revocation_not_published", error=type(exc).__name__)
+
+    async def listen(self) -> None:
+        """Evict keys revoked by other processes; reconnects after Redis outages."""
+        while True:
+            try:
+                async with self._listener.pubsub() as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self._on_message(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("revocation_listener_down", error=type(exc).__name__)
+                self._entries.clear()  # revocations may have been missed meanwhile
+                await asyncio.sleep(1)
+
+    def _on_message(self, data: bytes) -> None:
+        with contextlib.suppress(ValueError):
+            tenant, key = data.decode().split(":", 1)
+            self.evict(UUID(tenant), UUID(key))
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()

@@ -1,0 +1,75 @@
+"""Benchmark data: answers loaded by COPY, spread over a year, 50 teams, three segments."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+
+COLUMNS = (
+    "tenant_id",
+    "id",
+    "survey_id",
+    "score",
+    "comment",
+    "customer_id",
+    "segments",
+    "answered_at",
+    "received_at",
+    "local_date",
+)
+TEAMS = [f"team-{i:02d}" for i in range(50)]
+
+
+def answer_rows(
+    tenant_id: uuid.UUID, survey_id: uuid.UUID, n: int, *, today: date, seed: int = 1
+) -> Iterator[tuple[object, ...]]:
+    """n answers over the 365 days ending today (UTC tenant), deterministic."""
+    rnd = random.Random(seed)
+    base = datetime.combine(today, datetime.min.time(), UTC)
+    for _ in range(n):
+        day = rnd.randrange(365)
+        at = base - timedelta(days=day, seconds=rnd.randrange(86400))
+        if at.date() > today:
+            at = base
+        yield (
+            tenant_id,
+            uuid.UUID(int=rnd.getrandbits(128), version=4),
+            survey_id,
+            rnd.choice((0, 3, 5, 6, 7, 8, 8, 9, 9, 10, 10)),
+            None,
+            f"cus_{rnd.randrange(10**6)}",
+            {
+                "team": rnd.choice(TEAMS),
+                "region": rnd.choice(("emea", "amer", "apac")),
+                "plan": rnd.choice(("free", "team", "business")),
+            },
+            at,
+            at,
+            at.date(),
+        )
+
+
+async def copy_answers(
+    pool: asyncpg.Pool,
+    rows: Iterator[tuple[object, ...]],
+    *,
+    table: str = "responses",
+    chunk: int = 50_000,
+) -> float:
+    """COPY rows in chunks; returns seconds taken."""
+    started = time.perf_counter()
+    batch: list[tuple[object, ...]] = []
+    async with pool.acquire() as conn:
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= chunk:
+                await conn.copy_records_to_table(table, records=batch, columns=COLUMNS)
+                batch = []
+        if batch:
+            await conn.copy_records_to_table(table, records=batch, columns=COLUMNS)
+    return time.perf_counter() - started
