@@ -32,7 +32,8 @@ from infra.redis import keys as k
 from infra.redis.counters import READY, REBUILDING, RedisCounterStore
 
 log = structlog.get_logger(__name__)
-DRAIN_BATCH = 1000
+DRAIN_TRANSACTIONS = 20  # writing transactions per fetch (each up to ingest_max_rows rows)
+MAX_DRAIN_PASSES = 50
 MAX_CATCH_UP_PASSES = 50
 
 
@@ -91,14 +92,12 @@ async def _catch_up(
 ) -> None:
     """Step 4: apply rows committed after the snapshot to the new generation."""
     for _ in range(MAX_CATCH_UP_PASSES):
-        rows = await fetch_outbox(conn, tenant_id, DRAIN_BATCH)
+        rows = await fetch_outbox(conn, tenant_id, DRAIN_TRANSACTIONS)
         if not rows:
             return
         if not await store.apply(tenant_id, gen, rows, state=REBUILDING):
             raise RebuildAborted(f"counters of {tenant_id} changed during the rebuild")
         await delete_outbox(conn, tenant_id, [r.id for r in rows])
-        if len(rows) < DRAIN_BATCH:
-            return
 
 
 async def rebuild(
@@ -142,16 +141,15 @@ async def drain_tenant(pool: asyncpg.Pool, store: RedisCounterStore, tenant_id: 
         return 0
     applied = 0
     async with pool.acquire() as conn:
-        while True:
-            rows = await fetch_outbox(conn, tenant_id, DRAIN_BATCH)
+        for _ in range(MAX_DRAIN_PASSES):
+            rows = await fetch_outbox(conn, tenant_id, DRAIN_TRANSACTIONS)
             if not rows or not await store.apply(tenant_id, gen, rows):
-                return applied
+                break
             ids = [r.id for r in rows]
             await delete_outbox(conn, tenant_id, ids)
-            store.deleted(tenant_id, gen, ids)
+            store.deleted(tenant_id, gen, {r.xid for r in rows})
             applied += len(rows)
-            if len(rows) < DRAIN_BATCH:
-                return applied
+    return applied
 
 
 class OutboxDrainer:

@@ -151,7 +151,7 @@ class IngestBatcher:
 
     async def _apply(
         self, gens: dict[UUID, int | None], outbox: list[OutboxRow]
-    ) -> list[tuple[UUID, int, list[int]]]:
+    ) -> list[tuple[UUID, int, list[OutboxRow]]]:
         """Send each tenant's deltas in one Lua call; returns what was applied."""
         by_tenant: dict[UUID, list[OutboxRow]] = {}
         for row in outbox:
@@ -163,19 +163,19 @@ class IngestBatcher:
                 continue
             try:
                 if await self._counters.apply(tenant_id, gen, rows):
-                    applied.append((tenant_id, gen, [r.id for r in rows]))
+                    applied.append((tenant_id, gen, rows))
             except Exception as exc:  # left in the outbox: the drainer retries
                 log.warning("counter_apply_deferred", error=type(exc).__name__, rows=len(rows))
         return applied
 
-    async def _delete_applied(self, applied: list[tuple[UUID, int, list[int]]]) -> None:
-        for tenant_id, gen, ids in applied:
+    async def _delete_applied(self, applied: list[tuple[UUID, int, list[OutboxRow]]]) -> None:
+        for tenant_id, gen, rows in applied:
             try:
                 async with self._pool.acquire() as conn:
-                    await delete_outbox(conn, tenant_id, ids)
-                self._counters.deleted(tenant_id, gen, ids)
+                    await delete_outbox(conn, tenant_id, [r.id for r in rows])
+                self._counters.deleted(tenant_id, gen, {r.xid for r in rows})
             except Exception as exc:  # the drainer finds them applied and deletes them
-                log.warning("outbox_delete_deferred", error=type(exc).__name__, rows=len(ids))
+                log.warning("outbox_delete_deferred", error=type(exc).__name__, rows=len(rows))
 
 
 def _fail(sub: _Submission, exc: BaseException) -> None:

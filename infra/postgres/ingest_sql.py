@@ -33,7 +33,8 @@ WITH input AS (
 )
 INSERT INTO counter_outbox (tenant_id, response_id, survey_id, local_date, score, segments, delta)
 SELECT tenant_id, id, survey_id, local_date, score, segments, 1 FROM stored
-RETURNING id, tenant_id, response_id, survey_id, local_date, score, segments, delta
+RETURNING id, xid::text AS xid, tenant_id, response_id, survey_id, local_date, score,
+          segments, delta
 """
 
 _RESOLVE = f"""
@@ -73,6 +74,7 @@ async def insert_responses(
     return [
         OutboxRow(
             id=row["id"],
+            xid=row["xid"],
             tenant_id=row["tenant_id"],
             response_id=row["response_id"],
             survey_id=row["survey_id"],

@@ -11,7 +11,10 @@ import msgspec
 
 
 class OutboxRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One counter change; `xid` is the writing transaction, the unit applied at most once."""
+
     id: int
+    xid: str
     tenant_id: UUID
     survey_id: UUID
     local_date: date
@@ -21,12 +24,15 @@ class OutboxRow(msgspec.Struct, frozen=True, kw_only=True):
     response_id: UUID | None = None
 
 
-_COLUMNS = "id, tenant_id, response_id, survey_id, local_date, score, segments, delta"
+_COLUMNS = (
+    "id, xid::text AS xid, tenant_id, response_id, survey_id, local_date, score, segments, delta"
+)
 
 
 def to_outbox_row(row: asyncpg.Record) -> OutboxRow:
     return OutboxRow(
         id=row["id"],
+        xid=row["xid"],
         tenant_id=row["tenant_id"],
         response_id=row["response_id"],
         survey_id=row["survey_id"],
@@ -37,25 +43,16 @@ def to_outbox_row(row: asyncpg.Record) -> OutboxRow:
     )
 
 
-async def fetch_outbox(conn: asyncpg.Connection, tenant_id: UUID, limit: int) -> list[OutboxRow]:
-    rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM counter_outbox WHERE tenant_id = $1 ORDER BY id LIMIT $2",
-        tenant_id,
-        limit,
-    )
-    return [to_outbox_row(r) for r in rows]
-
-
-async def fetch_outbox_after_snapshot(
-    conn: asyncpg.Connection, tenant_id: UUID, snapshot: str, limit: int
+async def fetch_outbox(
+    conn: asyncpg.Connection, tenant_id: UUID, transactions: int
 ) -> list[OutboxRow]:
-    """Rows the snapshot did not see (committed after it)."""
+    """Every row of the tenant's oldest `transactions` writing transactions (never a part)."""
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM counter_outbox WHERE tenant_id = $1"
-        " AND NOT pg_visible_in_snapshot(xid, $2::text::pg_snapshot) ORDER BY id LIMIT $3",
+        f"SELECT {_COLUMNS} FROM counter_outbox WHERE tenant_id = $1 AND xid = ANY("
+        "  SELECT DISTINCT xid FROM counter_outbox WHERE tenant_id = $1 ORDER BY xid LIMIT $2"
+        ") ORDER BY id",
         tenant_id,
-        snapshot,
-        limit,
+        transactions,
     )
     return [to_outbox_row(r) for r in rows]
 

@@ -10,7 +10,7 @@ applied to it twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from importlib import resources
 from typing import Any
@@ -25,7 +25,7 @@ from infra.postgres.outbox import OutboxRow
 from infra.redis import keys as k
 
 READY, REBUILDING = "ready", "rebuilding"
-FORGET_AFTER_S = 300.0  # applied ids outlive their outbox rows this long (no holder is slower)
+FORGET_AFTER_S = 300.0  # applied xids outlive their outbox rows this long (no holder is slower)
 
 
 def _script(name: str) -> str:
@@ -33,13 +33,18 @@ def _script(name: str) -> str:
 
 
 class _ApplyArgs:
-    """KEYS and ARGV of apply.lua for a batch of rows of one tenant and generation."""
+    """KEYS and ARGV of apply.lua: per writing transaction, its deltas summed per key and bin.
+
+    Rows of one transaction are always applied together, so the transaction id is the unit
+    remembered in the applied set, and a batch of answers costs one HINCRBY per distinct
+    (key, score) instead of one per answer.
+    """
 
     def __init__(self, tenant_id: UUID, gen: int) -> None:
         self.tenant_id, self.gen = tenant_id, gen
         self.keys = [k.meta_key(tenant_id), k.applied_key(tenant_id, gen)]
         self._index: dict[str, int] = {}
-        self.rows: list[Any] = []
+        self._groups: dict[str, dict[tuple[int, int], int]] = {}
         self.sets: set[tuple[int, str]] = set()
 
     def key(self, name: str) -> int:
@@ -50,21 +55,26 @@ class _ApplyArgs:
 
     def add(self, row: OutboxRow) -> None:
         t, g = self.tenant_id, self.gen
+        deltas = self._groups.setdefault(row.xid, {})
         segs = [k.NO_SEGMENT, *(k.segment(d, v) for d, v in row.segments.items())]
         buckets = (day_key(row.local_date), month_key(row.local_date.year, row.local_date.month))
-        ops: list[Any] = []
         for scope in (str(row.survey_id), k.ALL_SURVEYS):
             for bucket in buckets:
                 for seg in segs:
-                    ops += [self.key(k.hist_key(t, g, scope, bucket, seg)), row.score, row.delta]
-        self.rows += [row.id, len(ops) // 3, *ops]
+                    slot = (self.key(k.hist_key(t, g, scope, bucket, seg)), row.score)
+                    deltas[slot] = deltas.get(slot, 0) + row.delta
         for dimension, value in row.segments.items():
             self.sets.add((self.key(k.dims_key(t, g)), dimension))
             self.sets.add((self.key(k.values_key(t, g, dimension)), value))
 
-    def argv(self, state: str, count: int) -> list[Any]:
-        flat = [x for pair in sorted(self.sets) for x in pair]
-        return [state, self.gen, count, *self.rows, len(self.sets), *flat]
+    def argv(self, state: str) -> list[Any]:
+        args: list[Any] = [state, self.gen, len(self._groups)]
+        for xid, deltas in self._groups.items():
+            ops = [x for (key, score), d in deltas.items() if d for x in (key, score, d)]
+            args += [xid, len(ops) // 3, *ops]
+        args.append(len(self.sets))
+        args += [x for pair in sorted(self.sets) for x in pair]
+        return args
 
 
 class RedisCounterStore:
@@ -78,7 +88,7 @@ class RedisCounterStore:
         self._set_meta = redis.register_script(_script("set_meta.lua"))
         self._on_rebuild_needed = on_rebuild_needed
         self._gens: dict[UUID, int] = {}
-        self._to_forget: list[tuple[float, UUID, int, list[int]]] = []
+        self._to_forget: list[tuple[float, UUID, int, list[str]]] = []
 
     # --- meta -------------------------------------------------------------------------
 
@@ -125,7 +135,7 @@ class RedisCounterStore:
         args = _ApplyArgs(tenant_id, gen)
         for row in rows:
             args.add(row)
-        result = await self._apply(keys=args.keys, args=args.argv(state, len(rows)))
+        result = await self._apply(keys=args.keys, args=args.argv(state))
         if int(result[0]) == 1:
             return True
         current_state = result[1].decode() if result[1] else ""
@@ -137,9 +147,9 @@ class RedisCounterStore:
                 self._needs_rebuild(tenant_id)
         return False
 
-    def deleted(self, tenant_id: UUID, gen: int, ids: Sequence[int]) -> None:
-        """Outbox rows gone from PostgreSQL: their ids may leave the applied set later."""
-        self._to_forget.append((time.monotonic(), tenant_id, gen, list(ids)))
+    def deleted(self, tenant_id: UUID, gen: int, xids: Iterable[str]) -> None:
+        """Outbox rows gone from PostgreSQL: their transactions may leave the applied set later."""
+        self._to_forget.append((time.monotonic(), tenant_id, gen, list(xids)))
 
     async def forget_deleted(self) -> None:
         """SREM applied ids whose rows were deleted long enough ago that nobody holds them."""

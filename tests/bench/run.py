@@ -34,7 +34,12 @@ from tests.bench.tools import Server, wrk
 HERE = Path(__file__).parent
 ADMIN = "bench-admin-token"
 FULL = {"seconds": 20, "sizes": [100_000, 10_000_000], "copy_rows": 200_000, "soak": 300}
-SMOKE = {"seconds": 2, "sizes": [2_000, 20_000], "copy_rows": 10_000, "soak": 4}
+SMOKE = {
+    "seconds": float(os.environ.get("NPS_BENCH_SECONDS", 2)),
+    "sizes": [2_000, 20_000],
+    "copy_rows": 10_000,
+    "soak": 4,
+}
 
 
 def ratio(a: float, b: float) -> float:

@@ -1,7 +1,7 @@
--- Apply outbox rows to one generation of a tenant's counters, each row at most once.
--- KEYS[1] meta, KEYS[2] applied set, KEYS[3..] counter hashes and dimension sets.
--- ARGV: expected state, expected gen, row count R, then per row:
---   outbox id, op count n, n x (key index, field, delta);
+-- Apply outbox rows to one generation of a tenant's counters, each writing transaction at
+-- most once. KEYS[1] meta, KEYS[2] applied set, KEYS[3..] counter hashes and dimension sets.
+-- ARGV: expected state, expected gen, group count G, then per group:
+--   transaction id (xid), op count n, n x (key index, field, delta);
 -- then set-add count S and S x (key index, member).
 -- Refuses (returns {0, state, gen}) unless meta matches; else {1, rows applied now}.
 local meta = redis.call('HMGET', KEYS[1], 'state', 'gen')
