@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test lint typecheck unit integration e2e bench bench-smoke openapi lock clean
+.PHONY: setup run test lint typecheck unit integration e2e bench bench-smoke wrk openapi lock clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,21 @@ integration: setup
 
 e2e: setup
 	$(PY) -m pytest -q tests/e2e
+
+# Benchmarks need wrk (Debian package); installed here when missing and allowed.
+wrk:
+	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && \
+		(apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null))) \
+		|| { echo "wrk is needed for benchmarks: install the 'wrk' package" >&2; exit 1; }
+
+# Full run (about 20 minutes): writes tests/bench/results.json and the README table.
+bench: setup wrk
+	$(PY) -m tests.bench.run
+	$(PY) -m tests.bench.report --readme >/dev/null
+
+# The same harness at small sizes (under two minutes): proves it runs, not how fast.
+bench-smoke: setup wrk
+	$(PY) -m tests.bench.run --smoke
 
 openapi: setup
 	$(VENV)/bin/nps openapi

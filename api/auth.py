@@ -49,7 +49,8 @@ def requires(*scopes: Scope) -> Any:
     wanted = frozenset(scopes)
     names = "' or '".join(scopes)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async: Litestar runs sync guards in a worker thread, a hop on every request.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user = connection.user
         if not isinstance(user, Principal) or not wanted & user.scopes:
             raise PermissionDeniedException(f"this API key lacks the scope '{names}'")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
-import uuid
 from typing import Any
 
+import msgspec
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,9 +16,13 @@ from domain.model import Principal
 log = structlog.get_logger("nps.access")
 
 
+def _json(event: Any, **_: Any) -> str:
+    return msgspec.json.encode(event, enc_hook=str).decode()
+
+
 def configure_logging(*, level: str = "info", fmt: str = "json") -> None:
     renderer: Any = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(serializer=_json)
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
@@ -45,7 +50,7 @@ def request_logging(app: ASGIApp) -> ASGIApp:
             return
         headers = dict(scope.get("headers") or [])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
-        request_id = incoming or uuid.uuid4().hex
+        request_id = incoming or f"{random.getrandbits(64):016x}"  # unique, no syscall
         status = 500
         started = time.perf_counter()
 
