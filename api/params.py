@@ -106,3 +106,53 @@ def result_query(
 
 def today_for(principal: Principal, now: datetime) -> date:
     return local_date(now, principal.timezone)
+
+
+def compare_queries(
+    principal: Principal,
+    *,
+    survey_id: UUID | None,
+    segments: list[str] | None,
+    periods: tuple[str | None, str | None, str | None, str | None],
+    pair: tuple[str | None, str | None],
+    period: tuple[str | None, str | None],
+    today: date,
+) -> tuple[ResultQuery, ResultQuery]:
+    """The two sides of a comparison: two periods, or two segments on one period."""
+    common = parse_segments(segments)
+
+    def query(start: date, end: date, extra: tuple[SegmentFilter, ...] = ()) -> ResultQuery:
+        return ResultQuery(
+            tenant_id=principal.tenant_id,
+            survey_id=survey_id,
+            start=start,
+            end=end,
+            segments=common + extra,
+        )
+
+    by_period, by_segment = any(v is not None for v in periods), any(v is not None for v in pair)
+    if by_period and by_segment:
+        raise InvalidInput.field("a_segment", "compare two periods or two segments, not both")
+    if by_period:
+        names = ("a_from", "a_to", "b_from", "b_to")
+        for name, value in zip(names, periods, strict=True):
+            if value is None:
+                raise InvalidInput.field(name, "is required to compare two periods")
+        a = parse_period(periods[0], periods[1], today=today, names=("a_from", "a_to"))
+        b = parse_period(periods[2], periods[3], today=today, names=("b_from", "b_to"))
+        return query(*a), query(*b)
+    if by_segment:
+        if pair[0] is None or pair[1] is None:
+            raise InvalidInput.field(
+                "a_segment" if pair[0] is None else "b_segment",
+                "is required to compare two segments",
+            )
+        fa, fb = parse_segment(pair[0], "a_segment"), parse_segment(pair[1], "b_segment")
+        if {fa.dimension, fb.dimension} & {f.dimension for f in common}:
+            raise InvalidInput.field("segment", "filters the dimension that is compared")
+        start, end = parse_period(period[0], period[1], today=today)
+        return query(start, end, (fa,)), query(start, end, (fb,))
+    raise InvalidInput.field(
+        "a_from",
+        "give two periods (a_from, a_to, b_from, b_to) or two segments (a_segment, b_segment)",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from datetime import date
 
@@ -11,6 +12,7 @@ from domain.model import ResultQuery
 from domain.nps import Histogram, NpsSummary, summarize
 from domain.periods import TrendInterval, trend_buckets
 from domain.ports import HistogramSource
+from domain.stats import Comparison, compare, holm_adjust
 
 
 class Group(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,3 +91,91 @@ async def nps_breakdown(
     groups = [Group(value=v, summary=summarize(h)) for v, h in found.items() if sum(h) > 0]
     groups.sort(key=lambda g: (-g.summary.total, g.value))
     return groups
+
+
+class Change(msgspec.Struct, frozen=True, kw_only=True):
+    """A trend point against the previous non-empty point."""
+
+    difference: float | None
+    p_value: float | None
+    significant: bool | None
+
+
+def trend_changes(points: Sequence[Point]) -> list[Change | None]:
+    """Per point, its change since the previous non-empty point (None for the first)."""
+    out: list[Change | None] = []
+    previous: Point | None = None
+    for point in points:
+        if point.summary.total == 0 or previous is None:
+            out.append(None)
+        else:
+            c = compare(previous.summary.histogram, point.summary.histogram)
+            out.append(
+                Change(difference=c.difference, p_value=c.p_value, significant=c.significant)
+            )
+        if point.summary.total:
+            previous = point
+    return out
+
+
+class VsRest(msgspec.Struct, frozen=True, kw_only=True):
+    """A segment value against every other answer of the same filter."""
+
+    comparison: Comparison
+    p_value_adjusted: float | None
+    flag: str  # "below" | "above" | "in_line"
+
+
+def vs_rest(groups: Sequence[Group], total: Histogram, *, alpha: float = 0.05) -> list[VsRest]:
+    """Each group against its complement, p-values Holm-adjusted over the groups."""
+    comparisons = [
+        compare(
+            tuple(t - g for t, g in zip(total, grp.summary.histogram, strict=True)),
+            grp.summary.histogram,
+        )
+        for grp in groups
+    ]
+    tested = [i for i, c in enumerate(comparisons) if c.p_value is not None]
+    adjusted = holm_adjust([comparisons[i].p_value or 1.0 for i in tested])
+    by_index = dict(zip(tested, adjusted, strict=True))
+    out = []
+    for i, c in enumerate(comparisons):
+        p = by_index.get(i)
+        flag = "in_line"
+        if p is not None and p < alpha and c.difference is not None:
+            flag = "below" if c.difference < 0 else "above"
+        out.append(VsRest(comparison=c, p_value_adjusted=p, flag=flag))
+    return out
+
+
+async def nps_compare(
+    a: ResultQuery, b: ResultQuery, *, counters: HistogramSource, database: HistogramSource
+) -> tuple[NpsSummary, NpsSummary, Comparison]:
+    sa = await nps_for_period(a, counters=counters, database=database)
+    sb = await nps_for_period(b, counters=counters, database=database)
+    return sa, sb, compare(sa.histogram, sb.histogram)
+
+
+class BreakdownSort(enum.StrEnum):
+    TOTAL = "total"
+    NPS = "nps"
+    DIFFERENCE = "difference"
+
+
+async def nps_breakdown_vs_rest(
+    query: ResultQuery,
+    dimension: str,
+    sort: BreakdownSort,
+    *,
+    counters: HistogramSource,
+    database: HistogramSource,
+) -> list[tuple[Group, VsRest]]:
+    """Groups with their comparison against the rest of the filter (root-cause drill-down)."""
+    groups = await nps_breakdown(query, dimension, counters=counters, database=database)
+    total = await nps_for_period(query, counters=counters, database=database)
+    pairs = list(zip(groups, vs_rest(groups, total.histogram), strict=True))
+    if sort is BreakdownSort.NPS:
+        pairs.sort(key=lambda p: (p[0].summary.nps or 0.0, p[0].value))
+    elif sort is BreakdownSort.DIFFERENCE:
+        pairs.sort(key=lambda p: (p[1].comparison.difference or 0.0, p[0].value))
+    return pairs

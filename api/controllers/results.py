@@ -10,12 +10,15 @@ from litestar.params import FromQuery, QueryParameter
 
 from api.auth import principal_of, requires
 from api.docs import problems
-from api.params import parse_dimension, result_query, today_for
+from api.params import compare_queries, parse_dimension, result_query, today_for
 from api.schemas.results import (
     Breakdown,
+    CompareResult,
     NpsResult,
+    SampleSize,
     Trend,
     breakdown_group,
+    compare_result,
     nps_result,
     trend_point,
 )
@@ -23,6 +26,7 @@ from api.services import ServicesDep
 from domain import results as uc
 from domain.model import ResultQuery, Scope
 from domain.periods import TrendInterval
+from domain.stats import sample_size_for_margin
 
 From = Annotated[
     str | None,
@@ -84,7 +88,10 @@ class ResultsController(Controller):
     @get(
         "/breakdown",
         operation_id="getNpsBreakdown",
-        summary="NPS per value of one dimension",
+        summary="NPS per value of one dimension, each against the rest of the filter",
+        description="`vs_rest` compares each value with every other answer of the same filter "
+        "(not with the total that contains it); p-values are Holm-adjusted over the groups and "
+        "`flag` says `below`, `above` or `in_line` at alpha 0.05.",
         responses=problems(403),
     )
     async def breakdown(
@@ -96,11 +103,13 @@ class ResultsController(Controller):
         from_: From = None,
         to: To = None,
         segment: Segment = None,
+        sort: FromQuery[uc.BreakdownSort] = uc.BreakdownSort.TOTAL,
     ) -> Breakdown:
         query = _query(request, services, survey_id, from_, to, segment)
-        groups = await uc.nps_breakdown(
+        pairs = await uc.nps_breakdown_vs_rest(
             query,
             parse_dimension(dimension),
+            sort,
             counters=services.counters,
             database=services.database,
         )
@@ -108,7 +117,7 @@ class ResultsController(Controller):
             dimension=dimension,
             from_=query.start,
             to=query.end,
-            groups=[breakdown_group(g) for g in groups],
+            groups=[breakdown_group(g, rest) for g, rest in pairs],
         )
 
     @get(
@@ -131,9 +140,81 @@ class ResultsController(Controller):
         points = await uc.nps_trend(
             query, interval, counters=services.counters, database=services.database
         )
+        changes = uc.trend_changes(points)
         return Trend(
             interval=interval,
             from_=query.start,
             to=query.end,
-            points=[trend_point(p) for p in points],
+            points=[trend_point(p, c) for p, c in zip(points, changes, strict=True)],
+        )
+
+    @get(
+        "/compare",
+        operation_id="compareNps",
+        summary="Is the difference between two periods or two segments real?",
+        description="Either two periods (`a_from`, `a_to`, `b_from`, `b_to`) or two segments "
+        "on one period (`a_segment`, `b_segment`, `from`, `to`). `difference` is b - a. "
+        "Adjusted-Wald test (Lewis & Sauro); the groups are treated as independent samples.",
+        responses=problems(403),
+    )
+    async def compare(
+        self,
+        request: Request,
+        services: ServicesDep,
+        survey_id: FromQuery[UUID | None] = None,
+        segment: Segment = None,
+        a_from: FromQuery[str | None] = None,
+        a_to: FromQuery[str | None] = None,
+        b_from: FromQuery[str | None] = None,
+        b_to: FromQuery[str | None] = None,
+        a_segment: FromQuery[str | None] = None,
+        b_segment: FromQuery[str | None] = None,
+        from_: From = None,
+        to: To = None,
+    ) -> CompareResult:
+        principal = principal_of(request)
+        a, b = compare_queries(
+            principal,
+            survey_id=survey_id,
+            segments=segment,
+            periods=(a_from, a_to, b_from, b_to),
+            pair=(a_segment, b_segment),
+            period=(from_, to),
+            today=today_for(principal, services.clock()),
+        )
+        sa, sb, c = await uc.nps_compare(
+            a, b, counters=services.counters, database=services.database
+        )
+        return compare_result(sa, sb, c, ((a.start, a.end), (b.start, b.end)))
+
+    @get(
+        "/sample-size",
+        operation_id="getNpsSampleSize",
+        summary="Answers needed for a margin of error",
+        description="Answers needed for a 95 % interval of ±`margin` points, given the "
+        "distribution of the last 30 days (worst case when there are none), and how many "
+        "more that is than the scope received in those 30 days.",
+        responses=problems(403),
+    )
+    async def sample_size(
+        self,
+        request: Request,
+        services: ServicesDep,
+        margin: Annotated[float, QueryParameter(gt=0, le=100, description="points")] = 5.0,
+        survey_id: FromQuery[UUID | None] = None,
+        segment: Segment = None,
+    ) -> SampleSize:
+        query = _query(request, services, survey_id, None, None, segment)
+        summary = await uc.nps_for_period(
+            query, counters=services.counters, database=services.database
+        )
+        needed = sample_size_for_margin(summary.histogram, margin)
+        return SampleSize(
+            margin=margin,
+            needed=needed,
+            answers_last_30_days=summary.total,
+            more_needed=max(0, needed - summary.total),
+            assumption="observed distribution of the last 30 days"
+            if summary.total
+            else "no answers yet: worst case (half promoters, half detractors)",
         )

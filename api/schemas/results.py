@@ -6,9 +6,11 @@ from datetime import date
 
 import msgspec
 
-from domain.nps import NpsSummary
+from domain import results
+from domain.nps import Interval, NpsSummary
 from domain.periods import TrendInterval
 from domain.results import Group, Point
+from domain.stats import Comparison
 
 
 class Ci95(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,8 +40,29 @@ class NpsResult(Figures, frozen=True, kw_only=True):
     to: date
 
 
+class Change(msgspec.Struct, frozen=True, kw_only=True):
+    """Against the previous non-empty point (adjusted-Wald test, alpha 0.05)."""
+
+    difference: float | None
+    p_value: float | None
+    significant: bool | None
+
+
+class VsRest(msgspec.Struct, frozen=True, kw_only=True):
+    """This value against all other answers of the filter; p Holm-adjusted over the groups."""
+
+    difference: float | None
+    difference_ci95: Ci95 | None
+    z: float | None
+    p_value: float | None
+    p_value_adjusted: float | None
+    significant: bool | None
+    flag: str
+
+
 class BreakdownGroup(Figures, frozen=True, kw_only=True):
     value: str
+    vs_rest: VsRest | None = None
 
 
 class Breakdown(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,6 +75,27 @@ class Breakdown(msgspec.Struct, frozen=True, kw_only=True):
 class TrendPoint(Figures, frozen=True, kw_only=True):
     start: date
     end: date
+    change: Change | None = None
+
+
+class CompareResult(msgspec.Struct, frozen=True, kw_only=True):
+    a: NpsResult
+    b: NpsResult
+    difference: float | None
+    difference_ci95: Ci95 | None
+    z: float | None
+    p_value: float | None
+    significant: bool | None
+    method: str
+    assumption: str
+
+
+class SampleSize(msgspec.Struct, frozen=True, kw_only=True):
+    margin: float
+    needed: int
+    answers_last_30_days: int
+    more_needed: int
+    assumption: str
 
 
 class Trend(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,9 +126,47 @@ def nps_result(s: NpsSummary, start: date, end: date) -> NpsResult:
     return NpsResult(**figures(s), from_=start, to=end)  # type: ignore[arg-type]
 
 
-def breakdown_group(g: Group) -> BreakdownGroup:
-    return BreakdownGroup(**figures(g.summary), value=g.value)  # type: ignore[arg-type]
+def _ci(i: Interval | None) -> Ci95 | None:
+    return Ci95(low=i.low, high=i.high) if i else None
 
 
-def trend_point(p: Point) -> TrendPoint:
-    return TrendPoint(**figures(p.summary), start=p.start, end=p.end)  # type: ignore[arg-type]
+def breakdown_group(g: Group, rest: results.VsRest | None = None) -> BreakdownGroup:
+    vs = None
+    if rest is not None:
+        c = rest.comparison
+        vs = VsRest(
+            difference=c.difference,
+            difference_ci95=_ci(c.difference_ci95),
+            z=c.z,
+            p_value=c.p_value,
+            p_value_adjusted=rest.p_value_adjusted,
+            significant=c.significant,
+            flag=rest.flag,
+        )
+    return BreakdownGroup(**figures(g.summary), value=g.value, vs_rest=vs)  # type: ignore[arg-type]
+
+
+def trend_point(p: Point, change: results.Change | None = None) -> TrendPoint:
+    out = None
+    if change is not None:
+        out = Change(
+            difference=change.difference, p_value=change.p_value, significant=change.significant
+        )
+    return TrendPoint(**figures(p.summary), start=p.start, end=p.end, change=out)  # type: ignore[arg-type]
+
+
+def compare_result(
+    a: NpsSummary, b: NpsSummary, c: Comparison, periods: tuple[tuple[date, date], ...]
+) -> CompareResult:
+    (a_start, a_end), (b_start, b_end) = periods
+    return CompareResult(
+        a=nps_result(a, a_start, a_end),
+        b=nps_result(b, b_start, b_end),
+        difference=c.difference,
+        difference_ci95=_ci(c.difference_ci95),
+        z=c.z,
+        p_value=c.p_value,
+        significant=c.significant,
+        method=c.method,
+        assumption=c.assumption,
+    )
