@@ -17,6 +17,7 @@ from litestar.types import ControllerRouterHandler
 
 from api.auth import PUBLIC_PATHS, BearerAuthMiddleware
 from api.controllers.admin import TenantController
+from api.controllers.decisions import ChangeController, TargetController
 from api.controllers.health import HealthController
 from api.controllers.responses import ResponseController
 from api.controllers.results import ResultsController
@@ -25,6 +26,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.examples import add_examples
 from api.logging import configure_logging, request_logging
 from api.services import Services
+from infra.postgres.decisions import PgChangeRepository
 from infra.postgres.idempotency import PgIdempotencyStore
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.runtime import Runtime, open_runtime
@@ -34,6 +36,8 @@ API_VERSION = "1.0.0"
 CONTROLLERS = [
     TenantController,
     SurveyController,
+    ChangeController,
+    TargetController,
     ResponseController,
     ResultsController,
     HealthController,
@@ -73,6 +77,8 @@ def services_for(rt: Runtime) -> Services:
         database=rt.database,
         admin_token_hash=rt.admin_token_hash,
         principals=rt.principals,
+        changes=PgChangeRepository(rt.pool),
+        targets=rt.targets,
         check_database=rt.database_up,
         check_redis=rt.redis_up,
     )

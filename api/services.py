@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from litestar.di import NamedDependency
 
+from domain.decisions import ChangeRepository, TargetRepository
 from domain.idempotency import IdempotencyStore
 from domain.keys import ParsedKey
 from domain.model import Principal
@@ -33,6 +34,8 @@ class Services:
     database: HistogramSource
     admin_token_hash: bytes
     principals: PrincipalCache
+    changes: ChangeRepository
+    targets: TargetRepository
     check_database: Callable[[], Awaitable[bool]]
     check_redis: Callable[[], Awaitable[bool]]
     clock: Callable[[], datetime] = utc_now

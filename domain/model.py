@@ -82,6 +82,8 @@ class Response(msgspec.Struct, frozen=True, kw_only=True):
     local_date: date
     locale: str | None = None
     external_id: str | None = None
+    excluded: bool = False
+    exclusion_reason: str | None = None
 
 
 class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):

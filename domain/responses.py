@@ -63,6 +63,12 @@ class Ingestor(Protocol):
         idempotency: IdempotencyCompletion | None = None,
     ) -> list[IngestResult]: ...
 
+    async def set_excluded(
+        self, tenant_id: UUID, response_id: UUID, *, excluded: bool, reason: str | None
+    ) -> Response:
+        """Exclude an answer from (or return it to) every calculation; it stays stored."""
+        ...
+
 
 def build_response(cmd: NewResponse, *, principal: Principal, now: datetime) -> Response:
     """The answer to store; rejects answers dated more than five minutes ahead."""

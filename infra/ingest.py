@@ -19,7 +19,7 @@ import structlog
 
 from domain.model import Response
 from domain.responses import IdempotencyCompletion, IngestResult, Outcome
-from infra.postgres import idempotency
+from infra.postgres import exclusions, idempotency
 from infra.postgres.ingest_sql import insert_responses, resolve_not_created
 from infra.postgres.outbox import OutboxRow, delete_outbox
 from infra.redis.counters import RedisCounterStore
@@ -140,6 +140,22 @@ class IngestBatcher:
             if not sub.future.done():
                 sub.future.set_result(sub_results)
         await self._delete_applied(applied)
+
+    async def set_excluded(
+        self, tenant_id: UUID, response_id: UUID, *, excluded: bool, reason: str | None
+    ) -> Response:
+        """Flag an answer; its counter change takes the same outbox path as new answers."""
+        gen = await self._gen(tenant_id)
+        async with self._pool.acquire() as conn, conn.transaction():
+            response, outbox = await exclusions.set_excluded(
+                conn,
+                tenant_id=tenant_id,
+                response_id=response_id,
+                excluded=excluded,
+                reason=reason,
+            )
+        await self._delete_applied(await self._apply({tenant_id: gen}, outbox))
+        return response
 
     async def _gen(self, tenant_id: UUID) -> int | None:
         """The generation to apply to, read before the transaction commits (see counters)."""

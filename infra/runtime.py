@@ -15,6 +15,7 @@ import structlog
 
 from infra.counter_sync import OutboxDrainer, rebuild
 from infra.ingest import IngestBatcher
+from infra.postgres.decisions import PgTargetRepository
 from infra.postgres.pool import create_pool
 from infra.postgres.results import PgHistogramSource
 from infra.principal_cache import RedisPrincipalCache
@@ -39,6 +40,7 @@ class Runtime:
     batcher: IngestBatcher
     admin_token_hash: bytes
     principals: RedisPrincipalCache
+    targets: PgTargetRepository
     _rebuilds: dict[UUID, asyncio.Task[None]] = field(default_factory=dict)
 
     def schedule_rebuild(self, tenant_id: UUID) -> None:
@@ -143,6 +145,7 @@ async def build_runtime(
         ),
         admin_token_hash=await admin_token_hash(pool, settings),
         principals=RedisPrincipalCache(redis, listener=listener),
+        targets=PgTargetRepository(pool),
     )
     holder.append(rt)
     return rt

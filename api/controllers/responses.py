@@ -6,7 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
@@ -24,6 +24,7 @@ from api.schemas.responses import (
     ResponseCreate,
     ResponseList,
     ResponseOut,
+    ResponseUpdate,
     response_out,
 )
 from api.services import ServicesDep
@@ -226,5 +227,31 @@ class ResponseController(Controller):
     ) -> ResponseOut:
         answer = await uc.get_response(
             tenant_id=principal_of(request).tenant_id, response_id=response_id, uow=services.uow
+        )
+        return response_out(answer)
+
+    @patch(
+        "/{response_id:uuid}",
+        operation_id="updateResponse",
+        summary="Exclude an answer from every calculation, or include it again",
+        description="The answer stays stored and listed with its flag; counters change "
+        "through the same outbox path as new answers, so `nps counters verify` stays exact.",
+        guards=[requires(Scope.MANAGE)],
+        dto=StrictBody[ResponseUpdate],
+        return_dto=None,
+        responses=problems(400, 403, 404),
+    )
+    async def update_response(
+        self,
+        request: Request,
+        response_id: FromPath[UUID],
+        data: JSONBody[ResponseUpdate],
+        services: ServicesDep,
+    ) -> ResponseOut:
+        answer = await services.ingestor.set_excluded(
+            principal_of(request).tenant_id,
+            response_id,
+            excluded=data.excluded,
+            reason=data.reason,
         )
         return response_out(answer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
@@ -12,6 +13,7 @@ from api.auth import principal_of, requires
 from api.docs import problems
 from api.params import compare_queries, parse_dimension, result_query, today_for
 from api.schemas.results import (
+    Annotation,
     Breakdown,
     CompareResult,
     NpsResult,
@@ -24,7 +26,8 @@ from api.schemas.results import (
 )
 from api.services import ServicesDep
 from domain import results as uc
-from domain.model import ResultQuery, Scope
+from domain.decisions import judge, results_target, target_for
+from domain.model import ResultQuery, Scope, SegmentFilter
 from domain.periods import TrendInterval
 from domain.stats import sample_size_for_margin
 
@@ -83,7 +86,8 @@ class ResultsController(Controller):
         summary = await uc.nps_for_period(
             query, counters=services.counters, database=services.database
         )
-        return nps_result(summary, query.start, query.end)
+        verdict = await results_target(services.targets, query, summary)
+        return nps_result(summary, query.start, query.end, verdict)
 
     @get(
         "/breakdown",
@@ -113,12 +117,15 @@ class ResultsController(Controller):
             counters=services.counters,
             database=services.database,
         )
-        return Breakdown(
-            dimension=dimension,
-            from_=query.start,
-            to=query.end,
-            groups=[breakdown_group(g, rest) for g, rest in pairs],
-        )
+        targets = await services.targets.list(tenant_id=query.tenant_id)
+        groups = []
+        for g, rest in pairs:
+            scope = msgspec.structs.replace(
+                query, segments=(*query.segments, SegmentFilter(dimension=dimension, value=g.value))
+            )
+            target = target_for(targets, scope)
+            groups.append(breakdown_group(g, rest, judge(target, g.summary) if target else None))
+        return Breakdown(dimension=dimension, from_=query.start, to=query.end, groups=groups)
 
     @get(
         "/trend",
@@ -141,11 +148,23 @@ class ResultsController(Controller):
             query, interval, counters=services.counters, database=services.database
         )
         changes = uc.trend_changes(points)
+        target = target_for(await services.targets.list(tenant_id=query.tenant_id), query)
+        made = await services.changes.list(
+            tenant_id=query.tenant_id, start=query.start, end=query.end, survey_id=None
+        )
         return Trend(
             interval=interval,
             from_=query.start,
             to=query.end,
-            points=[trend_point(p, c) for p, c in zip(points, changes, strict=True)],
+            points=[
+                trend_point(p, c, judge(target, p.summary) if target else None)
+                for p, c in zip(points, changes, strict=True)
+            ],
+            annotations=[
+                Annotation(change_id=m.id, title=m.title, effective_on=m.effective_on)
+                for m in made
+                if query.survey_id is None or m.survey_id in (None, query.survey_id)
+            ],
         )
 
     @get(
@@ -185,7 +204,14 @@ class ResultsController(Controller):
         sa, sb, c = await uc.nps_compare(
             a, b, counters=services.counters, database=services.database
         )
-        return compare_result(sa, sb, c, ((a.start, a.end), (b.start, b.end)))
+        out = compare_result(sa, sb, c, ((a.start, a.end), (b.start, b.end)))
+        va = await results_target(services.targets, a, sa)
+        vb = await results_target(services.targets, b, sb)
+        return msgspec.structs.replace(
+            out,
+            a=nps_result(sa, a.start, a.end, va),
+            b=nps_result(sb, b.start, b.end, vb),
+        )
 
     @get(
         "/sample-size",

@@ -64,6 +64,15 @@ class ResponseOut(msgspec.Struct, frozen=True, kw_only=True):
     received_at: datetime
     locale: str | None
     external_id: str | None
+    excluded: bool = False
+    exclusion_reason: str | None = None
+
+
+class ResponseUpdate(Wire):
+    """Exclude an answer from every calculation (test answers, fraud), or include it again."""
+
+    excluded: bool
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
 
 
 class ResponseList(msgspec.Struct, frozen=True, kw_only=True):
@@ -102,4 +111,6 @@ def response_out(r: Response) -> ResponseOut:
         received_at=r.received_at,
         locale=r.locale,
         external_id=r.external_id,
+        excluded=r.excluded,
+        exclusion_reason=r.exclusion_reason,
     )

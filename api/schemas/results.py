@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
 import msgspec
 
 from domain import results
+from domain.decisions import TargetVerdict
 from domain.nps import Interval, NpsSummary
 from domain.periods import TrendInterval
 from domain.results import Group, Point
@@ -33,6 +35,9 @@ class Figures(msgspec.Struct, frozen=True, kw_only=True):
     histogram: list[int]
     margin_of_error: float | None
     ci95: Ci95 | None
+    target: float | None = None
+    gap: float | None = None
+    target_met: str | None = None  # "yes" | "no" | "uncertain", judged on the interval
 
 
 class NpsResult(Figures, frozen=True, kw_only=True):
@@ -98,15 +103,27 @@ class SampleSize(msgspec.Struct, frozen=True, kw_only=True):
     assumption: str
 
 
+class Annotation(msgspec.Struct, frozen=True, kw_only=True):
+    """A change the company made that falls in the trend's range (for marking charts)."""
+
+    change_id: UUID
+    title: str
+    effective_on: date
+
+
 class Trend(msgspec.Struct, frozen=True, kw_only=True):
     interval: TrendInterval
     from_: date = msgspec.field(name="from")
     to: date
     points: list[TrendPoint]
+    annotations: list[Annotation] = []
 
 
-def figures(s: NpsSummary) -> dict[str, object]:
-    return {
+def figures(s: NpsSummary, verdict: TargetVerdict | None = None) -> dict[str, object]:
+    targets: dict[str, object] = {}
+    if verdict is not None:
+        targets = {"target": verdict.target, "gap": verdict.gap, "target_met": verdict.target_met}
+    return targets | {
         "nps": s.nps,
         "total": s.total,
         "promoters": s.promoters,
@@ -122,15 +139,19 @@ def figures(s: NpsSummary) -> dict[str, object]:
     }
 
 
-def nps_result(s: NpsSummary, start: date, end: date) -> NpsResult:
-    return NpsResult(**figures(s), from_=start, to=end)  # type: ignore[arg-type]
+def nps_result(
+    s: NpsSummary, start: date, end: date, verdict: TargetVerdict | None = None
+) -> NpsResult:
+    return NpsResult(**figures(s, verdict), from_=start, to=end)  # type: ignore[arg-type]
 
 
 def _ci(i: Interval | None) -> Ci95 | None:
     return Ci95(low=i.low, high=i.high) if i else None
 
 
-def breakdown_group(g: Group, rest: results.VsRest | None = None) -> BreakdownGroup:
+def breakdown_group(
+    g: Group, rest: results.VsRest | None = None, verdict: TargetVerdict | None = None
+) -> BreakdownGroup:
     vs = None
     if rest is not None:
         c = rest.comparison
@@ -143,16 +164,18 @@ def breakdown_group(g: Group, rest: results.VsRest | None = None) -> BreakdownGr
             significant=c.significant,
             flag=rest.flag,
         )
-    return BreakdownGroup(**figures(g.summary), value=g.value, vs_rest=vs)  # type: ignore[arg-type]
+    return BreakdownGroup(**figures(g.summary, verdict), value=g.value, vs_rest=vs)  # type: ignore[arg-type]
 
 
-def trend_point(p: Point, change: results.Change | None = None) -> TrendPoint:
+def trend_point(
+    p: Point, change: results.Change | None = None, verdict: TargetVerdict | None = None
+) -> TrendPoint:
     out = None
     if change is not None:
         out = Change(
             difference=change.difference, p_value=change.p_value, significant=change.significant
         )
-    return TrendPoint(**figures(p.summary), start=p.start, end=p.end, change=out)  # type: ignore[arg-type]
+    return TrendPoint(**figures(p.summary, verdict), start=p.start, end=p.end, change=out)  # type: ignore[arg-type]
 
 
 def compare_result(

@@ -14,7 +14,7 @@ from infra.postgres.cursor import decode_cursor, encode_cursor
 
 COLUMNS = (
     "id, tenant_id, survey_id, score, comment, customer_id, segments, answered_at,"
-    " received_at, local_date, locale, external_id"
+    " received_at, local_date, locale, external_id, excluded, exclusion_reason"
 )
 _CATEGORY_RANGES = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
 
@@ -33,6 +33,8 @@ def to_response(row: asyncpg.Record) -> Response:
         local_date=row["local_date"],
         locale=row["locale"],
         external_id=row["external_id"],
+        excluded=row["excluded"],
+        exclusion_reason=row["exclusion_reason"],
     )
 
 

@@ -1,0 +1,257 @@
+"""Changes the company made (and their impact) and NPS targets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from api.auth import principal_of, requires
+from api.body import StrictBody
+from api.docs import problems
+from api.params import parse_date, parse_segment, today_for
+from api.schemas.decisions import (
+    ChangeCreate,
+    ChangeList,
+    ChangeOut,
+    ChangeUpdate,
+    Impact,
+    TargetList,
+    TargetOut,
+    TargetPut,
+    change_out,
+    target_out,
+)
+from api.schemas.results import compare_result
+from api.services import ServicesDep
+from domain import decisions as uc
+from domain import surveys
+from domain.errors import InvalidInput
+from domain.model import Scope
+
+WindowDays = Annotated[int, QueryParameter(ge=1, le=365, description="days before and after")]
+MinEffect = Annotated[
+    float, QueryParameter(gt=0, le=200, description="smallest difference worth detecting")
+]
+
+
+async def _check_survey(
+    request: Request[Any, Any, Any], services: Any, survey_id: UUID | None
+) -> None:
+    """A survey id in a body must be one of the caller's surveys (else 404, like any id)."""
+    if survey_id is not None:
+        await surveys.get_survey(
+            tenant_id=principal_of(request).tenant_id, survey_id=survey_id, uow=services.uow
+        )
+
+
+class ChangeController(Controller):
+    path = "/v1/changes"
+    tags = ["decisions"]
+    security = [{"apiKey": []}]
+
+    @post(
+        "/",
+        operation_id="createChange",
+        summary="Record a change the company made",
+        guards=[requires(Scope.MANAGE)],
+        dto=StrictBody[ChangeCreate],
+        return_dto=None,
+        responses=problems(400, 403, 404),
+    )
+    async def create(
+        self, request: Request, data: JSONBody[ChangeCreate], services: ServicesDep
+    ) -> ChangeOut:
+        await _check_survey(request, services, data.survey_id)
+        change = uc.new_change(
+            tenant_id=principal_of(request).tenant_id,
+            title=data.title,
+            description=data.description,
+            effective_on=data.effective_on,
+            survey_id=data.survey_id,
+            segment=parse_segment(data.segment, "segment") if data.segment else None,
+            now=services.clock(),
+        )
+        await services.changes.add(change)
+        return change_out(change)
+
+    @get(
+        "/",
+        operation_id="listChanges",
+        summary="List changes by effective date",
+        guards=[requires(Scope.RESULTS_READ, Scope.MANAGE)],
+        responses=problems(403),
+    )
+    async def list_changes(
+        self,
+        request: Request,
+        services: ServicesDep,
+        from_: Annotated[str | None, QueryParameter(name="from")] = None,
+        to: FromQuery[str | None] = None,
+        survey_id: FromQuery[UUID | None] = None,
+    ) -> ChangeList:
+        start, end = parse_date(from_, "from"), parse_date(to, "to")
+        if start and end and start > end:
+            raise InvalidInput.field("from", "must not be after 'to'")
+        found = await services.changes.list(
+            tenant_id=principal_of(request).tenant_id, start=start, end=end, survey_id=survey_id
+        )
+        return ChangeList(data=[change_out(c) for c in found])
+
+    @get(
+        "/{change_id:uuid}",
+        operation_id="getChange",
+        summary="Get a change",
+        guards=[requires(Scope.RESULTS_READ, Scope.MANAGE)],
+        responses=problems(403, 404),
+    )
+    async def get_change(
+        self, request: Request, change_id: FromPath[UUID], services: ServicesDep
+    ) -> ChangeOut:
+        change = await services.changes.get(
+            tenant_id=principal_of(request).tenant_id, change_id=change_id
+        )
+        return change_out(change)
+
+    @patch(
+        "/{change_id:uuid}",
+        operation_id="updateChange",
+        summary="Edit a change",
+        guards=[requires(Scope.MANAGE)],
+        dto=StrictBody[ChangeUpdate],
+        return_dto=None,
+        responses=problems(400, 403, 404),
+    )
+    async def update(
+        self,
+        request: Request,
+        change_id: FromPath[UUID],
+        data: JSONBody[ChangeUpdate],
+        services: ServicesDep,
+    ) -> ChangeOut:
+        fields = msgspec.structs.asdict(data)
+        if isinstance(data.survey_id, UUID):
+            await _check_survey(request, services, data.survey_id)
+        if isinstance(data.segment, str):
+            fields["segment"] = parse_segment(data.segment, "segment")
+        change = await uc.update_change(
+            tenant_id=principal_of(request).tenant_id,
+            change_id=change_id,
+            edit=uc.ChangeEdit(**fields),
+            now=services.clock(),
+            repo=services.changes,
+        )
+        return change_out(change)
+
+    @delete(
+        "/{change_id:uuid}",
+        operation_id="deleteChange",
+        summary="Delete a change",
+        guards=[requires(Scope.MANAGE)],
+        responses=problems(403, 404),
+    )
+    async def delete_change(
+        self, request: Request, change_id: FromPath[UUID], services: ServicesDep
+    ) -> None:
+        await services.changes.delete(
+            tenant_id=principal_of(request).tenant_id, change_id=change_id
+        )
+
+    @get(
+        "/{change_id:uuid}/impact",
+        operation_id="getChangeImpact",
+        summary="Did the change work? Before vs after, with a decision",
+        description="Before: the `window_days` ending the day before `effective_on`; after: "
+        "as many days from `effective_on`, capped at today. `needed_per_group` is how many "
+        "answers per period would detect a difference of `min_effect` points with 80 % "
+        "power at alpha 0.05, given the observed distribution.",
+        guards=[requires(Scope.RESULTS_READ)],
+        responses=problems(403, 404),
+    )
+    async def impact(
+        self,
+        request: Request,
+        change_id: FromPath[UUID],
+        services: ServicesDep,
+        window_days: WindowDays = 30,
+        min_effect: MinEffect = 10.0,
+    ) -> Impact:
+        principal = principal_of(request)
+        change = await services.changes.get(tenant_id=principal.tenant_id, change_id=change_id)
+        got = await uc.change_impact(
+            change,
+            window_days=window_days,
+            today=today_for(principal, services.clock()),
+            min_effect=min_effect,
+            counters=services.counters,
+            database=services.database,
+        )
+        base = compare_result(
+            got.before, got.after, got.comparison, (got.before_period, got.after_period)
+        )
+        return Impact(
+            **msgspec.structs.asdict(base),
+            change=change_out(change),
+            window_days=window_days,
+            decision=got.decision,
+            min_effect=min_effect,
+            needed_per_group=got.needed_per_group,
+        )
+
+
+class TargetController(Controller):
+    path = "/v1/targets"
+    tags = ["decisions"]
+    security = [{"apiKey": []}]
+
+    @put(
+        "/",
+        operation_id="putTarget",
+        summary="Set the NPS target of a scope (upsert)",
+        description="A scope is a survey (or all surveys) and at most one segment. Results of "
+        "that exact scope then carry `target`, `gap` and `target_met`.",
+        guards=[requires(Scope.MANAGE)],
+        dto=StrictBody[TargetPut],
+        return_dto=None,
+        responses=problems(400, 403, 404),
+    )
+    async def put_target(
+        self, request: Request, data: JSONBody[TargetPut], services: ServicesDep
+    ) -> TargetOut:
+        await _check_survey(request, services, data.survey_id)
+        target = uc.new_target(
+            tenant_id=principal_of(request).tenant_id,
+            survey_id=data.survey_id,
+            segment=parse_segment(data.segment, "segment") if data.segment else None,
+            nps=data.nps,
+            now=services.clock(),
+        )
+        return target_out(await services.targets.upsert(target))
+
+    @get(
+        "/",
+        operation_id="listTargets",
+        summary="List targets",
+        guards=[requires(Scope.RESULTS_READ, Scope.MANAGE)],
+        responses=problems(403),
+    )
+    async def list_targets(self, request: Request, services: ServicesDep) -> TargetList:
+        found = await services.targets.list(tenant_id=principal_of(request).tenant_id)
+        return TargetList(data=[target_out(t) for t in found])
+
+    @delete(
+        "/{target_id:uuid}",
+        operation_id="deleteTarget",
+        summary="Delete a target",
+        guards=[requires(Scope.MANAGE)],
+        responses=problems(403, 404),
+    )
+    async def delete_target(
+        self, request: Request, target_id: FromPath[UUID], services: ServicesDep
+    ) -> None:
+        await services.targets.delete(
+            tenant_id=principal_of(request).tenant_id, target_id=target_id
+        )

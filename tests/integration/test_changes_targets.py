@@ -1,0 +1,245 @@
+"""Changes and their impact, targets on results, and excluded answers, over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from tests.conftest import TenantCtx, make_tenant
+
+PROBLEM = "application/problem+json"
+
+
+async def _post(client, tenant: TenantCtx, items: list[dict]) -> list[str]:  # type: ignore[no-untyped-def]
+    r = await client.post("/v1/responses/batch", json={"responses": items}, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    return [x["id"] for x in r.json()["results"]]
+
+
+def _on(survey: str, day: date, scores: list[int], **segments: str) -> list[dict]:
+    return [
+        {
+            "survey_id": survey,
+            "score": s,
+            "answered_at": f"{day}T12:00:00+00:00",
+            "segments": segments,
+        }
+        for s in scores
+    ]
+
+
+async def test_change_lifecycle_and_annotations(app_client, tenant, survey_id) -> None:
+    r = await app_client.post(
+        "/v1/changes",
+        json={
+            "title": "New support rota",
+            "effective_on": "2026-05-15",
+            "survey_id": survey_id,
+            "segment": "team:support",
+            "description": "24/7 chat",
+        },
+        headers=tenant.headers,
+    )
+    assert r.status_code == 201, r.text
+    change = r.json()
+    assert change["segment"] == "team:support" and change["survey_id"] == survey_id
+    r = await app_client.patch(
+        f"/v1/changes/{change['id']}", json={"title": "Support rota v2"}, headers=tenant.headers
+    )
+    assert r.status_code == 200 and r.json()["title"] == "Support rota v2"
+    assert r.json()["segment"] == "team:support"
+    listed = (
+        await app_client.get("/v1/changes", params={"from": "2026-05-01"}, headers=tenant.headers)
+    ).json()["data"]
+    assert [c["id"] for c in listed] == [change["id"]]
+    trend = (
+        await app_client.get(
+            "/v1/nps/trend",
+            params={"interval": "month", "from": "2026-04-01", "to": "2026-06-30"},
+            headers=tenant.headers,
+        )
+    ).json()
+    assert trend["annotations"] == [
+        {"change_id": change["id"], "title": "Support rota v2", "effective_on": "2026-05-15"}
+    ]
+    assert (
+        await app_client.delete(f"/v1/changes/{change['id']}", headers=tenant.headers)
+    ).status_code == 204
+    r = await app_client.get(f"/v1/changes/{change['id']}", headers=tenant.headers)
+    assert r.status_code == 404
+
+
+async def test_impact_says_improved_when_the_change_worked(app_client, tenant, survey_id) -> None:
+    today = datetime.now(UTC).date()
+    effective = today - timedelta(days=10)
+    await _post(
+        app_client,
+        tenant,
+        _on(survey_id, effective - timedelta(days=5), [2] * 40 + [10] * 10)
+        + _on(survey_id, effective + timedelta(days=2), [10] * 40 + [2] * 10),
+    )
+    change = (
+        await app_client.post(
+            "/v1/changes",
+            json={"title": "Faster refunds", "effective_on": effective.isoformat()},
+            headers=tenant.headers,
+        )
+    ).json()
+    r = await app_client.get(
+        f"/v1/changes/{change['id']}/impact", params={"window_days": 30}, headers=tenant.headers
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["decision"] == "improved"
+    assert body["a"]["from"] == (effective - timedelta(days=30)).isoformat()
+    assert body["a"]["to"] == (effective - timedelta(days=1)).isoformat()
+    assert body["b"]["from"] == effective.isoformat() and body["b"]["to"] == today.isoformat()
+    assert body["difference"] == pytest.approx(120.0)
+    assert body["needed_per_group"] > 0 and body["min_effect"] == 10.0
+
+
+async def test_impact_without_answers_is_insufficient_data(app_client, tenant) -> None:
+    change = (
+        await app_client.post(
+            "/v1/changes",
+            json={"title": "Next year's idea", "effective_on": "2099-01-01"},
+            headers=tenant.headers,
+        )
+    ).json()
+    body = (
+        await app_client.get(f"/v1/changes/{change['id']}/impact", headers=tenant.headers)
+    ).json()
+    assert body["decision"] == "insufficient_data" and body["p_value"] is None
+
+
+async def test_targets_show_on_results_judged_on_the_interval(
+    app_client, tenant, survey_id
+) -> None:
+    day = datetime.now(UTC).date()
+    await _post(
+        app_client,
+        tenant,
+        _on(survey_id, day, [10] * 90 + [2] * 10, team="a")
+        + _on(survey_id, day, [10] * 5 + [2] * 5, team="b"),
+    )
+    for body in ({"nps": 50}, {"nps": 20, "segment": "team:b"}, {"nps": 99.5}):
+        r = await app_client.put("/v1/targets", json=body, headers=tenant.headers)
+        assert r.status_code == 200, r.text
+    targets = (await app_client.get("/v1/targets", headers=tenant.headers)).json()["data"]
+    assert sorted(t["nps"] for t in targets) == [20.0, 99.5]  # the upsert replaced 50
+    overall = (await app_client.get("/v1/nps", headers=tenant.headers)).json()
+    assert overall["target"] == 99.5 and overall["target_met"] == "no"
+    assert overall["gap"] == pytest.approx(overall["nps"] - 99.5)
+    groups = (
+        await app_client.get(
+            "/v1/nps/breakdown", params={"dimension": "team"}, headers=tenant.headers
+        )
+    ).json()["groups"]
+    b = next(g for g in groups if g["value"] == "b")
+    a = next(g for g in groups if g["value"] == "a")
+    assert b["target"] == 20.0 and b["target_met"] == "uncertain"
+    assert a["target"] is None and a["target_met"] is None
+    tid = next(t["id"] for t in targets if t["nps"] == 99.5)
+    assert (
+        await app_client.delete(f"/v1/targets/{tid}", headers=tenant.headers)
+    ).status_code == 204
+    assert (await app_client.get("/v1/nps", headers=tenant.headers)).json()["target"] is None
+
+
+async def test_excluded_answers_leave_every_calculation(
+    app_client, tenant, survey_id, database_url, redis_url
+) -> None:
+    ids = await _post(app_client, tenant, _on(survey_id, datetime.now(UTC).date(), [0, 10, 10]))
+    r = await app_client.patch(
+        f"/v1/responses/{ids[0]}",
+        json={"excluded": True, "reason": "test answer"},
+        headers=tenant.headers,
+    )
+    assert r.status_code == 200 and r.json()["excluded"] is True
+    assert r.json()["exclusion_reason"] == "test answer"
+    body = (await app_client.get("/v1/nps", headers=tenant.headers)).json()
+    assert (body["total"], body["nps"]) == (2, 100.0)
+    again = await app_client.patch(
+        f"/v1/responses/{ids[0]}", json={"excluded": True}, headers=tenant.headers
+    )
+    assert again.status_code == 200
+    assert (await app_client.get("/v1/nps", headers=tenant.headers)).json()["total"] == 2
+    listed = (await app_client.get("/v1/responses", headers=tenant.headers)).json()["data"]
+    assert sum(x["excluded"] for x in listed) == 1 and len(listed) == 3
+    await app_client.patch(
+        f"/v1/responses/{ids[0]}", json={"excluded": False}, headers=tenant.headers
+    )
+    assert (await app_client.get("/v1/nps", headers=tenant.headers)).json()["total"] == 3
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "/v1/changes", {"title": "x"}, "effective_on"),
+        ("post", "/v1/changes", {"title": "x", "effective_on": "2026-02-30"}, "effective_on"),
+        (
+            "post",
+            "/v1/changes",
+            {"title": "x", "effective_on": "2026-01-01", "segment": "bad"},
+            "segment",
+        ),
+        ("put", "/v1/targets", {"nps": 101}, "nps"),
+        ("put", "/v1/targets", {"nps": -100.5}, "nps"),
+        ("put", "/v1/targets", {"nps": "50"}, "nps"),
+        ("patch", "/v1/responses/{rid}", {"excluded": "yes"}, "excluded"),
+    ],
+)
+async def test_bad_decision_inputs_are_422(
+    app_client, tenant, survey_id, method, path, body, field
+) -> None:
+    rid = (await _post(app_client, tenant, _on(survey_id, date(2026, 1, 5), [9])))[0]
+    r = await getattr(app_client, method)(path.format(rid=rid), json=body, headers=tenant.headers)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    assert r.json()["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize("window", [0, 366, "week"])
+async def test_impact_window_out_of_range_is_422(app_client, tenant, window) -> None:
+    change = (
+        await app_client.post(
+            "/v1/changes", json={"title": "x", "effective_on": "2026-01-01"}, headers=tenant.headers
+        )
+    ).json()
+    r = await app_client.get(
+        f"/v1/changes/{change['id']}/impact", params={"window_days": window}, headers=tenant.headers
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "window_days"
+
+
+async def test_foreign_ids_answer_404(app_client, admin_headers, tenant, survey_id) -> None:
+    change = (
+        await app_client.post(
+            "/v1/changes", json={"title": "x", "effective_on": "2026-01-01"}, headers=tenant.headers
+        )
+    ).json()
+    target = (await app_client.put("/v1/targets", json={"nps": 30}, headers=tenant.headers)).json()
+    rid = (await _post(app_client, tenant, _on(survey_id, date(2026, 1, 5), [9])))[0]
+    other = await make_tenant(app_client, admin_headers)
+    for method, path, body in [
+        ("get", f"/v1/changes/{change['id']}", None),
+        ("get", f"/v1/changes/{change['id']}/impact", None),
+        ("patch", f"/v1/changes/{change['id']}", {"title": "y"}),
+        ("delete", f"/v1/changes/{change['id']}", None),
+        ("delete", f"/v1/targets/{target['id']}", None),
+        ("patch", f"/v1/responses/{rid}", {"excluded": True}),
+        ("put", "/v1/targets", {"nps": 1, "survey_id": survey_id}),
+        (
+            "post",
+            "/v1/changes",
+            {"title": "x", "effective_on": "2026-01-01", "survey_id": survey_id},
+        ),
+        ("get", f"/v1/changes/{uuid.uuid4()}", None),
+    ]:
+        kwargs = {"json": body} if body is not None else {}
+        r = await getattr(app_client, method)(path, headers=other.headers, **kwargs)
+        assert r.status_code == 404, (method, path, r.text)
+    assert (await app_client.get("/v1/changes", headers=other.headers)).json()["data"] == []
+    assert (await app_client.get("/v1/targets", headers=other.headers)).json()["data"] == []
