@@ -160,6 +160,7 @@ class BreakdownSort(enum.StrEnum):
     TOTAL = "total"
     NPS = "nps"
     DIFFERENCE = "difference"
+    GAP = "gap"  # NPS minus target, worst first; groups without a target last
 
 
 async def nps_breakdown_vs_rest(

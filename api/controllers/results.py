@@ -125,6 +125,8 @@ class ResultsController(Controller):
             )
             target = target_for(targets, scope)
             groups.append(breakdown_group(g, rest, judge(target, g.summary) if target else None))
+        if sort is uc.BreakdownSort.GAP:
+            groups.sort(key=lambda g: (g.gap is None, g.gap or 0.0, g.value))
         return Breakdown(dimension=dimension, from_=query.start, to=query.end, groups=groups)
 
     @get(

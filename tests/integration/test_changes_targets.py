@@ -141,6 +141,15 @@ async def test_targets_show_on_results_judged_on_the_interval(
     a = next(g for g in groups if g["value"] == "a")
     assert b["target"] == 20.0 and b["target_met"] == "uncertain"
     assert a["target"] is None and a["target_met"] is None
+    await app_client.put(
+        "/v1/targets", json={"nps": 90, "segment": "team:a"}, headers=tenant.headers
+    )
+    by_gap = (
+        await app_client.get(
+            "/v1/nps/breakdown", params={"dimension": "team", "sort": "gap"}, headers=tenant.headers
+        )
+    ).json()["groups"]
+    assert [g["value"] for g in by_gap] == ["b", "a"]  # b: 0 - 20 = -20; a: 80 - 90 = -10
     tid = next(t["id"] for t in targets if t["nps"] == 99.5)
     assert (
         await app_client.delete(f"/v1/targets/{tid}", headers=tenant.headers)
