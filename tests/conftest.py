@@ -140,3 +140,49 @@ async def survey_id(app_client, tenant: TenantCtx) -> str:  # type: ignore[no-un
     )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
+
+
+async def post_batch(client, tenant: TenantCtx, items: list[dict]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Post answers through the batch endpoint (1000 at a time); returns their ids."""
+    ids: list[str] = []
+    for start in range(0, len(items), 1000):
+        r = await client.post(
+            "/v1/responses/batch",
+            json={"responses": items[start : start + 1000]},
+            headers=tenant.headers,
+        )
+        assert r.status_code == 200, r.text
+        ids += [x["id"] for x in r.json()["results"]]
+    return ids
+
+
+def answers_on(survey: str, day: object, scores: list[int], **segments: str) -> list[dict]:
+    """Answers with the given scores at noon UTC of `day` (a date or YYYY-MM-DD)."""
+    return [
+        {
+            "survey_id": survey,
+            "score": s,
+            "answered_at": f"{day}T12:00:00+00:00",
+            "segments": segments,
+        }
+        for s in scores
+    ]
+
+
+async def verify_tenant(database_url: str, redis_url: str, tenant_id: str) -> list[str]:
+    """`nps counters verify` for one tenant, over fresh connections."""
+    import uuid
+
+    import redis.asyncio as aioredis
+
+    from infra.counter_sync import verify
+    from infra.postgres.pool import create_pool
+    from infra.redis.counters import RedisCounterStore
+
+    pool = await create_pool(database_url, size=2)
+    r = aioredis.Redis.from_url(redis_url)
+    try:
+        return await verify(pool, RedisCounterStore(r), [uuid.UUID(tenant_id)])
+    finally:
+        await r.aclose()
+        await pool.close()

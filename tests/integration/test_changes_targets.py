@@ -7,27 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tests.conftest import TenantCtx, make_tenant
+from tests.conftest import answers_on, make_tenant, post_batch, verify_tenant
 
 PROBLEM = "application/problem+json"
-
-
-async def _post(client, tenant: TenantCtx, items: list[dict]) -> list[str]:  # type: ignore[no-untyped-def]
-    r = await client.post("/v1/responses/batch", json={"responses": items}, headers=tenant.headers)
-    assert r.status_code == 200, r.text
-    return [x["id"] for x in r.json()["results"]]
-
-
-def _on(survey: str, day: date, scores: list[int], **segments: str) -> list[dict]:
-    return [
-        {
-            "survey_id": survey,
-            "score": s,
-            "answered_at": f"{day}T12:00:00+00:00",
-            "segments": segments,
-        }
-        for s in scores
-    ]
 
 
 async def test_change_lifecycle_and_annotations(app_client, tenant, survey_id) -> None:
@@ -74,11 +56,11 @@ async def test_change_lifecycle_and_annotations(app_client, tenant, survey_id) -
 async def test_impact_says_improved_when_the_change_worked(app_client, tenant, survey_id) -> None:
     today = datetime.now(UTC).date()
     effective = today - timedelta(days=10)
-    await _post(
+    await post_batch(
         app_client,
         tenant,
-        _on(survey_id, effective - timedelta(days=5), [2] * 40 + [10] * 10)
-        + _on(survey_id, effective + timedelta(days=2), [10] * 40 + [2] * 10),
+        answers_on(survey_id, effective - timedelta(days=5), [2] * 40 + [10] * 10)
+        + answers_on(survey_id, effective + timedelta(days=2), [10] * 40 + [2] * 10),
     )
     change = (
         await app_client.post(
@@ -118,11 +100,11 @@ async def test_targets_show_on_results_judged_on_the_interval(
     app_client, tenant, survey_id
 ) -> None:
     day = datetime.now(UTC).date()
-    await _post(
+    await post_batch(
         app_client,
         tenant,
-        _on(survey_id, day, [10] * 90 + [2] * 10, team="a")
-        + _on(survey_id, day, [10] * 5 + [2] * 5, team="b"),
+        answers_on(survey_id, day, [10] * 90 + [2] * 10, team="a")
+        + answers_on(survey_id, day, [10] * 5 + [2] * 5, team="b"),
     )
     for body in ({"nps": 50}, {"nps": 20, "segment": "team:b"}, {"nps": 99.5}):
         r = await app_client.put("/v1/targets", json=body, headers=tenant.headers)
@@ -160,7 +142,8 @@ async def test_targets_show_on_results_judged_on_the_interval(
 async def test_excluded_answers_leave_every_calculation(
     app_client, tenant, survey_id, database_url, redis_url
 ) -> None:
-    ids = await _post(app_client, tenant, _on(survey_id, datetime.now(UTC).date(), [0, 10, 10]))
+    today = datetime.now(UTC).date()
+    ids = await post_batch(app_client, tenant, answers_on(survey_id, today, [0, 10, 10]))
     r = await app_client.patch(
         f"/v1/responses/{ids[0]}",
         json={"excluded": True, "reason": "test answer"},
@@ -181,6 +164,7 @@ async def test_excluded_answers_leave_every_calculation(
         f"/v1/responses/{ids[0]}", json={"excluded": False}, headers=tenant.headers
     )
     assert (await app_client.get("/v1/nps", headers=tenant.headers)).json()["total"] == 3
+    assert await verify_tenant(database_url, redis_url, tenant.id) == []
 
 
 @pytest.mark.parametrize(
@@ -203,7 +187,7 @@ async def test_excluded_answers_leave_every_calculation(
 async def test_bad_decision_inputs_are_422(
     app_client, tenant, survey_id, method, path, body, field
 ) -> None:
-    rid = (await _post(app_client, tenant, _on(survey_id, date(2026, 1, 5), [9])))[0]
+    rid = (await post_batch(app_client, tenant, answers_on(survey_id, date(2026, 1, 5), [9])))[0]
     r = await getattr(app_client, method)(path.format(rid=rid), json=body, headers=tenant.headers)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith(PROBLEM)
@@ -230,7 +214,7 @@ async def test_foreign_ids_answer_404(app_client, admin_headers, tenant, survey_
         )
     ).json()
     target = (await app_client.put("/v1/targets", json={"nps": 30}, headers=tenant.headers)).json()
-    rid = (await _post(app_client, tenant, _on(survey_id, date(2026, 1, 5), [9])))[0]
+    rid = (await post_batch(app_client, tenant, answers_on(survey_id, date(2026, 1, 5), [9])))[0]
     other = await make_tenant(app_client, admin_headers)
     for method, path, body in [
         ("get", f"/v1/changes/{change['id']}", None),

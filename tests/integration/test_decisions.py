@@ -5,26 +5,9 @@ from __future__ import annotations
 import pytest
 
 from domain.stats import compare
-from tests.conftest import TenantCtx, make_tenant
+from tests.conftest import answers_on, make_tenant, post_batch
 
 PROBLEM = "application/problem+json"
-
-
-async def _post(client, tenant: TenantCtx, items: list[dict]) -> None:  # type: ignore[no-untyped-def]
-    r = await client.post("/v1/responses/batch", json={"responses": items}, headers=tenant.headers)
-    assert r.status_code == 200, r.text
-
-
-def _answers(survey: str, day: str, scores: list[int], **segments: str) -> list[dict]:
-    return [
-        {
-            "survey_id": survey,
-            "score": s,
-            "answered_at": f"{day}T12:00:00+00:00",
-            "segments": segments,
-        }
-        for s in scores
-    ]
 
 
 def _hist(scores: list[int]) -> tuple[int, ...]:
@@ -33,10 +16,10 @@ def _hist(scores: list[int]) -> tuple[int, ...]:
 
 async def test_compare_two_periods(app_client, tenant, survey_id) -> None:
     before, after = [10] * 20 + [8] * 20 + [2] * 40, [10] * 50 + [8] * 20 + [2] * 10
-    await _post(
+    await post_batch(
         app_client,
         tenant,
-        _answers(survey_id, "2026-04-10", before) + _answers(survey_id, "2026-05-10", after),
+        answers_on(survey_id, "2026-04-10", before) + answers_on(survey_id, "2026-05-10", after),
     )
     r = await app_client.get(
         "/v1/nps/compare",
@@ -61,11 +44,11 @@ async def test_compare_two_periods(app_client, tenant, survey_id) -> None:
 
 
 async def test_compare_two_segments_and_empty_groups(app_client, tenant, survey_id) -> None:
-    await _post(
+    await post_batch(
         app_client,
         tenant,
-        _answers(survey_id, "2026-06-02", [10, 9, 9], team="a")
-        + _answers(survey_id, "2026-06-02", [3, 9, 5], team="b"),
+        answers_on(survey_id, "2026-06-02", [10, 9, 9], team="a")
+        + answers_on(survey_id, "2026-06-02", [3, 9, 5], team="b"),
     )
     params = {
         "a_segment": "team:a",
@@ -103,10 +86,11 @@ async def test_compare_bad_parameters_are_422(app_client, tenant, params, field)
 
 
 async def test_trend_points_carry_their_change(app_client, tenant, survey_id) -> None:
-    await _post(
+    await post_batch(
         app_client,
         tenant,
-        _answers(survey_id, "2026-03-02", [2] * 30) + _answers(survey_id, "2026-03-16", [10] * 30),
+        answers_on(survey_id, "2026-03-02", [2] * 30)
+        + answers_on(survey_id, "2026-03-16", [10] * 30),
     )
     r = await app_client.get(
         "/v1/nps/trend",
@@ -122,11 +106,11 @@ async def test_trend_points_carry_their_change(app_client, tenant, survey_id) ->
 
 async def test_breakdown_flags_segments_against_the_rest(app_client, tenant, survey_id) -> None:
     items = (
-        _answers(survey_id, "2026-07-01", [2] * 40 + [10] * 5, team="support")
-        + _answers(survey_id, "2026-07-01", [10] * 40 + [8] * 5, team="sales")
-        + _answers(survey_id, "2026-07-01", [10] * 20 + [2] * 20, team="ops")
+        answers_on(survey_id, "2026-07-01", [2] * 40 + [10] * 5, team="support")
+        + answers_on(survey_id, "2026-07-01", [10] * 40 + [8] * 5, team="sales")
+        + answers_on(survey_id, "2026-07-01", [10] * 20 + [2] * 20, team="ops")
     )
-    await _post(app_client, tenant, items)
+    await post_batch(app_client, tenant, items)
     params = {"dimension": "team", "from": "2026-07-01", "to": "2026-07-31"}
     groups = (
         await app_client.get("/v1/nps/breakdown", params=params, headers=tenant.headers)
@@ -159,7 +143,9 @@ async def test_sample_size_for_a_margin(app_client, tenant, survey_id) -> None:
     from datetime import UTC, datetime
 
     today = datetime.now(UTC).date().isoformat()
-    await _post(app_client, tenant, _answers(survey_id, today, [10] * 60 + [8] * 30 + [2] * 10))
+    await post_batch(
+        app_client, tenant, answers_on(survey_id, today, [10] * 60 + [8] * 30 + [2] * 10)
+    )
     got = (
         await app_client.get("/v1/nps/sample-size", params={"margin": 10}, headers=tenant.headers)
     ).json()
@@ -175,7 +161,7 @@ async def test_sample_size_for_a_margin(app_client, tenant, survey_id) -> None:
 async def test_analytics_never_see_another_tenant(
     app_client, admin_headers, tenant, survey_id
 ) -> None:
-    await _post(app_client, tenant, _answers(survey_id, "2026-04-10", [10] * 5, team="a"))
+    await post_batch(app_client, tenant, answers_on(survey_id, "2026-04-10", [10] * 5, team="a"))
     other = await make_tenant(app_client, admin_headers)
     body = (
         await app_client.get(

@@ -12,10 +12,7 @@ import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from infra.counter_sync import verify
-from infra.postgres.pool import create_pool
-from infra.redis.counters import RedisCounterStore
-from tests.conftest import make_tenant
+from tests.conftest import make_tenant, verify_tenant
 from tests.integration.redis_server import RedisProcess
 
 
@@ -36,22 +33,10 @@ async def client(settings, own_redis):  # type: ignore[no-untyped-def]
         yield c
 
 
-async def _verify(database_url: str, redis_url: str, tenant_id: str) -> list[str]:
-    import uuid
-
-    pool = await create_pool(database_url, size=2)
-    r = aioredis.Redis.from_url(redis_url)
-    try:
-        return await verify(pool, RedisCounterStore(r), [uuid.UUID(tenant_id)])
-    finally:
-        await r.aclose()
-        await pool.close()
-
-
 async def _eventually_exact(database_url: str, redis_url: str, tenant_id: str) -> None:
     diffs: list[str] = []
     for _ in range(100):
-        diffs = await _verify(database_url, redis_url, tenant_id)
+        diffs = await verify_tenant(database_url, redis_url, tenant_id)
         if not diffs:
             return
         await asyncio.sleep(0.1)

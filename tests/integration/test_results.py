@@ -7,19 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import TenantCtx, make_tenant
+from tests.conftest import make_tenant, post_batch
 
 PROBLEM = "application/problem+json"
-
-
-async def _post_batch(client, tenant: TenantCtx, items: list[dict]) -> None:
-    for start in range(0, len(items), 1000):
-        r = await client.post(
-            "/v1/responses/batch",
-            json={"responses": items[start : start + 1000]},
-            headers=tenant.headers,
-        )
-        assert r.status_code == 200, r.text
 
 
 def _expected(p: int, pa: int, d: int) -> dict:
@@ -34,7 +24,7 @@ def _expected(p: int, pa: int, d: int) -> dict:
 async def test_nps_figures_match_the_definition(app_client, tenant, survey_id) -> None:
     day = "2026-05-10T12:00:00+00:00"
     scores = [10] * 6 + [9] * 4 + [8] * 3 + [7] * 2 + [6] * 3 + [0] * 2  # P=10 Pa=5 D=5
-    await _post_batch(
+    await post_batch(
         app_client,
         tenant,
         [{"survey_id": survey_id, "score": s, "answered_at": day} for s in scores],
@@ -76,7 +66,7 @@ async def test_default_period_is_last_30_days_including_today(
     app_client, tenant, survey_id
 ) -> None:
     now = datetime.now(UTC)
-    await _post_batch(
+    await post_batch(
         app_client,
         tenant,
         [
@@ -105,7 +95,7 @@ async def test_survey_and_segment_filters(app_client, tenant, survey_id) -> None
     )
     other_survey = r.json()["id"]
     day = "2026-06-15T08:00:00+00:00"
-    await _post_batch(
+    await post_batch(
         app_client,
         tenant,
         [
@@ -152,7 +142,7 @@ async def test_breakdown_lists_groups_largest_first(app_client, tenant, survey_i
         * 5
         + [{"survey_id": survey_id, "score": 8, "answered_at": day}]
     )
-    await _post_batch(app_client, tenant, items)
+    await post_batch(app_client, tenant, items)
     r = await app_client.get(
         "/v1/nps/breakdown",
         params={"dimension": "team", "from": "2026-07-01", "to": "2026-07-31"},
@@ -169,7 +159,7 @@ async def test_breakdown_lists_groups_largest_first(app_client, tenant, survey_i
 
 async def test_breakdown_with_a_filter_on_another_dimension(app_client, tenant, survey_id) -> None:
     day = "2026-07-02T10:00:00+00:00"
-    await _post_batch(
+    await post_batch(
         app_client,
         tenant,
         [
@@ -207,7 +197,7 @@ async def test_breakdown_with_a_filter_on_another_dimension(app_client, tenant, 
 
 
 async def test_trend_by_iso_week_includes_empty_buckets(app_client, tenant, survey_id) -> None:
-    await _post_batch(
+    await post_batch(
         app_client,
         tenant,
         [
@@ -242,7 +232,7 @@ async def test_trend_by_iso_week_includes_empty_buckets(app_client, tenant, surv
 
 
 async def test_trend_by_month_and_day(app_client, tenant, survey_id) -> None:
-    await _post_batch(
+    await post_batch(
         app_client,
         tenant,
         [
@@ -279,7 +269,7 @@ async def test_answers_count_on_the_local_day_of_the_tenant(app_client, admin_he
         "/v1/surveys", json={"name": "S", "kind": "relational"}, headers=berlin.headers
     )
     sid = r.json()["id"]
-    await _post_batch(
+    await post_batch(
         app_client,
         berlin,
         [
@@ -333,7 +323,7 @@ async def test_result_bad_parameters_are_422(app_client, tenant, path, params, f
 async def test_results_of_another_tenant_are_not_counted(
     app_client, admin_headers, tenant, survey_id
 ) -> None:
-    await _post_batch(app_client, tenant, [{"survey_id": survey_id, "score": 10}])
+    await post_batch(app_client, tenant, [{"survey_id": survey_id, "score": 10}])
     other = await make_tenant(app_client, admin_headers)
     assert (await app_client.get("/v1/nps", headers=other.headers)).json()["total"] == 0
     r = await app_client.get("/v1/nps", params={"survey_id": survey_id}, headers=other.headers)
