@@ -26,6 +26,15 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
         "locale": "de-DE",
         "external_id": "survey-link-8a7f",
     },
+    "updateResponse": {"excluded": True, "reason": "internal test answer"},
+    "createChange": {
+        "title": "24/7 chat support",
+        "effective_on": "2026-10-01",
+        "description": "Support moved from office hours to round the clock.",
+        "segment": "team:support",
+    },
+    "updateChange": {"effective_on": "2026-10-05"},
+    "putTarget": {"nps": 30, "segment": "team:support"},
     "createResponsesBatch": {
         "responses": [
             {"survey_id": SURVEY_ID, "score": 10, "segments": {"team": "sales"}},
@@ -47,6 +56,18 @@ PARAMETER_EXAMPLES: dict[str, Any] = {
     "limit": 50,
     "cursor": "WyIyMDI2LTExLTIyVDA5OjMwOjAwWiIsImM0ZjEiXQ",
     "Idempotency-Key": "order-4711-nps",
+    "change_id": "7d2c9e4a-1b3f-4c5d-8e6f-a7b8c9d0e1f2",
+    "target_id": "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7",
+    "a_from": "2026-09-01",
+    "a_to": "2026-09-30",
+    "b_from": "2026-10-01",
+    "b_to": "2026-10-31",
+    "a_segment": "team:support",
+    "b_segment": "team:sales",
+    "sort": "difference",
+    "margin": 5,
+    "window_days": 30,
+    "min_effect": 10,
 }
 
 
