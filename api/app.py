@@ -28,6 +28,7 @@ from api.logging import configure_logging, request_logging
 from api.services import Services
 from infra.postgres.decisions import PgChangeRepository
 from infra.postgres.idempotency import PgIdempotencyStore
+from infra.postgres.responses import PgResponseExporter
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.runtime import Runtime, open_runtime
 from infra.settings import Settings
@@ -79,6 +80,7 @@ def services_for(rt: Runtime) -> Services:
         principals=rt.principals,
         changes=PgChangeRepository(rt.pool),
         targets=rt.targets,
+        exporter=PgResponseExporter(rt.pool),
         check_database=rt.database_up,
         check_redis=rt.redis_up,
     )

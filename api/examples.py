@@ -68,6 +68,7 @@ PARAMETER_EXAMPLES: dict[str, Any] = {
     "margin": 5,
     "window_days": 30,
     "min_effect": 10,
+    "format": "csv",
 }
 
 

@@ -12,7 +12,7 @@ from domain.decisions import ChangeRepository, TargetRepository
 from domain.idempotency import IdempotencyStore
 from domain.keys import ParsedKey
 from domain.model import Principal
-from domain.ports import HistogramSource, UnitOfWorkFactory
+from domain.ports import HistogramSource, ResponseExporter, UnitOfWorkFactory
 from domain.responses import Ingestor
 from domain.tenants import CounterInitializer, PrincipalCache, authenticate
 
@@ -36,6 +36,7 @@ class Services:
     principals: PrincipalCache
     changes: ChangeRepository
     targets: TargetRepository
+    exporter: ResponseExporter
     check_database: Callable[[], Awaitable[bool]]
     check_redis: Callable[[], Awaitable[bool]]
     clock: Callable[[], datetime] = utc_now

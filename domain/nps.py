@@ -9,6 +9,8 @@ from collections.abc import Iterable
 import msgspec
 
 Histogram = tuple[int, ...]
+"""Always 11 counts; the index is the score."""
+
 EMPTY_HISTOGRAM: Histogram = (0,) * 11
 
 
@@ -19,7 +21,7 @@ class Category(enum.StrEnum):
 
 
 def classify(score: int) -> Category:
-    """9-10 promoter, 7-8 passive, 0-6 detractor."""
+    """9-10 promoter, 7-8 passive, 0-6 detractor; ValueError outside 0..10."""
     if not 0 <= score <= 10:
         raise ValueError(f"score must be 0..10, got {score}")
     if score >= 9:
@@ -27,7 +29,14 @@ def classify(score: int) -> Category:
     return Category.PASSIVE if score >= 7 else Category.DETRACTOR
 
 
+def _checked(h: Histogram) -> Histogram:
+    if len(h) != 11 or any(c < 0 for c in h):
+        raise ValueError("a histogram has 11 non-negative counts")
+    return tuple(h)
+
+
 def add_histograms(*hs: Histogram) -> Histogram:
+    """Bin-wise sum (ValueError unless each has 11 bins); no arguments give EMPTY_HISTOGRAM."""
     return tuple(sum(bins) for bins in zip(EMPTY_HISTOGRAM, *hs, strict=True))
 
 
@@ -57,13 +66,19 @@ class NpsSummary(msgspec.Struct, frozen=True, kw_only=True):
     histogram: Histogram
     margin_of_error: float | None
     ci95: Interval | None
-    standard_error: float | None
+    standard_error: float | None  # adjusted-Wald, on the -100..100 scale
 
 
 def adjusted_wald(
     *, promoters: int, detractors: int, total: int, z: float = 1.96
 ) -> tuple[float, float, float]:
-    """(100·se, low, high) of the adjusted-Wald interval (Rocks 2016), clipped to ±100."""
+    """(100*se, low, high) of the adjusted-Wald interval (Rocks 2016), ends clipped to +-100.
+
+    n' = N+3, p' = (P+3/4)/n', d' = (D+3/4)/n', se = sqrt((p'+d'-(p'-d')^2)/n'),
+    interval = 100(p'-d') +- z*100*se.
+    """
+    if total < 0 or promoters < 0 or detractors < 0 or promoters + detractors > total:
+        raise ValueError("counts must be non-negative with promoters + detractors <= total")
     n = total + 3
     p = (promoters + 0.75) / n
     d = (detractors + 0.75) / n
@@ -74,29 +89,33 @@ def adjusted_wald(
     return 100 * se, low, high
 
 
+def _empty_summary(h: Histogram) -> NpsSummary:
+    return NpsSummary(
+        total=0,
+        promoters=0,
+        passives=0,
+        detractors=0,
+        nps=None,
+        promoters_pct=None,
+        passives_pct=None,
+        detractors_pct=None,
+        mean_score=None,
+        histogram=h,
+        margin_of_error=None,
+        ci95=None,
+        standard_error=None,
+    )
+
+
 def summarize(histogram: Histogram) -> NpsSummary:
-    if len(histogram) != 11 or any(c < 0 for c in histogram):
-        raise ValueError("a histogram has 11 non-negative counts")
-    total = sum(histogram)
-    promoters = histogram[9] + histogram[10]
-    passives = histogram[7] + histogram[8]
-    detractors = total - promoters - passives
+    """All figures of one histogram, unrounded; None where there are no answers."""
+    h = _checked(histogram)
+    total = sum(h)
     if total == 0:
-        return NpsSummary(
-            total=0,
-            promoters=0,
-            passives=0,
-            detractors=0,
-            nps=None,
-            promoters_pct=None,
-            passives_pct=None,
-            detractors_pct=None,
-            mean_score=None,
-            histogram=histogram,
-            margin_of_error=None,
-            ci95=None,
-            standard_error=None,
-        )
+        return _empty_summary(h)
+    promoters = h[9] + h[10]
+    passives = h[7] + h[8]
+    detractors = total - promoters - passives
     se, low, high = adjusted_wald(promoters=promoters, detractors=detractors, total=total)
     return NpsSummary(
         total=total,
@@ -107,8 +126,8 @@ def summarize(histogram: Histogram) -> NpsSummary:
         promoters_pct=100 * promoters / total,
         passives_pct=100 * passives / total,
         detractors_pct=100 * detractors / total,
-        mean_score=sum(i * c for i, c in enumerate(histogram)) / total,
-        histogram=tuple(histogram),
+        mean_score=sum(i * c for i, c in enumerate(h)) / total,
+        histogram=h,
         margin_of_error=(high - low) / 2,
         ci95=Interval(low=low, high=high),
         standard_error=se,

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import calendar
 import enum
 import functools
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
+# Present in some zoneinfo directories but not IANA zones: the host's own zone, a legacy rule file.
+_NOT_ZONES = frozenset({"localtime", "posixrules"})
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) - _NOT_ZONES
+
 
 @functools.lru_cache(maxsize=512)
 def zone(name: str) -> zoneinfo.ZoneInfo:
-    """The IANA zone `name`; ValueError for anything else (empty, paths, unknown)."""
-    if not name or name != name.strip() or name.startswith(("/", ".")) or ".." in name:
+    """The IANA zone `name`; ValueError for anything else (empty, paths, padded, unknown)."""
+    if name not in _known_zones():
         raise ValueError(f"unknown time zone: {name!r}")
     try:
         return zoneinfo.ZoneInfo(name)
@@ -20,6 +29,9 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
 
 
 def local_date(ts: datetime, tz: str) -> date:
+    """The calendar date of the aware instant `ts` in zone `tz`."""
+    if ts.utcoffset() is None:
+        raise ValueError("local_date needs a timezone-aware datetime")
     return ts.astimezone(zone(tz)).date()
 
 
@@ -32,24 +44,29 @@ def month_key(year: int, month: int) -> str:
 
 
 def _month_end(d: date) -> date:
-    nxt = date(d.year + d.month // 12, d.month % 12 + 1, 1)
-    return nxt - timedelta(days=1)
+    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
+
+
+def _check_range(start: date, end: date) -> None:
+    if start > end:
+        raise ValueError(f"start {start} is after end {end}")
 
 
 def bucket_keys(start: date, end: date) -> list[str]:
     """Minimal cover of [start, end]: whole months as month keys, other days as day keys."""
-    if start > end:
-        raise ValueError("start is after end")
+    _check_range(start, end)
     keys: list[str] = []
     d = start
     while d <= end:
         last = _month_end(d)
         if d.day == 1 and last <= end:
             keys.append(month_key(d.year, d.month))
-            d = last + timedelta(days=1)
+            d = last
         else:
             keys.append(day_key(d))
-            d += timedelta(days=1)
+        if d == end:
+            break
+        d += timedelta(days=1)
     return keys
 
 
@@ -68,33 +85,57 @@ def _interval_end(d: date, interval: TrendInterval) -> date:
 
 
 def trend_buckets(start: date, end: date, interval: TrendInterval) -> list[tuple[date, date]]:
-    """Consecutive inclusive (start, end) pairs covering [start, end], the edges clipped."""
-    if start > end:
-        raise ValueError("start is after end")
+    """Consecutive inclusive (start, end) pairs tiling [start, end]; the edges are clipped.
+
+    Weeks are ISO weeks (Monday..Sunday), months calendar months.
+    """
+    _check_range(start, end)
+    kind = TrendInterval(interval)
     out: list[tuple[date, date]] = []
     d = start
-    while d <= end:
-        last = min(_interval_end(d, interval), end)
+    while True:
+        last = min(_interval_end(d, kind), end)
         out.append((d, last))
+        if last == end:
+            return out
         d = last + timedelta(days=1)
-    return out
 
 
 def default_period(today: date, days: int = 30) -> tuple[date, date]:
+    """The `days` days ending today, inclusive."""
+    if days < 1:
+        raise ValueError("a period has at least one day")
     return today - timedelta(days=days - 1), today
 
 
-def _local_midnight(d: date, tz: zoneinfo.ZoneInfo) -> datetime:
-    """First instant of local day d in UTC.
+def _day_start(d: date, tz: zoneinfo.ZoneInfo) -> datetime:
+    """First instant (UTC) whose local date in tz is d or later.
 
-    fold=0 gives the earlier reading: an ambiguous midnight is its first occurrence, and a
-    skipped one (DST gap, e.g. America/Santiago) maps to the transition instant, which is
-    the first instant that exists on that day.
+    A midnight that occurs twice (clocks set back across it) is taken at its first occurrence
+    (fold=0). A midnight that does not exist (clocks jump over it, e.g. America/Santiago or
+    Asia/Beirut) is replaced by the transition instant, the first existing instant of the
+    day; if the whole day is skipped (Pacific/Apia, 2011-12-30) that instant starts the next
+    day, so the day spans nothing.
     """
-    return datetime.combine(d, time.min).replace(tzinfo=tz).astimezone(UTC)
+    wall = datetime.combine(d, time.min)
+    early = wall.replace(tzinfo=tz).astimezone(UTC)
+    if early.astimezone(tz).replace(tzinfo=None) == wall:
+        return early
+    # In a gap: the transition lies in (late, early]; offsets change only at whole seconds.
+    late = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    after = early.astimezone(tz).utcoffset()
+    lo, hi = int(late.timestamp()), int(early.timestamp())
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if datetime.fromtimestamp(mid, tz).utcoffset() == after:
+            hi = mid
+        else:
+            lo = mid
+    return datetime.fromtimestamp(hi, UTC)
 
 
 def utc_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
-    """[lo, hi) in UTC of the local days start..end."""
+    """[lo, hi) in UTC of the local days start..end: lo starts `start`, hi starts end+1."""
+    _check_range(start, end)
     z = zone(tz)
-    return _local_midnight(start, z), _local_midnight(end + timedelta(days=1), z)
+    return _day_start(start, z), _day_start(end + timedelta(days=1), z)

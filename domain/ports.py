@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from types import TracebackType
 from typing import Protocol, Self
@@ -88,3 +88,9 @@ class HistogramSource(Protocol):
     async def breakdown(
         self, query: ResultQuery, dimension: str
     ) -> dict[str, Histogram] | None: ...
+
+
+class ResponseExporter(Protocol):
+    """Every matching answer, oldest first, without holding them all in memory."""
+
+    def stream(self, flt: ResponseFilter) -> AsyncIterator[Response]: ...

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import msgspec
 
-from domain.nps import Histogram, Interval, adjusted_wald
+from domain.nps import Histogram, Interval, adjusted_wald, summarize
 
-Z95 = 1.959963984540054
+Z95 = 1.96  # as in every summary's ci95 (nps.adjusted_wald)
 
 
 def normal_cdf(x: float) -> float:
@@ -80,21 +80,21 @@ def _poly(coef: Sequence[float], x: float) -> float:
     return acc
 
 
-def _shares(h: Histogram) -> tuple[int, int, int]:
-    """(promoters, detractors, total)."""
-    return h[9] + h[10], sum(h[:7]), sum(h)
+def _counts(h: Histogram) -> tuple[int, int, int]:
+    """(promoters, detractors, total), the histogram checked."""
+    s = summarize(h)
+    return s.promoters, s.detractors, s.total
 
 
-def _adjusted(h: Histogram) -> tuple[float, float]:
-    """(adjusted NPS, its standard error), both on the -100..100 scale."""
-    p, d, n = _shares(h)
-    se, _, _ = adjusted_wald(promoters=p, detractors=d, total=n)
-    return 100 * (p - d) / (n + 3), se
+def _adjusted(promoters: int, detractors: int, total: int) -> tuple[float, float]:
+    """(adjusted NPS 100(p'-d'), its adjusted-Wald standard error), on the -100..100 scale."""
+    se, _, _ = adjusted_wald(promoters=promoters, detractors=detractors, total=total)
+    return 100 * (promoters - detractors) / (total + 3), se
 
 
 class Comparison(msgspec.Struct, frozen=True, kw_only=True):
-    difference: float | None
-    difference_ci95: Interval | None
+    difference: float | None  # nps_b - nps_a, unadjusted
+    difference_ci95: Interval | None  # difference +- 1.96 * sqrt(se_a^2 + se_b^2), not clipped
     z: float | None
     p_value: float | None
     significant: bool | None
@@ -104,14 +104,14 @@ class Comparison(msgspec.Struct, frozen=True, kw_only=True):
 
 def compare(a: Histogram, b: Histogram, *, alpha: float = 0.05) -> Comparison:
     """b against a; every figure None when either group is empty."""
-    pa, da, na = _shares(a)
-    pb, db, nb = _shares(b)
+    pa, da, na = _counts(a)
+    pb, db, nb = _counts(b)
     if na == 0 or nb == 0:
         return Comparison(
             difference=None, difference_ci95=None, z=None, p_value=None, significant=None
         )
-    adj_a, se_a = _adjusted(a)
-    adj_b, se_b = _adjusted(b)
+    adj_a, se_a = _adjusted(pa, da, na)
+    adj_b, se_b = _adjusted(pb, db, nb)
     se = math.sqrt(se_a**2 + se_b**2)
     z = (adj_b - adj_a) / se
     p = two_sided_p(z)
@@ -138,27 +138,44 @@ def holm_adjust(p_values: Sequence[float]) -> list[float]:
 
 
 def _variance(h: Histogram) -> float:
-    """Per-answer variance of the promoter(+1)/detractor(-1) score, adjusted-Wald shares."""
-    p, d, n = _shares(h)
+    """Per-answer variance p'+d'-(p'-d')^2 of the +1/0/-1 score, from adjusted-Wald shares.
+
+    The adjusted shares (3/4 added to promoters and to detractors over n+3) keep the variance
+    above zero when every answer falls in one category; no answers give the worst case 1.
+    """
+    p, d, n = _counts(h)
     if n == 0:
-        return 1.0  # worst case: half promoters, half detractors
+        return 1.0  # half promoters, half detractors
     pp, dd = (p + 0.75) / (n + 3), (d + 0.75) / (n + 3)
     return pp + dd - (pp - dd) ** 2
 
 
-def sample_size_for_margin(h: Histogram, margin: float) -> int:
-    """Answers for a 95 % interval of ±margin points, given the observed distribution."""
-    if margin <= 0:
+def _ceil(x: float) -> int:
+    """Ceiling that ignores float noise, so that an exact 10000.000000000002 gives 10000."""
+    return math.ceil(x - 1e-9 * max(1.0, abs(x)))
+
+
+def sample_size_for_margin(histogram: Histogram, margin: float) -> int:
+    """Smallest n >= 1 whose 95 % adjusted-Wald half-width (unclipped) is <= margin points.
+
+    Closed form with n' = n+3: n = ceil((1.96*100)^2 * v / margin^2) - 3.
+    """
+    if not margin > 0:
         raise ValueError("margin must be positive")
-    n = math.ceil((Z95 * 100) ** 2 * _variance(h) / margin**2) - 3
-    return max(1, n)
+    return max(1, _ceil((Z95 * 100) ** 2 * _variance(histogram) / margin**2) - 3)
 
 
 def needed_per_group(
-    h: Histogram, min_effect: float, *, alpha: float = 0.05, power: float = 0.8
+    histogram: Histogram, min_effect: float, *, alpha: float = 0.05, power: float = 0.8
 ) -> int:
-    """Answers per group to detect min_effect points with `power` at two-sided `alpha`."""
-    if min_effect <= 0:
+    """Answers per group to detect min_effect NPS points with `power` at two-sided `alpha`.
+
+    n = ceil((z_{1-alpha/2} + z_power)^2 * 2v * 100^2 / min_effect^2), both groups assumed to
+    have the variance v of `histogram`.
+    """
+    if not min_effect > 0:
         raise ValueError("min_effect must be positive")
+    if not (0 < alpha < 1 and 0 < power < 1):
+        raise ValueError("alpha and power must lie strictly between 0 and 1")
     z = normal_quantile(1 - alpha / 2) + normal_quantile(power)
-    return max(1, math.ceil(z**2 * 2 * _variance(h) * 100**2 / min_effect**2))
+    return max(1, _ceil(z**2 * 2 * _variance(histogram) * 100**2 / min_effect**2))

@@ -9,10 +9,12 @@ import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.response import Stream
 
 from api.auth import principal_of, requires
 from api.body import StrictBody, decode_strict
 from api.docs import problems
+from api.export import ExportFormat, csv_chunks, ndjson_chunks
 from api.idempotency import run_idempotent
 from api.params import Cursor, Limit, parse_date, parse_segments
 from api.schemas.responses import (
@@ -91,6 +93,27 @@ def _render_batch(invalid: dict[int, BatchItemResult], positions: list[int]) -> 
         return status, _encode(BatchResult(results=ordered))
 
     return render
+
+
+def _filter(
+    tenant_id: UUID,
+    survey_id: UUID | None,
+    start_text: str | None,
+    end_text: str | None,
+    category: Category | None,
+    segment: list[str] | None,
+) -> ResponseFilter:
+    start, end = parse_date(start_text, "from"), parse_date(end_text, "to")
+    if start and end and start > end:
+        raise InvalidInput.field("from", "must not be after 'to'")
+    return ResponseFilter(
+        tenant_id=tenant_id,
+        survey_id=survey_id,
+        start=start,
+        end=end,
+        category=category,
+        segments=tuple((s.dimension, s.value) for s in parse_segments(segment)),
+    )
 
 
 class ResponseController(Controller):
@@ -198,21 +221,41 @@ class ResponseController(Controller):
         limit: Limit = DEFAULT_PAGE,
         cursor: Cursor = None,
     ) -> ResponseList:
-        principal = principal_of(request)
-        start, end = parse_date(from_, "from"), parse_date(to, "to")
-        if start and end and start > end:
-            raise InvalidInput.field("from", "must not be after 'to'")
-        flt = ResponseFilter(
-            tenant_id=principal.tenant_id,
-            survey_id=survey_id,
-            start=start,
-            end=end,
-            category=category,
-            segments=tuple((s.dimension, s.value) for s in parse_segments(segment)),
-        )
+        flt = _filter(principal_of(request).tenant_id, survey_id, from_, to, category, segment)
         page = await uc.list_responses(flt, limit=limit, cursor=cursor, uow=services.uow)
         return ResponseList(
             data=[response_out(r) for r in page.items], next_cursor=page.next_cursor
+        )
+
+    @get(
+        "/export",
+        operation_id="exportResponses",
+        summary="Stream every matching answer as CSV or NDJSON",
+        description="Oldest first, streamed as rows are read (nothing is held in memory); "
+        "CSV has a header row and RFC 4180 quoting, `segments` as a JSON object.",
+        guards=[requires(Scope.RESULTS_READ)],
+        responses=problems(403),
+        media_type="text/csv",
+    )
+    async def export(
+        self,
+        request: Request,
+        services: ServicesDep,
+        format: FromQuery[ExportFormat] = ExportFormat.CSV,
+        survey_id: FromQuery[UUID | None] = None,
+        from_: Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
+        to: Annotated[str | None, QueryParameter(description="YYYY-MM-DD, inclusive")] = None,
+        category: FromQuery[Category | None] = None,
+        segment: Annotated[list[str] | None, QueryParameter(description="dim:value")] = None,
+    ) -> Stream:
+        flt = _filter(principal_of(request).tenant_id, survey_id, from_, to, category, segment)
+        answers = services.exporter.stream(flt)
+        if format is ExportFormat.NDJSON:
+            return Stream(ndjson_chunks(answers), media_type="application/x-ndjson")
+        return Stream(
+            csv_chunks(answers),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="responses.csv"'},
         )
 
     @get(

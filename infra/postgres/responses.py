@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from uuid import UUID
 
@@ -55,23 +56,11 @@ class PgResponseRepository:
     async def list(self, flt: ResponseFilter, *, limit: int, cursor: str | None) -> Page[Response]:
         """Newest first by (answered_at, id); dates are local days of the tenant's zone."""
         after = decode_cursor(cursor, tuple[datetime, UUID]) if cursor else None
-        low, high = _CATEGORY_RANGES.get(flt.category or "", (0, 10))
         rows = await self._conn.fetch(
-            f"SELECT {COLUMNS} FROM responses WHERE tenant_id = $1"
-            " AND ($2::uuid IS NULL OR survey_id = $2)"
-            " AND ($3::date IS NULL OR local_date >= $3)"
-            " AND ($4::date IS NULL OR local_date <= $4)"
-            " AND score BETWEEN $5 AND $6"
-            " AND segments @> $7::jsonb"
+            f"SELECT {COLUMNS} FROM responses WHERE {FILTER}"
             " AND ($8::timestamptz IS NULL OR (answered_at, id) < ($8, $9))"
             " ORDER BY answered_at DESC, id DESC LIMIT $10",
-            flt.tenant_id,
-            flt.survey_id,
-            flt.start,
-            flt.end,
-            low,
-            high,
-            dict(flt.segments),
+            *filter_args(flt),
             after[0] if after else None,
             after[1] if after else None,
             limit + 1,
@@ -82,3 +71,30 @@ class PgResponseRepository:
             items=items,
             next_cursor=encode_cursor(items[-1].answered_at, items[-1].id) if more else None,
         )
+
+
+# The answer filters shared by listing and export ($1..$7).
+FILTER = (
+    "tenant_id = $1 AND ($2::uuid IS NULL OR survey_id = $2)"
+    " AND ($3::date IS NULL OR local_date >= $3) AND ($4::date IS NULL OR local_date <= $4)"
+    " AND score BETWEEN $5 AND $6 AND segments @> $7::jsonb"
+)
+
+
+def filter_args(flt: ResponseFilter) -> tuple[object, ...]:
+    low, high = _CATEGORY_RANGES.get(flt.category or "", (0, 10))
+    return (flt.tenant_id, flt.survey_id, flt.start, flt.end, low, high, dict(flt.segments))
+
+
+class PgResponseExporter:
+    """Streams every matching answer, oldest first, through a server-side cursor."""
+
+    def __init__(self, pool: asyncpg.Pool, *, prefetch: int = 2000) -> None:
+        self._pool = pool
+        self._prefetch = prefetch
+
+    async def stream(self, flt: ResponseFilter) -> AsyncIterator[Response]:
+        async with self._pool.acquire() as conn, conn.transaction(readonly=True):
+            query = f"SELECT {COLUMNS} FROM responses WHERE {FILTER} ORDER BY answered_at, id"
+            async for row in conn.cursor(query, *filter_args(flt), prefetch=self._prefetch):
+                yield to_response(row)

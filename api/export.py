@@ -1,0 +1,78 @@
+"""Export encodings: CSV (RFC 4180, header row) and NDJSON, produced in chunks as rows arrive."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+from collections.abc import AsyncIterator
+
+import msgspec
+
+from api.schemas.responses import response_out
+from domain.model import Response
+from domain.nps import classify
+
+CHUNK = 64 * 1024
+CSV_FIELDS = [
+    "id",
+    "survey_id",
+    "score",
+    "category",
+    "comment",
+    "customer_id",
+    "segments",
+    "answered_at",
+    "received_at",
+    "locale",
+    "external_id",
+    "excluded",
+    "exclusion_reason",
+]
+
+
+class ExportFormat(enum.StrEnum):
+    CSV = "csv"
+    NDJSON = "ndjson"
+
+
+def _csv_row(r: Response) -> list[object]:
+    return [
+        r.id,
+        r.survey_id,
+        r.score,
+        classify(r.score),
+        r.comment,
+        r.customer_id,
+        msgspec.json.encode(r.segments).decode(),
+        r.answered_at.isoformat(),
+        r.received_at.isoformat(),
+        r.locale,
+        r.external_id,
+        str(r.excluded).lower(),
+        r.exclusion_reason,
+    ]
+
+
+async def csv_chunks(answers: AsyncIterator[Response]) -> AsyncIterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: CRLF, quotes doubled
+    writer.writerow(CSV_FIELDS)
+    async for answer in answers:
+        writer.writerow(_csv_row(answer))
+        if buffer.tell() >= CHUNK:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+async def ndjson_chunks(answers: AsyncIterator[Response]) -> AsyncIterator[bytes]:
+    encoder = msgspec.json.Encoder()
+    chunk = bytearray()
+    async for answer in answers:
+        chunk += encoder.encode(response_out(answer)) + b"\n"
+        if len(chunk) >= CHUNK:
+            yield bytes(chunk)
+            chunk.clear()
+    yield bytes(chunk)
