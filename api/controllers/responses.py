@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
@@ -19,10 +18,8 @@ from api.idempotency import run_idempotent
 from api.params import Cursor, Limit, parse_date, parse_segments
 from api.schemas.responses import (
     BatchCreate,
-    BatchCreateDoc,
     BatchItemResult,
     BatchResult,
-    ItemError,
     ResponseCreate,
     ResponseList,
     ResponseOut,
@@ -30,12 +27,13 @@ from api.schemas.responses import (
     response_out,
 )
 from api.services import ServicesDep
+from api.writes import BatchBody, invalid_item, render_batch, render_single
 from domain import responses as uc
-from domain.errors import DomainError, InvalidInput, NotFound
+from domain.errors import InvalidInput
 from domain.model import DEFAULT_PAGE, Scope
 from domain.nps import Category
 from domain.ports import ResponseFilter
-from domain.responses import IdempotencyCompletion, IngestResult, Outcome
+from domain.responses import IdempotencyCompletion
 
 IdempotencyKey = Annotated[
     str | None,
@@ -46,53 +44,6 @@ IdempotencyKey = Annotated[
         description="Retries with the same key and body replay the first answer (kept 48 h).",
     ),
 ]
-_encode = msgspec.json.encode
-
-
-class BatchBody(StrictBody[BatchCreate]):
-    doc_type = BatchCreateDoc
-
-
-def _render_single(results: list[IngestResult]) -> tuple[int, bytes] | None:
-    result = results[0]
-    if result.response is None:
-        return None
-    status = 201 if result.outcome is Outcome.CREATED else 200
-    return status, _encode(response_out(result.response))
-
-
-def _item_status(index: int, result: IngestResult) -> BatchItemResult:
-    if result.response is not None:
-        status = 201 if result.outcome is Outcome.CREATED else 200
-        return BatchItemResult(index=index, status=status, id=result.response.id)
-    try:
-        uc.raise_for(result)
-    except DomainError as err:
-        status = 404 if isinstance(err, NotFound) else 409
-        error = ItemError(status=status, title=err.title, detail=err.detail)
-        return BatchItemResult(index=index, status=status, error=error)
-    raise AssertionError("a result without an answer always has an error")
-
-
-def _invalid(index: int, exc: InvalidInput) -> BatchItemResult:
-    errors = [{"field": e.field, "message": e.message} for e in exc.errors] or None
-    return BatchItemResult(
-        index=index,
-        status=422,
-        error=ItemError(status=422, title=exc.title, detail=exc.detail, errors=errors),
-    )
-
-
-def _render_batch(invalid: dict[int, BatchItemResult], positions: list[int]) -> uc.Render:
-    def render(results: list[IngestResult]) -> tuple[int, bytes]:
-        items = dict(invalid)
-        for pos, result in zip(positions, results, strict=True):
-            items[pos] = _item_status(pos, result)
-        ordered = [items[i] for i in sorted(items)]
-        status = 200 if all(r.status < 300 for r in ordered) else 207
-        return status, _encode(BatchResult(results=ordered))
-
-    return render
 
 
 def _filter(
@@ -151,11 +102,11 @@ class ResponseController(Controller):
                 idempotency=completion,
             )
             uc.raise_for(result)
-            rendered = _render_single([result])
+            rendered = render_single([result])
             assert rendered is not None
             return rendered
 
-        return await run_idempotent(request, services, idempotency_key, _render_single, run)
+        return await run_idempotent(request, services, idempotency_key, render_single, run)
 
     @post(
         "/batch",
@@ -191,8 +142,8 @@ class ResponseController(Controller):
                 answers.append(uc.build_response(item.to_domain(), principal=principal, now=now))
                 positions.append(i)
             except InvalidInput as exc:
-                invalid[i] = _invalid(i, exc)
-        render = _render_batch(invalid, positions)
+                invalid[i] = invalid_item(i, exc)
+        render = render_batch(invalid, positions)
 
         async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes]:
             results = await uc.record_responses(

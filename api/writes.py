@@ -1,0 +1,66 @@
+"""Rendering of answer writes: the stored status and body of single and batch posts."""
+
+from __future__ import annotations
+
+import msgspec
+
+from api.body import StrictBody
+from api.schemas.responses import (
+    BatchCreate,
+    BatchCreateDoc,
+    BatchItemResult,
+    BatchResult,
+    ItemError,
+    response_out,
+)
+from domain import responses as uc
+from domain.errors import DomainError, InvalidInput, NotFound
+from domain.responses import IngestResult, Outcome
+
+_encode = msgspec.json.encode
+
+
+class BatchBody(StrictBody[BatchCreate]):
+    doc_type = BatchCreateDoc
+
+
+def render_single(results: list[IngestResult]) -> tuple[int, bytes] | None:
+    result = results[0]
+    if result.response is None:
+        return None
+    status = 201 if result.outcome is Outcome.CREATED else 200
+    return status, _encode(response_out(result.response))
+
+
+def _item_status(index: int, result: IngestResult) -> BatchItemResult:
+    if result.response is not None:
+        status = 201 if result.outcome is Outcome.CREATED else 200
+        return BatchItemResult(index=index, status=status, id=result.response.id)
+    try:
+        uc.raise_for(result)
+    except DomainError as err:
+        status = 404 if isinstance(err, NotFound) else 409
+        error = ItemError(status=status, title=err.title, detail=err.detail)
+        return BatchItemResult(index=index, status=status, error=error)
+    raise AssertionError("a result without an answer always has an error")
+
+
+def invalid_item(index: int, exc: InvalidInput) -> BatchItemResult:
+    errors = [{"field": e.field, "message": e.message} for e in exc.errors] or None
+    return BatchItemResult(
+        index=index,
+        status=422,
+        error=ItemError(status=422, title=exc.title, detail=exc.detail, errors=errors),
+    )
+
+
+def render_batch(invalid: dict[int, BatchItemResult], positions: list[int]) -> uc.Render:
+    def render(results: list[IngestResult]) -> tuple[int, bytes]:
+        items = dict(invalid)
+        for pos, result in zip(positions, results, strict=True):
+            items[pos] = _item_status(pos, result)
+        ordered = [items[i] for i in sorted(items)]
+        status = 200 if all(r.status < 300 for r in ordered) else 207
+        return status, _encode(BatchResult(results=ordered))
+
+    return render
