@@ -27,9 +27,11 @@ def two_sided_p(z: float) -> float:
 
 
 def normal_quantile(p: float) -> float:
-    """Inverse of normal_cdf (Acklam's rational approximation, refined by Newton steps)."""
+    """Inverse of normal_cdf: Acklam's rational approximation refined by two Newton steps."""
     if not 0.0 < p < 1.0:
         raise ValueError("p must lie strictly between 0 and 1")
+    if p > 0.5:
+        return -normal_quantile(1.0 - p)  # exact subtraction; refine where the cdf is accurate
     x = _acklam(p)
     for _ in range(2):  # Newton: x -= (cdf(x) - p) / pdf(x)
         x -= (normal_cdf(x) - p) / (math.exp(-x * x / 2) / math.sqrt(2 * math.pi))
