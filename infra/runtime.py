@@ -16,6 +16,7 @@ import structlog
 from infra.counter_sync import OutboxDrainer, rebuild
 from infra.ingest import IngestBatcher
 from infra.postgres.decisions import PgTargetRepository
+from infra.postgres.idempotency import purge_expired
 from infra.postgres.pool import create_pool
 from infra.postgres.results import PgHistogramSource
 from infra.principal_cache import RedisPrincipalCache
@@ -72,6 +73,20 @@ class Runtime:
             return False
 
 
+async def purge_idempotency_keys(pool: asyncpg.Pool, *, every_s: float = 600.0) -> None:
+    """Forget Idempotency-Keys past their keeping time, every ten minutes."""
+    while True:
+        try:
+            removed = await purge_expired(pool)
+            if removed:
+                log.info("idempotency_keys_purged", count=removed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the next round tries again
+            log.warning("idempotency_purge_failed", error=type(exc).__name__)
+        await asyncio.sleep(every_s)
+
+
 def connect_redis(url: str) -> aioredis.Redis:
     """Short timeouts: a Redis outage must degrade requests, not hang them."""
     return aioredis.Redis.from_url(
@@ -103,7 +118,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     try:
         rt = await build_runtime(pool, redis, settings, listener=listener)
         drainer = OutboxDrainer(pool, rt.store, interval=settings.drain_interval_s)
-        tasks = [asyncio.create_task(drainer.run()), asyncio.create_task(rt.principals.listen())]
+        tasks = [
+            asyncio.create_task(drainer.run()),
+            asyncio.create_task(rt.principals.listen()),
+            asyncio.create_task(purge_idempotency_keys(pool)),
+        ]
         try:
             yield rt
         finally:

@@ -409,3 +409,33 @@ async def test_listing_bad_parameters_are_422(app_client, tenant, params) -> Non
     assert r.headers["content-type"].startswith(PROBLEM)
     field = next(iter(params))
     assert r.json()["errors"][0]["field"] == field
+
+
+async def test_idempotency_keys_are_forgotten_after_their_keeping_time(
+    app_client, tenant, survey_id, database_url
+) -> None:
+    from infra.postgres.idempotency import KEEP_HOURS, purge_expired
+    from infra.postgres.pool import create_pool
+
+    for key in ("old", "recent"):
+        r = await app_client.post(
+            "/v1/responses",
+            json={"survey_id": survey_id, "score": 9},
+            headers=tenant.headers | {"Idempotency-Key": key},
+        )
+        assert r.status_code == 201
+    pool = await create_pool(database_url, size=2)
+    try:
+        await pool.execute(
+            "UPDATE idempotency_keys SET created_at = now() - make_interval(hours => $2)"
+            " WHERE tenant_id = $1 AND key = 'old'",
+            uuid.UUID(tenant.id),
+            KEEP_HOURS + 1,
+        )
+        assert await purge_expired(pool) >= 1
+        left = await pool.fetch(
+            "SELECT key FROM idempotency_keys WHERE tenant_id = $1", uuid.UUID(tenant.id)
+        )
+        assert [r["key"] for r in left] == ["recent"]
+    finally:
+        await pool.close()
