@@ -17,6 +17,7 @@ from litestar.types import ControllerRouterHandler
 
 from api.auth import PUBLIC_PATHS, BearerAuthMiddleware
 from api.controllers.admin import TenantController
+from api.controllers.customers import AuditController, CustomerController
 from api.controllers.decisions import ChangeController, TargetController
 from api.controllers.health import HealthController
 from api.controllers.responses import ResponseController
@@ -26,6 +27,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.examples import add_examples
 from api.logging import configure_logging, request_logging
 from api.services import Services
+from infra.postgres.customers import PgCustomerRepository
 from infra.postgres.decisions import PgChangeRepository
 from infra.postgres.idempotency import PgIdempotencyStore
 from infra.postgres.responses import PgResponseExporter
@@ -41,6 +43,8 @@ CONTROLLERS = [
     TargetController,
     ResponseController,
     ResultsController,
+    CustomerController,
+    AuditController,
     HealthController,
 ]
 
@@ -81,6 +85,7 @@ def services_for(rt: Runtime) -> Services:
         changes=PgChangeRepository(rt.pool),
         targets=rt.targets,
         exporter=PgResponseExporter(rt.pool),
+        customers=PgCustomerRepository(rt.pool),
         check_database=rt.database_up,
         check_redis=rt.redis_up,
     )

@@ -69,6 +69,7 @@ PARAMETER_EXAMPLES: dict[str, Any] = {
     "window_days": 30,
     "min_effect": 10,
     "format": "csv",
+    "customer_id": "cus_4711",
 }
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from litestar.di import NamedDependency
 
+from domain.customers import CustomerRepository
 from domain.decisions import ChangeRepository, TargetRepository
 from domain.idempotency import IdempotencyStore
 from domain.keys import ParsedKey
@@ -37,6 +38,7 @@ class Services:
     changes: ChangeRepository
     targets: TargetRepository
     exporter: ResponseExporter
+    customers: CustomerRepository
     check_database: Callable[[], Awaitable[bool]]
     check_redis: Callable[[], Awaitable[bool]]
     clock: Callable[[], datetime] = utc_now

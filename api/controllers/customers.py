@@ -1,0 +1,92 @@
+"""Customers for CRMs: latest score and history; erasure of personal data; the audit log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Controller, Request, delete, get
+from litestar.params import FromPath
+
+from api.auth import principal_of, requires
+from api.docs import problems
+from api.params import Limit
+from api.schemas.customers import (
+    AuditList,
+    CustomerOut,
+    ErasureOut,
+    audit_out,
+    customer_out,
+    erasure_out,
+)
+from api.services import ServicesDep
+from domain.model import DEFAULT_PAGE, Scope
+
+
+def _customer(path: Path) -> str:
+    """The customer id from the rest of the path (ids may contain '/')."""
+    return str(path).lstrip("/")
+
+
+class CustomerController(Controller):
+    path = "/v1/customers"
+    tags = ["customers"]
+    security = [{"apiKey": []}]
+
+    @get(
+        "/{customer_id:path}",
+        operation_id="getCustomer",
+        summary="A customer's latest score, counts and last 20 answers",
+        guards=[requires(Scope.RESULTS_READ)],
+        responses=problems(403, 404),
+    )
+    async def get_customer(
+        self, request: Request, customer_id: FromPath[Path], services: ServicesDep
+    ) -> CustomerOut:
+        profile = await services.customers.profile(
+            tenant_id=principal_of(request).tenant_id, customer_id=_customer(customer_id)
+        )
+        return customer_out(profile)
+
+    @delete(
+        "/{customer_id:path}",
+        operation_id="eraseCustomer",
+        status_code=200,
+        summary="Erase a customer's personal data",
+        description="Removes the customer id and the comments from every answer of the "
+        "customer; the scores stay counted, anonymously. Recorded in the audit log without "
+        "the erased data.",
+        guards=[requires(Scope.MANAGE)],
+        responses=problems(403, 404),
+    )
+    async def erase_customer(
+        self, request: Request, customer_id: FromPath[Path], services: ServicesDep
+    ) -> ErasureOut:
+        principal = principal_of(request)
+        erased = await services.customers.erase(
+            tenant_id=principal.tenant_id,
+            customer_id=_customer(customer_id),
+            actor_key_id=principal.key_id,
+            now=services.clock(),
+        )
+        return erasure_out(erased)
+
+
+class AuditController(Controller):
+    path = "/v1/audit"
+    tags = ["customers"]
+    security = [{"apiKey": []}]
+
+    @get(
+        "/",
+        operation_id="listAudit",
+        summary="The tenant's audit log, newest first",
+        guards=[requires(Scope.MANAGE)],
+        responses=problems(403),
+    )
+    async def list_audit(
+        self, request: Request, services: ServicesDep, limit: Limit = DEFAULT_PAGE
+    ) -> AuditList:
+        entries = await services.customers.audit(
+            tenant_id=principal_of(request).tenant_id, limit=limit
+        )
+        return AuditList(data=[audit_out(e) for e in entries])

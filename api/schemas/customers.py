@@ -1,0 +1,80 @@
+"""Customers, erasures and the audit log on the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from api.schemas.responses import ResponseOut, response_out
+from domain.customers import AuditEntry, CustomerProfile, Erasure
+from domain.nps import Category, classify
+
+
+class LatestScore(msgspec.Struct, frozen=True, kw_only=True):
+    score: int
+    category: Category
+    answered_at: datetime
+    survey_id: UUID
+    comment: str | None
+
+
+class CustomerOut(msgspec.Struct, frozen=True, kw_only=True):
+    customer_id: str
+    latest: LatestScore
+    responses_count: int
+    first_answered_at: datetime
+    last_answered_at: datetime
+    history: list[ResponseOut]
+
+
+class ErasureOut(msgspec.Struct, frozen=True, kw_only=True):
+    audit_id: UUID
+    answers_anonymised: int
+    erased_at: datetime
+
+
+class AuditOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    action: str
+    actor_key_id: UUID | None
+    details: dict[str, object]
+    created_at: datetime
+
+
+class AuditList(msgspec.Struct, frozen=True, kw_only=True):
+    data: list[AuditOut]
+    next_cursor: str | None = None
+
+
+def customer_out(p: CustomerProfile) -> CustomerOut:
+    latest = p.latest
+    return CustomerOut(
+        customer_id=p.customer_id,
+        latest=LatestScore(
+            score=latest.score,
+            category=classify(latest.score),
+            answered_at=latest.answered_at,
+            survey_id=latest.survey_id,
+            comment=latest.comment,
+        ),
+        responses_count=p.responses_count,
+        first_answered_at=p.first_answered_at,
+        last_answered_at=p.last_answered_at,
+        history=[response_out(r) for r in p.history],
+    )
+
+
+def erasure_out(e: Erasure) -> ErasureOut:
+    return ErasureOut(audit_id=e.id, answers_anonymised=e.answers_anonymised, erased_at=e.erased_at)
+
+
+def audit_out(a: AuditEntry) -> AuditOut:
+    return AuditOut(
+        id=a.id,
+        action=a.action,
+        actor_key_id=a.actor_key_id,
+        details=a.details,
+        created_at=a.created_at,
+    )

@@ -1,0 +1,46 @@
+"""Customers as CRMs see them: their latest score and history; erasure of personal data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+import msgspec
+
+from domain.model import Response
+
+
+class CustomerProfile(msgspec.Struct, frozen=True, kw_only=True):
+    customer_id: str
+    latest: Response
+    responses_count: int
+    first_answered_at: datetime
+    last_answered_at: datetime
+    history: list[Response]  # newest first, at most 20
+
+
+class Erasure(msgspec.Struct, frozen=True, kw_only=True):
+    """What an erasure did, as recorded in the audit log (never the erased data itself)."""
+
+    id: UUID
+    answers_anonymised: int
+    erased_at: datetime
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    action: str
+    actor_key_id: UUID | None
+    details: dict[str, object]
+    created_at: datetime
+
+
+class CustomerRepository(Protocol):
+    async def profile(self, *, tenant_id: UUID, customer_id: str) -> CustomerProfile: ...
+
+    async def erase(
+        self, *, tenant_id: UUID, customer_id: str, actor_key_id: UUID, now: datetime
+    ) -> Erasure: ...
+
+    async def audit(self, *, tenant_id: UUID, limit: int) -> list[AuditEntry]: ...
