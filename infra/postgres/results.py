@@ -52,8 +52,13 @@ class AggregateRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     n: int
 
 
+# A whole tenant's aggregate may run far longer than the pool's 60 s statement limit
+# (about a minute for 10 M answers on 2 cores): rebuild and verify give it an hour.
+AGGREGATE_TIMEOUT_S = 3600.0
+
+
 async def aggregate(conn: asyncpg.Connection, tenant_id: UUID) -> list[AggregateRow]:
-    rows = await conn.fetch(AGGREGATE, tenant_id)
+    rows = await conn.fetch(AGGREGATE, tenant_id, timeout=AGGREGATE_TIMEOUT_S)
     return [AggregateRow(**dict(r)) for r in rows]
 
 

@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 from infra.counter_sync import rebuild
 from infra.postgres.migrate import migrate
 from infra.postgres.pool import create_pool
-from infra.postgres.results import AGGREGATE
+from infra.postgres.results import AGGREGATE, AGGREGATE_TIMEOUT_S
 from infra.redis.counters import RedisCounterStore
 from tests.bench.app import HGETALL_KEY
 from tests.bench.data import answer_rows, copy_answers
@@ -147,7 +147,7 @@ async def reads_at(
     await rebuild(pool, store, uuid.UUID(tid))
     rebuild_s = time.perf_counter() - started
     started = time.perf_counter()
-    await pool.fetch(AGGREGATE, uuid.UUID(tid))
+    await pool.fetch(AGGREGATE, uuid.UUID(tid), timeout=AGGREGATE_TIMEOUT_S)
     aggregate_s = time.perf_counter() - started
     out: dict[str, Any] = {
         "load_s": round(load_s, 1),
