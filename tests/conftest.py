@@ -7,6 +7,7 @@ import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -157,12 +158,15 @@ async def post_batch(client, tenant: TenantCtx, items: list[dict]) -> list[str]:
 
 
 def answers_on(survey: str, day: object, scores: list[int], **segments: str) -> list[dict]:
-    """Answers with the given scores at noon UTC of `day` (a date or YYYY-MM-DD)."""
+    """Answers with the given scores at noon UTC of `day` (a date or YYYY-MM-DD), or at the
+    current second when that noon is still ahead (today, before noon UTC)."""
+    at = datetime.fromisoformat(f"{day}T12:00:00+00:00")
+    at = min(at, datetime.now(UTC).replace(microsecond=0))
     return [
         {
             "survey_id": survey,
             "score": s,
-            "answered_at": f"{day}T12:00:00+00:00",
+            "answered_at": at.isoformat(),
             "segments": segments,
         }
         for s in scores
