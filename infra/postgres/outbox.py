@@ -81,3 +81,12 @@ async def tenants_with_outbox(conn: asyncpg.Connection) -> list[UUID]:
     """Tenants with counter changes waiting (the drainer's cross-tenant listing)."""
     rows = await conn.fetch("SELECT DISTINCT tenant_id FROM counter_outbox")
     return [r["tenant_id"] for r in rows]
+
+
+async def has_outbox(conn: asyncpg.Connection, tenant_id: UUID) -> bool:
+    """True when the tenant has counter changes waiting."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM counter_outbox WHERE tenant_id = $1)", tenant_id
+        )
+    )

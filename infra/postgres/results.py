@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from domain.model import ResultQuery
-from domain.nps import Histogram
+from domain.nps import EMPTY_HISTOGRAM, Histogram
 
 _PERIODS = """
 SELECT p.idx, r.score, count(*)::int AS n
@@ -62,8 +62,13 @@ async def aggregate(conn: asyncpg.Connection, tenant_id: UUID) -> list[Aggregate
     return [AggregateRow(**dict(r)) for r in rows]
 
 
-def _filter(query: ResultQuery) -> dict[str, str]:
-    return {f.dimension: f.value for f in query.segments}
+def _filter(query: ResultQuery) -> dict[str, str] | None:
+    """The segment filters as one jsonb containment; None when two of them contradict."""
+    wanted: dict[str, str] = {}
+    for f in query.segments:
+        if wanted.setdefault(f.dimension, f.value) != f.value:
+            return None
+    return wanted
 
 
 class PgHistogramSource:
@@ -75,13 +80,17 @@ class PgHistogramSource:
     async def histograms(
         self, query: ResultQuery, periods: Sequence[tuple[date, date]]
     ) -> list[Histogram]:
+        """11 sums per inclusive period, all periods from one query."""
+        segments = _filter(query)
+        if segments is None:
+            return [EMPTY_HISTOGRAM for _ in periods]
         rows = await self._pool.fetch(
             _PERIODS,
             query.tenant_id,
             [p[0] for p in periods],
             [p[1] for p in periods],
             query.survey_id,
-            _filter(query),
+            segments,
         )
         bins = [[0] * 11 for _ in periods]
         for row in rows:
@@ -89,6 +98,10 @@ class PgHistogramSource:
         return [tuple(b) for b in bins]
 
     async def breakdown(self, query: ResultQuery, dimension: str) -> dict[str, Histogram]:
+        """{value: histogram} of the answers carrying `dimension`, over the query's period."""
+        segments = _filter(query)
+        if segments is None:
+            return {}
         rows = await self._pool.fetch(
             _BREAKDOWN,
             query.tenant_id,
@@ -96,7 +109,7 @@ class PgHistogramSource:
             query.end,
             dimension,
             query.survey_id,
-            _filter(query),
+            segments,
         )
         bins: dict[str, list[int]] = {}
         for row in rows:

@@ -3,7 +3,8 @@
 -- ARGV: expected state, expected gen, group count G, then per group:
 --   transaction id (xid), op count n, n x (key index, field, delta);
 -- then set-add count S and S x (key index, member).
--- Refuses (returns {0, state, gen}) unless meta matches; else {1, rows applied now}.
+-- Refuses (returns {0, state, gen}) unless meta matches; else {1, transactions applied now}
+-- (a transaction already in the applied set is skipped: a retry never counts twice).
 local meta = redis.call('HMGET', KEYS[1], 'state', 'gen')
 if meta[1] ~= ARGV[1] or meta[2] ~= ARGV[2] then
   return {0, meta[1] or '', meta[2] or ''}

@@ -1,23 +1,27 @@
--- Sum counter hashes per value of one dimension over a list of buckets.
--- KEYS[1] meta. ARGV: tenant prefix, scope, dimension, only value ('' = every value seen),
--- then the bucket names. Returns nil unless ready, else {value, 11 sums, value, …}.
+-- Sum counter hashes per value of one dimension over a list of buckets (one round trip).
+-- KEYS[1] meta. ARGV: tenant prefix, scope, dimension, mode ('one': only ARGV[5], 'all':
+-- every value seen), value, then the bucket names.
+-- Returns {-1} when meta is missing, {0} when not ready, else {1, value, 11 sums, ...}.
 local meta = redis.call('HMGET', KEYS[1], 'state', 'gen')
+if not meta[1] then
+  return {-1}
+end
 if meta[1] ~= 'ready' then
-  return false
+  return {0}
 end
 local gen = ARGV[1] .. 'g' .. meta[2] .. ':'
 local base = gen .. 'h:' .. ARGV[2] .. ':'
 local values
-if ARGV[4] ~= '' then
-  values = {ARGV[4]}
+if ARGV[4] == 'one' then
+  values = {ARGV[5]}
 else
   values = redis.call('SMEMBERS', gen .. 'v:' .. ARGV[3])
 end
-local out = {}
+local out = {1}
 for _, value in ipairs(values) do
   local seg = ':' .. ARGV[3] .. '=' .. value
   local sums = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-  for b = 5, #ARGV do
+  for b = 6, #ARGV do
     local bins = redis.call('HMGET', base .. ARGV[b] .. seg,
       '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10')
     for s = 1, 11 do

@@ -1,0 +1,170 @@
+"""Rebuild one tenant's counters from PostgreSQL into a new generation (see the package doc)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import TypeVar
+from uuid import UUID
+
+import asyncpg
+import structlog
+
+from domain.periods import day_key, month_key
+from infra.postgres.outbox import delete_outbox, delete_seen_by_snapshot, fetch_outbox
+from infra.postgres.results import AggregateRow, aggregate
+from infra.redis import keys as k
+from infra.redis.counters import READY, REBUILDING, RedisCounterStore
+
+log = structlog.get_logger(__name__)
+DRAIN_TRANSACTIONS = 20  # writing transactions per outbox fetch (each up to ingest_max_rows)
+MAX_CATCH_UP_PASSES = 50  # rows committed after that are left to the drainer
+CHUNK = 1000  # Redis commands per pipeline
+# SCAN walks the whole keyspace (one tenant's keys are spread over it): few, large steps.
+SCAN_COUNT = 10_000
+T = TypeVar("T")
+
+
+class RebuildAborted(RuntimeError):
+    """Meta changed under the rebuild (Redis emptied meanwhile); the caller may retry."""
+
+
+def fold(
+    rows: Iterable[AggregateRow], tenant_id: UUID, gen: int
+) -> tuple[dict[str, list[int]], set[tuple[str, str]]]:
+    """Expected counter hashes {key: 11 bins} and set members {(set key, member)}."""
+    hists: dict[str, list[int]] = {}
+    members: set[tuple[str, str]] = set()
+    for r in rows:
+        seg = k.NO_SEGMENT
+        if r.dimension is not None:
+            value = r.value or ""
+            seg = k.segment(r.dimension, value)
+            members.add((k.dims_key(tenant_id, gen), r.dimension))
+            members.add((k.values_key(tenant_id, gen, r.dimension), value))
+        buckets = (day_key(r.local_date), month_key(r.local_date.year, r.local_date.month))
+        for scope in (str(r.survey_id), k.ALL_SURVEYS):
+            for bucket in buckets:
+                key = k.hist_key(tenant_id, gen, scope, bucket, seg)
+                hists.setdefault(key, [0] * 11)[r.score] += r.n
+    return hists, members
+
+
+@contextlib.asynccontextmanager
+async def tenant_lock(
+    conn: asyncpg.Connection, tenant_id: UUID, *, wait: bool
+) -> AsyncIterator[bool]:
+    """The tenant's rebuild lock (session advisory lock); yields False when `wait` is off
+    and another session holds it. The pool does not reset sessions, so a lock that cannot
+    be released cleanly ends the session (terminate) rather than outlive us."""
+    name = f"nps-rebuild:{tenant_id}"
+    try:
+        if wait:
+            await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
+            locked = True
+        else:
+            sql = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
+            locked = bool(await conn.fetchval(sql, name))
+    except BaseException:
+        conn.terminate()
+        raise
+    try:
+        yield locked
+    finally:
+        if locked:
+            try:
+                await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
+            except BaseException:
+                conn.terminate()
+                raise
+
+
+def _chunks(items: list[T]) -> Iterator[list[T]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+async def _write_generation(
+    store: RedisCounterStore, hists: dict[str, list[int]], members: set[tuple[str, str]]
+) -> None:
+    """Step 2: HSET every expected hash and SADD every set member, pipelined in chunks."""
+    for chunk in _chunks(list(hists.items())):
+        async with store.redis.pipeline(transaction=False) as pipe:
+            for key, bins in chunk:
+                pipe.hset(key, mapping={str(s): n for s, n in enumerate(bins) if n})
+            await pipe.execute()
+    for members_chunk in _chunks(sorted(members)):
+        async with store.redis.pipeline(transaction=False) as pipe:
+            for set_key, member in members_chunk:
+                pipe.sadd(set_key, member)
+            await pipe.execute()
+
+
+async def drop_other_generations(store: RedisCounterStore, tenant_id: UUID, keep: int) -> None:
+    """Step 5: UNLINK every generation key of the tenant but `keep`'s."""
+    keep_prefix = k.gen_prefix(tenant_id, keep).encode()
+    batch: list[bytes] = []
+    async for key in store.redis.scan_iter(
+        match=f"{k.tenant_prefix(tenant_id)}g*", count=SCAN_COUNT
+    ):
+        if not key.startswith(keep_prefix):
+            batch.append(key)
+        if len(batch) >= CHUNK:
+            await store.redis.unlink(*batch)
+            batch = []
+    if batch:
+        await store.redis.unlink(*batch)
+
+
+async def _catch_up(
+    conn: asyncpg.Connection, store: RedisCounterStore, tenant_id: UUID, gen: int
+) -> None:
+    """Step 4: apply rows committed after the snapshot to the new generation."""
+    for _ in range(MAX_CATCH_UP_PASSES):
+        rows = await fetch_outbox(conn, tenant_id, DRAIN_TRANSACTIONS)
+        if not rows:
+            return
+        if not await store.apply(tenant_id, gen, rows, state=REBUILDING):
+            raise RebuildAborted(f"counters of {tenant_id} changed during the rebuild")
+        await delete_outbox(conn, tenant_id, [r.id for r in rows])
+
+
+async def _rebuild_locked(
+    conn: asyncpg.Connection, store: RedisCounterStore, tenant_id: UUID
+) -> int:
+    gen = int(await conn.fetchval("SELECT nextval('counter_generation')"))
+    await store.set_meta(tenant_id, expect_state="", expect_gen=None, state=REBUILDING, gen=gen)
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        snapshot = await conn.fetchval("SELECT pg_current_snapshot()::text")
+        rows = await aggregate(conn, tenant_id)
+    await _write_generation(store, *fold(rows, tenant_id, gen))
+    await delete_seen_by_snapshot(conn, tenant_id, snapshot)
+    await _catch_up(conn, store, tenant_id, gen)
+    flipped = await store.set_meta(
+        tenant_id, expect_state=REBUILDING, expect_gen=gen, state=READY, gen=gen
+    )
+    if not flipped:
+        raise RebuildAborted(f"counters of {tenant_id} changed during the rebuild")
+    await drop_other_generations(store, tenant_id, keep=gen)
+    return gen
+
+
+async def rebuild(
+    pool: asyncpg.Pool, store: RedisCounterStore, tenant_id: UUID, *, only_if_needed: bool = False
+) -> int | None:
+    """Rebuild one tenant's counters from PostgreSQL; returns the new generation.
+
+    only_if_needed: skip (None) when another session is rebuilding the tenant right now or
+    its counters are ready; a `rebuilding` meta whose rebuilder is gone is rebuilt.
+    """
+    async with (
+        pool.acquire() as conn,
+        tenant_lock(conn, tenant_id, wait=not only_if_needed) as locked,
+    ):
+        if not locked:
+            return None
+        if only_if_needed and (await store.meta(tenant_id))[0] == READY:
+            return None
+        gen = await _rebuild_locked(conn, store, tenant_id)
+    log.info("counters_rebuilt", tenant_id=str(tenant_id), generation=gen)
+    return gen
