@@ -5,14 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 from uuid import UUID
 
 import msgspec
 
 from infra.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    import asyncpg
+    import redis.asyncio as aioredis
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
@@ -34,7 +41,7 @@ def servers(settings: Settings) -> Iterator[Settings]:
 
 
 @contextlib.asynccontextmanager
-async def connections(settings: Settings):  # type: ignore[no-untyped-def]
+async def connections(settings: Settings) -> AsyncIterator[tuple[asyncpg.Pool, aioredis.Redis]]:
     from infra.postgres.pool import create_pool
     from infra.runtime import connect_redis
 
@@ -118,13 +125,23 @@ async def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _tenant_ids(pool: asyncpg.Pool, args: argparse.Namespace) -> list[UUID]:
+    if args.tenant:
+        return [UUID(args.tenant)]
+    return [r["id"] for r in await pool.fetch("SELECT id FROM tenants ORDER BY id")]
+
+
 async def cmd_counters_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from infra.counter_sync import verify
+    from infra.counter_sync import rebuild, verify
     from infra.redis.counters import RedisCounterStore
 
     async with connections(settings) as (pool, redis):
-        tenant_ids = [UUID(args.tenant)] if args.tenant else None
-        differences = await verify(pool, RedisCounterStore(redis), tenant_ids)
+        store = RedisCounterStore(redis)
+        tenant_ids = await _tenant_ids(pool, args)
+        if args.embedded:  # the embedded Redis keeps nothing: fill it as the service would
+            for tenant_id in tenant_ids:
+                await rebuild(pool, store, tenant_id, only_if_needed=True)
+        differences = await verify(pool, store, tenant_ids)
     for line in differences:
         print(line)
     if differences:
@@ -140,19 +157,13 @@ async def cmd_counters_rebuild(args: argparse.Namespace, settings: Settings) -> 
 
     async with connections(settings) as (pool, redis):
         store = RedisCounterStore(redis)
-        if args.tenant:
-            tenant_ids = [UUID(args.tenant)]
-        else:
-            tenant_ids = [r["id"] for r in await pool.fetch("SELECT id FROM tenants ORDER BY id")]
-        for tenant_id in tenant_ids:
+        for tenant_id in await _tenant_ids(pool, args):
             gen = await rebuild(pool, store, tenant_id)
             print(f"{tenant_id}: rebuilt (generation {gen})")
     return 0
 
 
-def _now():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
+def _now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -166,7 +177,40 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+HANDLERS: dict[str, Command] = {
+    "migrate": cmd_migrate,
+    "tenants create": cmd_tenants_create,
+    "keys create": cmd_keys_create,
+    "keys revoke": cmd_keys_revoke,
+    "counters verify": cmd_counters_verify,
+    "counters rebuild": cmd_counters_rebuild,
+}
+
+
+def _terminated(signum: int, frame: object) -> NoReturn:
+    """SIGTERM ends a command like Ctrl-C does: the embedded servers get stopped."""
+    raise KeyboardInterrupt
+
+
+def operate(name: str, args: argparse.Namespace, settings: Settings) -> int:
+    """Run one operator command against the configured (or embedded) servers."""
+    import structlog
+
+    # stdout carries the command's answer (`id=$(nps tenants create …)`); logs go to stderr.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    args.embedded = settings.embedded
+    try:
+        with servers(settings) as ready:
+            if name != "migrate":
+                asyncio.run(migrate_db(ready))
+            return asyncio.run(HANDLERS[name](args, ready))
+    except Exception as exc:  # a clear line instead of a traceback for operators
+        print(f"nps {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done, 1 failed or interrupted, 2 usage (argparse) or invalid settings."""
     from api.cli_parser import build_parser
     from api.logging import configure_logging
     from api.serve import serve
@@ -180,24 +224,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nps: {exc}", file=sys.stderr)
         return 2
     configure_logging(level=settings.log_level, fmt=settings.log_format)
-    if args.command == "serve":
-        return serve(settings)
-    handlers: dict[str, Command] = {
-        "migrate": cmd_migrate,
-        "tenants create": cmd_tenants_create,
-        "keys create": cmd_keys_create,
-        "keys revoke": cmd_keys_revoke,
-        "counters verify": cmd_counters_verify,
-        "counters rebuild": cmd_counters_rebuild,
-    }
+    signal.signal(signal.SIGTERM, _terminated)
     name = " ".join(x for x in (args.command, getattr(args, "action", None)) if x)
     try:
-        with servers(settings) as ready:
-            if name != "migrate":
-                asyncio.run(migrate_db(ready))
-            return asyncio.run(handlers[name](args, ready))
-    except Exception as exc:  # a clear line instead of a traceback for operators
-        print(f"nps {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return serve(settings) if name == "serve" else operate(name, args, settings)
+    except KeyboardInterrupt:
+        print(f"nps {name}: interrupted", file=sys.stderr)
         return 1
 
 

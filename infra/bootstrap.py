@@ -29,27 +29,30 @@ class FirstStart(msgspec.Struct, frozen=True, kw_only=True):
     api_key: str | None = None
 
 
-async def _ensure_admin_token(conn: asyncpg.Connection, settings: Settings) -> str | None:
+_LOCK_ID = 0x6E70730001  # first start: one process at a time (replicas starting together)
+
+
+def hash_admin_token(token: str) -> bytes:
+    """The same digest infra.runtime.admin_token_hash compares with."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def _store_admin_token(conn: asyncpg.Connection, settings: Settings) -> str | None:
+    """A new admin token when none is stored and NPS_ADMIN_TOKEN is unset; only its hash is kept."""
     if settings.admin_token:
         return None
     token = secrets.token_urlsafe(32)
     inserted = await conn.fetchval(
         "INSERT INTO service_secrets (name, secret_hash) VALUES ('admin_token', $1)"
         " ON CONFLICT (name) DO NOTHING RETURNING true",
-        hashlib.sha256(token.encode()).digest(),
+        hash_admin_token(token),
     )
     return token if inserted else None
 
 
-async def first_start(
-    pool: asyncpg.Pool, redis: aioredis.Redis, settings: Settings
-) -> FirstStart | None:
-    """Set up an empty installation; None when it was set up before."""
-    async with pool.acquire() as conn:
-        admin_token = await _ensure_admin_token(conn, settings)
-        if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM tenants)"):
-            return FirstStart(admin_token=admin_token) if admin_token else None
-    now = datetime.now(UTC)
+async def _create_demo(
+    pool: asyncpg.Pool, redis: aioredis.Redis, now: datetime
+) -> tuple[UUID, str]:
     uow = PgUnitOfWorkFactory(pool)
     tenant = await tenants.create_tenant(
         name="Demo",
@@ -61,7 +64,29 @@ async def first_start(
     _, key = await tenants.create_key(
         tenant_id=tenant.id, name="demo", scopes=list(Scope), now=now, uow=uow
     )
-    return FirstStart(admin_token=admin_token, tenant_id=tenant.id, api_key=key)
+    return tenant.id, key
+
+
+async def first_start(
+    pool: asyncpg.Pool, redis: aioredis.Redis, settings: Settings
+) -> FirstStart | None:
+    """Set up an empty installation; None when it was set up before.
+
+    The demo tenant comes first: should anything fail, nothing secret is stored unseen and
+    the next start tries again.
+    """
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
+        try:
+            tenant_id = api_key = None
+            if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM tenants)"):
+                tenant_id, api_key = await _create_demo(pool, redis, datetime.now(UTC))
+            admin_token = await _store_admin_token(conn, settings)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
+    if admin_token is None and api_key is None:
+        return None
+    return FirstStart(admin_token=admin_token, tenant_id=tenant_id, api_key=api_key)
 
 
 def save_credentials(data_dir: str, first: FirstStart) -> Path:

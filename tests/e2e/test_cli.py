@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,16 +23,37 @@ def nps(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args],
         cwd=ROOT,
-        env=base | (env or {}) | {"PYTHONPATH": str(ROOT), "NPS_LOG_LEVEL": "warning"},
+        env=base | {"PYTHONPATH": str(ROOT), "NPS_LOG_LEVEL": "warning"} | (env or {}),
         capture_output=True,
         text=True,
         timeout=120,
     )
 
 
+def _tenant_ids(database_url: str) -> set[str]:
+    async def fetch() -> set[str]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return {str(r["id"]) for r in await conn.fetch("SELECT id FROM tenants")}
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
 @pytest.fixture
-def env(database_url: str, redis_url: str) -> dict[str, str]:
-    return {"NPS_DATABASE_URL": database_url, "NPS_REDIS_URL": redis_url}
+def env(database_url: str, redis_url: str) -> Iterator[dict[str, str]]:
+    """The test servers; the counters of tenants made by the test are removed from Redis after."""
+    import redis
+
+    before = _tenant_ids(database_url)
+    yield {"NPS_DATABASE_URL": database_url, "NPS_REDIS_URL": redis_url}
+    client = redis.Redis.from_url(redis_url)
+    for tenant_id in _tenant_ids(database_url) - before:
+        keys = list(client.scan_iter(f"nps:{{{tenant_id}}}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    client.close()
 
 
 def test_openapi_writes_the_spec(tmp_path: Path) -> None:
@@ -36,7 +61,8 @@ def test_openapi_writes_the_spec(tmp_path: Path) -> None:
     result = nps("openapi", "--output", str(out))
     assert result.returncode == 0, result.stderr
     spec = json.loads(out.read_text())
-    assert spec["openapi"].startswith("3.1") and "/v1/responses" in spec["paths"]
+    assert spec["openapi"] == "3.1.0" and "/v1/responses" in spec["paths"]
+    assert out.read_text().endswith("}\n")
 
 
 def test_tenant_key_and_counter_commands(env: dict[str, str]) -> None:
@@ -82,3 +108,14 @@ def test_bad_usage_and_bad_input_exit_non_zero(env: dict[str, str]) -> None:
     assert nps("frobnicate").returncode == 2
     bad = nps("tenants", "create", "--name", "X", "--timezone", "Mars/Base", env=env)
     assert bad.returncode == 1 and "timezone" in bad.stderr
+
+
+def test_commands_print_only_their_answer_on_stdout(env: dict[str, str]) -> None:
+    created = nps("tenants", "create", "--name", "Quiet", env=env | {"NPS_LOG_LEVEL": "info"})
+    assert created.returncode == 0, created.stderr
+    uuid.UUID(created.stdout.strip())  # a script can capture the id: logs went to stderr
+
+
+def test_one_url_without_the_other_fails(database_url: str) -> None:
+    result = nps("migrate", env={"NPS_DATABASE_URL": database_url})
+    assert result.returncode == 1 and "NPS_REDIS_URL" in result.stderr
