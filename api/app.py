@@ -19,6 +19,7 @@ from api.auth import PUBLIC_PATHS, BearerAuthMiddleware
 from api.controllers.admin import TenantController
 from api.controllers.customers import AuditController, CustomerController
 from api.controllers.decisions import ChangeController, TargetController
+from api.controllers.followups import FollowupController, SettingsController
 from api.controllers.health import HealthController
 from api.controllers.responses import ResponseController
 from api.controllers.results import ResultsController
@@ -29,6 +30,7 @@ from api.logging import configure_logging, request_logging
 from api.services import Services
 from infra.postgres.customers import PgCustomerRepository
 from infra.postgres.decisions import PgChangeRepository
+from infra.postgres.followups import PgFollowupRepository
 from infra.postgres.idempotency import PgIdempotencyStore
 from infra.postgres.responses import PgResponseExporter
 from infra.postgres.uow import PgUnitOfWorkFactory
@@ -45,6 +47,8 @@ CONTROLLERS = [
     ResultsController,
     CustomerController,
     AuditController,
+    FollowupController,
+    SettingsController,
     HealthController,
 ]
 
@@ -86,6 +90,7 @@ def services_for(rt: Runtime) -> Services:
         targets=rt.targets,
         exporter=PgResponseExporter(rt.pool),
         customers=PgCustomerRepository(rt.pool),
+        followups=PgFollowupRepository(rt.pool),
         check_database=rt.database_up,
         check_redis=rt.redis_up,
     )

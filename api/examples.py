@@ -35,6 +35,9 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "updateChange": {"effective_on": "2026-10-05"},
     "putTarget": {"nps": 30, "segment": "team:support"},
+    "updateFollowup": {"status": "closed", "resolution": "Called back; refunded the fee."},
+    "addFollowupNote": {"author": "maria@acme.example", "text": "Left a voicemail."},
+    "updateSettings": {"followup_categories": ["detractor"], "followup_sla_hours": 24},
     "createResponsesBatch": {
         "responses": [
             {"survey_id": SURVEY_ID, "score": 10, "segments": {"team": "sales"}},
@@ -70,6 +73,11 @@ PARAMETER_EXAMPLES: dict[str, Any] = {
     "min_effect": 10,
     "format": "csv",
     "customer_id": "cus_4711",
+    "case_id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+    "status": "open",
+    "owner": "maria@acme.example",
+    "overdue": True,
+    "updated_since": "2026-11-22T08:00:00Z",
 }
 
 

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 
 from domain.customers import CustomerRepository
 from domain.decisions import ChangeRepository, TargetRepository
+from domain.followups import FollowupRepository
 from domain.idempotency import IdempotencyStore
 from domain.keys import ParsedKey
 from domain.model import Principal
@@ -39,6 +40,7 @@ class Services:
     targets: TargetRepository
     exporter: ResponseExporter
     customers: CustomerRepository
+    followups: FollowupRepository
     check_database: Callable[[], Awaitable[bool]]
     check_redis: Callable[[], Awaitable[bool]]
     clock: Callable[[], datetime] = utc_now

@@ -20,6 +20,7 @@ import structlog
 from domain.model import Response
 from domain.responses import IdempotencyCompletion, IngestResult, Outcome
 from infra.postgres import exclusions, idempotency
+from infra.postgres.customers import touch_customers
 from infra.postgres.ingest_sql import insert_responses, resolve_not_created
 from infra.postgres.outbox import OutboxRow, delete_outbox
 from infra.redis.counters import RedisCounterStore
@@ -130,10 +131,12 @@ class IngestBatcher:
         gens = {t: await self._gen(t) for t in {s.tenant_id for s in batch}}
         responses = [r for s in batch for r in s.responses]
         async with self._pool.acquire() as conn, conn.transaction():
-            outbox = await insert_responses(conn, responses)
+            inserted = await insert_responses(conn, responses)
+            outbox = inserted.outbox
             results = await _results(conn, responses, outbox)
             per_sub = _split(batch, results)
             await idempotency.complete(conn, _completions(batch, per_sub))
+            await _touch_customers(conn, responses, {row.response_id for row in outbox})
         applied = await self._apply(gens, outbox)
         # Answer only now: a client reading its NPS right after sees its answer counted.
         for sub, sub_results in zip(batch, per_sub, strict=True):
@@ -212,6 +215,18 @@ async def _results(
     for i, result in zip(missing, resolved, strict=True):
         results[i] = result
     return [r for r in results if r is not None]
+
+
+async def _touch_customers(
+    conn: asyncpg.Connection, responses: list[Response], created: set[UUID]
+) -> None:
+    """Stamp the customers who answered, tenant by tenant in one order (last: it locks)."""
+    by_tenant: dict[UUID, list[str]] = {}
+    for r in responses:
+        if r.customer_id is not None and r.id in created:
+            by_tenant.setdefault(r.tenant_id, []).append(r.customer_id)
+    for tenant_id in sorted(by_tenant):
+        await touch_customers(conn, tenant_id, by_tenant[tenant_id])
 
 
 def _split(batch: list[_Submission], results: list[IngestResult]) -> list[list[IngestResult]]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from domain.model import Response
 from domain.responses import IngestResult, Outcome
@@ -12,7 +14,8 @@ from infra.postgres.outbox import OutboxRow
 from infra.postgres.responses import COLUMNS, to_response
 
 # Answers to unknown or archived surveys are filtered by the join; a repeated external_id
-# is skipped by ON CONFLICT. Every stored answer gets its outbox row in the same statement.
+# is skipped by ON CONFLICT. Every stored answer gets its outbox row, and a follow-up case
+# when its category is one the tenant follows up, in the same statement.
 _INSERT = """
 WITH input AS (
     SELECT * FROM unnest(
@@ -29,13 +32,32 @@ WITH input AS (
     JOIN surveys s ON s.tenant_id = u.tenant_id AND s.id = u.survey_id AND s.archived_at IS NULL
     ORDER BY u.ord
     ON CONFLICT (tenant_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
-    RETURNING tenant_id, id, survey_id, local_date, score, segments
+    RETURNING tenant_id, id, survey_id, local_date, score, segments, received_at
+), cases AS (
+    INSERT INTO followups (tenant_id, id, response_id, due_at, created_at, updated_at)
+    SELECT s.tenant_id, gen_random_uuid(), s.id,
+           s.received_at + make_interval(hours => t.followup_sla_hours),
+           s.received_at, s.received_at
+    FROM stored s JOIN tenants t ON t.id = s.tenant_id
+    WHERE CASE WHEN s.score >= 9 THEN 'promoter' WHEN s.score >= 7 THEN 'passive'
+               ELSE 'detractor' END = ANY (t.followup_categories)
+    RETURNING tenant_id, id, response_id
+), outbox AS (
+    INSERT INTO counter_outbox (tenant_id, response_id, survey_id, local_date, score, segments,
+                                delta)
+    SELECT tenant_id, id, survey_id, local_date, score, segments, 1 FROM stored
+    RETURNING id, xid::text AS xid, tenant_id, response_id, survey_id, local_date, score,
+              segments, delta
 )
-INSERT INTO counter_outbox (tenant_id, response_id, survey_id, local_date, score, segments, delta)
-SELECT tenant_id, id, survey_id, local_date, score, segments, 1 FROM stored
-RETURNING id, xid::text AS xid, tenant_id, response_id, survey_id, local_date, score,
-          segments, delta
+SELECT o.*, c.id AS followup_id
+FROM outbox o LEFT JOIN cases c ON c.tenant_id = o.tenant_id AND c.response_id = o.response_id
 """
+
+
+class Inserted(msgspec.Struct, frozen=True, kw_only=True):
+    outbox: list[OutboxRow]  # one per answer stored now
+    followups: dict[UUID, UUID]  # response id -> the follow-up case it opened
+
 
 _RESOLVE = f"""
 SELECT u.ord, s.id IS NOT NULL AS survey_found, s.archived_at IS NOT NULL AS archived,
@@ -48,10 +70,8 @@ ORDER BY u.ord
 """
 
 
-async def insert_responses(
-    conn: asyncpg.Connection, responses: Sequence[Response]
-) -> list[OutboxRow]:
-    """Store what can be stored; returns the outbox rows of the answers stored now."""
+async def insert_responses(conn: asyncpg.Connection, responses: Sequence[Response]) -> Inserted:
+    """Store what can be stored: the answers stored now, their outbox rows and cases."""
     columns: list[list[object]] = [[] for _ in range(12)]
     for r in responses:
         values = (
@@ -71,7 +91,7 @@ async def insert_responses(
         for column, value in zip(columns, values, strict=True):
             column.append(value)
     rows = await conn.fetch(_INSERT, *columns)
-    return [
+    outbox = [
         OutboxRow(
             id=row["id"],
             xid=row["xid"],
@@ -85,6 +105,8 @@ async def insert_responses(
         )
         for row in rows
     ]
+    cases = {row["response_id"]: row["followup_id"] for row in rows if row["followup_id"]}
+    return Inserted(outbox=outbox, followups=cases)
 
 
 async def resolve_not_created(

@@ -78,7 +78,7 @@ def _answer(
 async def _commit(pool: asyncpg.Pool, answers: list[Answer]):  # type: ignore[no-untyped-def]
     """Store answers and their outbox rows like the writer does, without applying them."""
     async with pool.acquire() as conn, conn.transaction():
-        return await insert_responses(conn, answers)
+        return (await insert_responses(conn, answers)).outbox
 
 
 def _query(tenant_id: uuid.UUID, **kw) -> ResultQuery:  # type: ignore[no-untyped-def]

@@ -1,0 +1,238 @@
+"""Follow-up cases of detractor answers: list, read, move through their states, notes, stats."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Request, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from api.auth import principal_of, requires
+from api.body import StrictBody
+from api.docs import problems
+from api.params import Cursor, Limit, parse_period, parse_segments, today_for
+from api.schemas.followups import (
+    CaseList,
+    CaseOut,
+    CaseStatsOut,
+    CaseUpdateIn,
+    NoteCreate,
+    NoteOut,
+    SettingsOut,
+    SettingsUpdate,
+    case_out,
+    note_out,
+    settings_out,
+    stats_out,
+)
+from api.services import ServicesDep
+from domain import followups as uc
+from domain.model import DEFAULT_PAGE, Scope
+
+SegmentQuery = Annotated[
+    list[str] | None, QueryParameter(description="dimension:value, repeatable")
+]
+
+
+def _filter(
+    request: Request,
+    *,
+    survey_id: UUID | None,
+    segment: list[str] | None,
+    status: uc.Status | None = None,
+    owner: str | None = None,
+    overdue_at: datetime | None = None,
+) -> uc.CaseFilter:
+    segments = {f.dimension: f.value for f in parse_segments(segment)}
+    return uc.CaseFilter(
+        tenant_id=principal_of(request).tenant_id,
+        status=status,
+        owner=owner,
+        overdue_at=overdue_at,
+        survey_id=survey_id,
+        segments=segments,
+    )
+
+
+class FollowupController(Controller):
+    path = "/v1/followups"
+    tags = ["follow-ups"]
+    security = [{"apiKey": []}]
+
+    @get(
+        "/",
+        operation_id="listFollowups",
+        summary="List follow-up cases, newest first",
+        guards=[requires(Scope.MANAGE)],
+        responses=problems(400, 403),
+    )
+    async def list_cases(
+        self,
+        request: Request,
+        services: ServicesDep,
+        status: FromQuery[uc.Status | None] = None,
+        owner: FromQuery[str | None] = None,
+        overdue: Annotated[
+            bool, QueryParameter(description="only cases past due and not closed")
+        ] = False,
+        survey_id: FromQuery[UUID | None] = None,
+        segment: SegmentQuery = None,
+        limit: Limit = DEFAULT_PAGE,
+        cursor: Cursor = None,
+    ) -> CaseList:
+        now = services.clock()
+        flt = _filter(
+            request,
+            survey_id=survey_id,
+            segment=segment,
+            status=status,
+            owner=owner,
+            overdue_at=now if overdue else None,
+        )
+        page = await services.followups.list(flt, limit=limit, cursor=cursor)
+        return CaseList(data=[case_out(c, now) for c in page.items], next_cursor=page.next_cursor)
+
+    @get(
+        "/stats",
+        operation_id="followupStats",
+        summary="Open, overdue and closed cases, times to contact and close, recovery",
+        description="Over the cases opened in the period (local days of the tenant's zone; "
+        "default the last 30 days). `recovery`: of the customers whose case was closed, how "
+        "many answered again afterwards, and what their next answer was.",
+        guards=[requires(Scope.MANAGE, Scope.RESULTS_READ)],
+        responses=problems(400, 403),
+    )
+    async def stats(
+        self,
+        request: Request,
+        services: ServicesDep,
+        from_: Annotated[str | None, QueryParameter(name="from")] = None,
+        to: FromQuery[str | None] = None,
+        survey_id: FromQuery[UUID | None] = None,
+        segment: SegmentQuery = None,
+    ) -> CaseStatsOut:
+        principal, now = principal_of(request), services.clock()
+        start, end = parse_period(from_, to, today=today_for(principal, now))
+        result = await uc.followup_stats(
+            services.followups,
+            _filter(request, survey_id=survey_id, segment=segment),
+            start=start,
+            end=end,
+            timezone=principal.timezone,
+            now=now,
+        )
+        return stats_out(result)
+
+    @get(
+        "/{case_id:uuid}",
+        operation_id="getFollowup",
+        summary="Get a follow-up case with its notes",
+        guards=[requires(Scope.MANAGE)],
+        responses=problems(403, 404),
+    )
+    async def get_case(
+        self, request: Request, case_id: FromPath[UUID], services: ServicesDep
+    ) -> CaseOut:
+        case = await services.followups.get(
+            tenant_id=principal_of(request).tenant_id, case_id=case_id
+        )
+        return case_out(case, services.clock())
+
+    @patch(
+        "/{case_id:uuid}",
+        operation_id="updateFollowup",
+        summary="Assign, move or close a case",
+        description="open → in_progress (sets first_contact_at) or closed; in_progress → "
+        "closed; closed → open (reopens, clearing the resolution). Closing needs a "
+        "resolution. Another move answers 409 naming the allowed ones.",
+        guards=[requires(Scope.MANAGE)],
+        dto=StrictBody[CaseUpdateIn],
+        return_dto=None,
+        responses=problems(400, 403, 404, 409),
+    )
+    async def update_case(
+        self,
+        request: Request,
+        case_id: FromPath[UUID],
+        data: JSONBody[CaseUpdateIn],
+        services: ServicesDep,
+    ) -> CaseOut:
+        now = services.clock()
+        case = await uc.update_case(
+            services.followups,
+            tenant_id=principal_of(request).tenant_id,
+            case_id=case_id,
+            update=data.to_domain(),
+            now=now,
+        )
+        return case_out(case, now)
+
+    @post(
+        "/{case_id:uuid}/notes",
+        operation_id="addFollowupNote",
+        summary="Add a note to a case",
+        guards=[requires(Scope.MANAGE)],
+        dto=StrictBody[NoteCreate],
+        return_dto=None,
+        responses=problems(400, 403, 404),
+    )
+    async def add_note(
+        self,
+        request: Request,
+        case_id: FromPath[UUID],
+        data: JSONBody[NoteCreate],
+        services: ServicesDep,
+    ) -> NoteOut:
+        note = await services.followups.add_note(
+            tenant_id=principal_of(request).tenant_id,
+            case_id=case_id,
+            author=data.author,
+            text=data.text,
+            now=services.clock(),
+        )
+        return note_out(note)
+
+
+class SettingsController(Controller):
+    path = "/v1/settings"
+    tags = ["follow-ups"]
+    security = [{"apiKey": []}]
+
+    @get(
+        "/",
+        operation_id="getSettings",
+        summary="The tenant's follow-up settings",
+        guards=[requires(Scope.MANAGE)],
+        responses=problems(403),
+    )
+    async def get_settings(self, request: Request, services: ServicesDep) -> SettingsOut:
+        found = await services.followups.settings(tenant_id=principal_of(request).tenant_id)
+        return settings_out(found)
+
+    @patch(
+        "/",
+        operation_id="updateSettings",
+        summary="Which answer categories open a follow-up case, and its deadline",
+        description="Applies to answers stored from now on; existing cases keep their due_at.",
+        guards=[requires(Scope.MANAGE)],
+        dto=StrictBody[SettingsUpdate],
+        return_dto=None,
+        responses=problems(400, 403),
+    )
+    async def update_settings(
+        self, request: Request, data: JSONBody[SettingsUpdate], services: ServicesDep
+    ) -> SettingsOut:
+        categories = (
+            data.followup_categories if isinstance(data.followup_categories, list) else None
+        )
+        sla = data.followup_sla_hours if isinstance(data.followup_sla_hours, int) else None
+        uc.validate_settings(categories, sla)
+        updated = await services.followups.update_settings(
+            tenant_id=principal_of(request).tenant_id,
+            categories=categories,
+            sla_hours=sla,
+            now=services.clock(),
+        )
+        return settings_out(updated)
