@@ -40,6 +40,19 @@ def parse_date(value: str | None, field: str) -> date | None:
         raise InvalidInput.field(field, f"'{value}' is not a date (YYYY-MM-DD)") from None
 
 
+def parse_instant(value: str | None, field: str) -> datetime | None:
+    """An RFC 3339 instant with its offset (`Z` or `+02:00`)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput.field(field, f"'{value}' is not an RFC 3339 date-time") from None
+    if parsed.tzinfo is None:
+        raise InvalidInput.field(field, "needs an offset (Z or +hh:mm)")
+    return parsed
+
+
 def parse_period(
     start: str | None, end: str | None, *, today: date, names: tuple[str, str] = ("from", "to")
 ) -> tuple[date, date]:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from domain.model import Response
+from domain.model import Page, Response
 
 
 class CustomerProfile(msgspec.Struct, frozen=True, kw_only=True):
@@ -18,6 +18,17 @@ class CustomerProfile(msgspec.Struct, frozen=True, kw_only=True):
     first_answered_at: datetime
     last_answered_at: datetime
     history: list[Response]  # newest first, at most 20
+    open_followups: int = 0
+
+
+class CustomerChange(msgspec.Struct, frozen=True, kw_only=True):
+    """One customer in the change feed: when their data last changed and where they stand."""
+
+    customer_id: str
+    updated_at: datetime
+    latest: Response | None  # None when every answer of theirs is excluded
+    responses_count: int
+    open_followups: int
 
 
 class Erasure(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,3 +55,9 @@ class CustomerRepository(Protocol):
     ) -> Erasure: ...
 
     async def audit(self, *, tenant_id: UUID, limit: int) -> list[AuditEntry]: ...
+
+    async def changed(
+        self, *, tenant_id: UUID, since: datetime | None, limit: int, cursor: str | None
+    ) -> Page[CustomerChange]:
+        """Customers changed at or after `since`, oldest change first (updated_at, id)."""
+        ...

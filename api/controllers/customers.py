@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from litestar import Controller, Request, delete, get
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 
 from api.auth import principal_of, requires
 from api.docs import problems
-from api.params import Limit
+from api.params import Cursor, Limit, parse_instant
 from api.schemas.customers import (
     AuditList,
+    CustomerChangeList,
     CustomerOut,
     ErasureOut,
     audit_out,
+    change_out,
     customer_out,
     erasure_out,
 )
@@ -31,6 +34,38 @@ class CustomerController(Controller):
     path = "/v1/customers"
     tags = ["customers"]
     security = [{"apiKey": []}]
+
+    @get(
+        "/",
+        operation_id="listChangedCustomers",
+        summary="Customers whose data changed since a moment, for CRM sync",
+        description="Ordered by (updated_at, customer_id), oldest change first. Follow "
+        "`next_cursor` until it is null, then keep the last `updated_at` for the next sync. "
+        "A change committed while a client pages through always sorts after the rows it has "
+        "seen, so paging never skips or repeats a change. A customer changes when they answer "
+        "and when one of their follow-up cases changes; erased customers leave the feed.",
+        guards=[requires(Scope.RESULTS_READ)],
+        responses=problems(400, 403),
+    )
+    async def list_changed(
+        self,
+        request: Request,
+        services: ServicesDep,
+        updated_since: Annotated[
+            str | None, QueryParameter(description="RFC 3339 instant with offset")
+        ] = None,
+        limit: Limit = DEFAULT_PAGE,
+        cursor: Cursor = None,
+    ) -> CustomerChangeList:
+        page = await services.customers.changed(
+            tenant_id=principal_of(request).tenant_id,
+            since=parse_instant(updated_since, "updated_since"),
+            limit=limit,
+            cursor=cursor,
+        )
+        return CustomerChangeList(
+            data=[change_out(c) for c in page.items], next_cursor=page.next_cursor
+        )
 
     @get(
         "/{customer_id:path}",

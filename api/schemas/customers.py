@@ -8,7 +8,8 @@ from uuid import UUID
 import msgspec
 
 from api.schemas.responses import ResponseOut, response_out
-from domain.customers import AuditEntry, CustomerProfile, Erasure
+from domain.customers import AuditEntry, CustomerChange, CustomerProfile, Erasure
+from domain.model import Response
 from domain.nps import Category, classify
 
 
@@ -27,6 +28,20 @@ class CustomerOut(msgspec.Struct, frozen=True, kw_only=True):
     first_answered_at: datetime
     last_answered_at: datetime
     history: list[ResponseOut]
+    open_followups: int
+
+
+class CustomerChangeOut(msgspec.Struct, frozen=True, kw_only=True):
+    customer_id: str
+    updated_at: datetime
+    latest: LatestScore | None
+    responses_count: int
+    open_followups: int
+
+
+class CustomerChangeList(msgspec.Struct, frozen=True, kw_only=True):
+    data: list[CustomerChangeOut]
+    next_cursor: str | None
 
 
 class ErasureOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,21 +63,35 @@ class AuditList(msgspec.Struct, frozen=True, kw_only=True):
     next_cursor: str | None = None
 
 
+def _latest(latest: Response) -> LatestScore:
+    return LatestScore(
+        score=latest.score,
+        category=classify(latest.score),
+        answered_at=latest.answered_at,
+        survey_id=latest.survey_id,
+        comment=latest.comment,
+    )
+
+
 def customer_out(p: CustomerProfile) -> CustomerOut:
-    latest = p.latest
     return CustomerOut(
         customer_id=p.customer_id,
-        latest=LatestScore(
-            score=latest.score,
-            category=classify(latest.score),
-            answered_at=latest.answered_at,
-            survey_id=latest.survey_id,
-            comment=latest.comment,
-        ),
+        latest=_latest(p.latest),
         responses_count=p.responses_count,
         first_answered_at=p.first_answered_at,
         last_answered_at=p.last_answered_at,
         history=[response_out(r) for r in p.history],
+        open_followups=p.open_followups,
+    )
+
+
+def change_out(c: CustomerChange) -> CustomerChangeOut:
+    return CustomerChangeOut(
+        customer_id=c.customer_id,
+        updated_at=c.updated_at,
+        latest=_latest(c.latest) if c.latest else None,
+        responses_count=c.responses_count,
+        open_followups=c.open_followups,
     )
 
 

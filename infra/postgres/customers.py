@@ -3,16 +3,69 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID, uuid4
 
 import asyncpg
 
-from domain.customers import AuditEntry, CustomerProfile, Erasure
+from domain.customers import AuditEntry, CustomerChange, CustomerProfile, Erasure
 from domain.errors import NotFound
+from domain.model import Page
+from infra.postgres.cursor import decode_cursor, encode_cursor
 from infra.postgres.responses import COLUMNS, to_response
 
 HISTORY = 20
+REDACTED = "[redacted]"
+
+# The tenant's clock row stays locked until commit, so stamps commit in increasing order:
+# a change that commits later always sorts after every change a reader has already seen.
+_TOUCH = """
+WITH clock AS (
+    INSERT INTO customer_clock AS c (tenant_id, last) VALUES ($1, clock_timestamp())
+    ON CONFLICT (tenant_id) DO UPDATE
+        SET last = greatest(clock_timestamp(), c.last + interval '1 microsecond')
+    RETURNING last
+)
+INSERT INTO customers (tenant_id, customer_id, updated_at)
+SELECT $1, ids.customer_id, clock.last FROM unnest($2::text[]) AS ids(customer_id), clock
+ON CONFLICT (tenant_id, customer_id) DO UPDATE SET updated_at = EXCLUDED.updated_at
+"""
+_CHANGED = f"""
+SELECT c.customer_id AS feed_id, c.updated_at AS changed_at, stats.n, stats.open_followups,
+       latest.*
+FROM customers c
+CROSS JOIN LATERAL (
+    SELECT count(*) AS n,
+           (SELECT count(*) FROM followups f JOIN responses fr
+              ON fr.tenant_id = f.tenant_id AND fr.id = f.response_id
+            WHERE f.tenant_id = c.tenant_id AND fr.customer_id = c.customer_id
+              AND f.status <> 'closed') AS open_followups
+    FROM responses x WHERE x.tenant_id = c.tenant_id AND x.customer_id = c.customer_id
+) stats
+LEFT JOIN LATERAL (
+    SELECT {COLUMNS} FROM responses r
+    WHERE r.tenant_id = c.tenant_id AND r.customer_id = c.customer_id
+    ORDER BY r.answered_at DESC, r.id DESC LIMIT 1
+) latest ON true
+WHERE c.tenant_id = $1 AND ($2::timestamptz IS NULL OR c.updated_at >= $2)
+  AND ($3::timestamptz IS NULL OR (c.updated_at, c.customer_id) > ($3, $4::text))
+ORDER BY c.updated_at, c.customer_id
+LIMIT $5
+"""
+_OPEN_FOLLOWUPS = (
+    "SELECT count(*) FROM followups f JOIN responses r"
+    " ON r.tenant_id = f.tenant_id AND r.id = f.response_id"
+    " WHERE f.tenant_id = $1 AND r.customer_id = $2 AND f.status <> 'closed'"
+)
+
+
+async def touch_customers(
+    conn: asyncpg.Connection, tenant_id: UUID, customer_ids: Sequence[str]
+) -> None:
+    """Stamp customers as changed now; run it last in the transaction (it holds a row lock)."""
+    if customer_ids:
+        await conn.execute(_TOUCH, tenant_id, sorted(set(customer_ids)))
 
 
 def _fingerprint(tenant_id: UUID, customer_id: str) -> str:
@@ -34,6 +87,7 @@ class PgCustomerRepository:
             )
             if not stats["n"]:
                 raise NotFound("customer not found")
+            open_followups = await conn.fetchval(_OPEN_FOLLOWUPS, tenant_id, customer_id)
             rows = await conn.fetch(
                 f"SELECT {COLUMNS} FROM responses WHERE tenant_id = $1 AND customer_id = $2"
                 " ORDER BY answered_at DESC, id DESC LIMIT $3",
@@ -49,6 +103,7 @@ class PgCustomerRepository:
             first_answered_at=stats["first"],
             last_answered_at=stats["last"],
             history=history,
+            open_followups=open_followups,
         )
 
     async def erase(
@@ -57,15 +112,28 @@ class PgCustomerRepository:
         """Remove the customer id and comments from every answer; scores stay counted."""
         entry = uuid4()
         async with self._pool.acquire() as conn, conn.transaction():
-            status = await conn.execute(
+            erased = await conn.fetch(
                 "UPDATE responses SET customer_id = NULL, comment = NULL"
-                " WHERE tenant_id = $1 AND customer_id = $2",
+                " WHERE tenant_id = $1 AND customer_id = $2 RETURNING id",
                 tenant_id,
                 customer_id,
             )
-            count = int(status.split()[-1])
+            count = len(erased)
             if count == 0:
                 raise NotFound("customer not found")
+            await conn.execute(
+                "UPDATE followup_notes n SET text = $3 FROM followups f"
+                " WHERE n.tenant_id = $1 AND f.tenant_id = $1 AND n.followup_id = f.id"
+                " AND f.response_id = ANY($2::uuid[])",
+                tenant_id,
+                [r["id"] for r in erased],
+                REDACTED,
+            )
+            await conn.execute(
+                "DELETE FROM customers WHERE tenant_id = $1 AND customer_id = $2",
+                tenant_id,
+                customer_id,
+            )
             await conn.execute(
                 "INSERT INTO audit_log (tenant_id, id, action, actor_key_id, details, created_at)"
                 " VALUES ($1, $2, 'customer.erased', $3, $4, $5)",
@@ -94,3 +162,31 @@ class PgCustomerRepository:
             )
             for r in rows
         ]
+
+    async def changed(
+        self, *, tenant_id: UUID, since: datetime | None, limit: int, cursor: str | None
+    ) -> Page[CustomerChange]:
+        after = decode_cursor(cursor, tuple[datetime, str]) if cursor else None
+        rows = await self._pool.fetch(
+            _CHANGED,
+            tenant_id,
+            since,
+            after[0] if after else None,
+            after[1] if after else None,
+            limit + 1,
+        )
+        items = [
+            CustomerChange(
+                customer_id=r["feed_id"],
+                updated_at=r["changed_at"],
+                latest=to_response(r) if r["id"] is not None else None,
+                responses_count=r["n"],
+                open_followups=r["open_followups"],
+            )
+            for r in rows[:limit]
+        ]
+        last = items[-1] if len(rows) > limit else None
+        return Page(
+            items=items,
+            next_cursor=encode_cursor(last.updated_at, last.customer_id) if last else None,
+        )

@@ -93,3 +93,126 @@ async def test_erasure_needs_the_manage_scope(app_client, admin_headers) -> None
     reader = await make_tenant(app_client, admin_headers, scopes=["results:read"])
     r = await app_client.delete("/v1/customers/anyone", headers=reader.headers)
     assert r.status_code == 403
+
+
+async def _feed(client, tenant, query: str = "") -> dict:  # type: ignore[no-untyped-def]
+    r = await client.get(f"/v1/customers{query}", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def _all_pages(client, tenant, query: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    rows: list[dict] = []
+    page = await _feed(client, tenant, query)
+    rows += page["data"]
+    while page["next_cursor"]:
+        page = await _feed(client, tenant, f"{query}&cursor={page['next_cursor']}")
+        rows += page["data"]
+    return rows
+
+
+async def test_change_feed_pages_in_change_order_and_shows_open_followups(
+    app_client, tenant, survey_id
+) -> None:
+    since = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    for customer, score in (("a", 9), ("b", 3), ("c", 7)):
+        await post_batch(app_client, tenant, [_answer(survey_id, customer, score, 0, "")])
+    page = await _feed(app_client, tenant, f"?updated_since={since}&limit=2")
+    assert [c["customer_id"] for c in page["data"]] == ["a", "b"]
+    b = page["data"][1]
+    assert b["latest"]["score"] == 3 and b["responses_count"] == 1 and b["open_followups"] == 1
+    # While the client pages: "a" answers again and "d" answers for the first time.
+    await post_batch(
+        app_client,
+        tenant,
+        [_answer(survey_id, "a", 10, 0, ""), _answer(survey_id, "d", 8, 0, "")],
+    )
+    rest = await _feed(app_client, tenant, f"?updated_since={since}&cursor={page['next_cursor']}")
+    assert [c["customer_id"] for c in rest["data"]] == ["c", "a", "d"]
+    assert rest["data"][1]["responses_count"] == 2 and rest["next_cursor"] is None
+    stamps = [c["updated_at"] for c in page["data"] + rest["data"]]
+    assert stamps == sorted(stamps)
+    # A case change is a change of the customer too.
+    case = (await app_client.get("/v1/followups", headers=tenant.headers)).json()["data"][0]
+    last = rest["data"][-1]["updated_at"]
+    await app_client.patch(
+        f"/v1/followups/{case['id']}",
+        json={"status": "closed", "resolution": "called"},
+        headers=tenant.headers,
+    )
+    later = await _feed(app_client, tenant, f"?updated_since={last.replace('+00:00', 'Z')}")
+    assert [(c["customer_id"], c["open_followups"]) for c in later["data"]][-1] == ("b", 0)
+    profile = (await app_client.get("/v1/customers/b", headers=tenant.headers)).json()
+    assert profile["open_followups"] == 0
+
+
+async def test_a_change_committing_late_is_not_skipped(app_client, tenant, database_url) -> None:
+    """A writer holding the tenant's stamp makes later writers wait, so commit order is
+    stamp order: a page read meanwhile cannot pass over the late change."""
+    import asyncio
+    import uuid
+
+    import asyncpg
+
+    from infra.postgres.customers import touch_customers
+
+    since = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    tenant_id = uuid.UUID(tenant.id)
+    slow, fast = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+
+    async def fast_writer() -> None:
+        async with fast.transaction():
+            await touch_customers(fast, tenant_id, ["fast"])
+
+    try:
+        tx = slow.transaction()
+        await tx.start()
+        await touch_customers(slow, tenant_id, ["slow-writer"])
+        task = asyncio.create_task(fast_writer())
+        await asyncio.sleep(0.3)
+        assert not task.done()  # waits for the stamp holder to commit
+        assert (await _feed(app_client, tenant, f"?updated_since={since}"))["data"] == []
+        await tx.commit()
+        await asyncio.wait_for(task, 10)
+    finally:
+        await slow.close()
+        await fast.close()
+    rows = await _all_pages(app_client, tenant, f"?updated_since={since}&limit=1")
+    assert [c["customer_id"] for c in rows] == ["slow-writer", "fast"]
+    assert rows[0]["latest"] is None and rows[0]["responses_count"] == 0
+
+
+async def test_change_feed_drops_erased_customers_and_redacts_case_notes(
+    app_client, tenant, survey_id
+) -> None:
+    await post_batch(app_client, tenant, [_answer(survey_id, "gone", 2, 0, "my phone is 555")])
+    case = (await app_client.get("/v1/followups", headers=tenant.headers)).json()["data"][0]
+    await app_client.post(
+        f"/v1/followups/{case['id']}/notes",
+        json={"author": "li", "text": "called 555, spoke to Ann"},
+        headers=tenant.headers,
+    )
+    assert len((await _feed(app_client, tenant))["data"]) == 1
+    assert (
+        await app_client.delete("/v1/customers/gone", headers=tenant.headers)
+    ).status_code == 200
+    assert (await _feed(app_client, tenant))["data"] == []
+    after = (await app_client.get(f"/v1/followups/{case['id']}", headers=tenant.headers)).json()
+    assert after["customer_id"] is None and after["comment"] is None and after["score"] == 2
+    assert [n["text"] for n in after["notes"]] == ["[redacted]"]
+
+
+async def test_change_feed_refuses_bad_input_and_other_tenants_see_nothing(
+    app_client, admin_headers, tenant, survey_id
+) -> None:
+    await post_batch(app_client, tenant, [_answer(survey_id, "mine", 9, 0, "")])
+    for query, field in (
+        ("?updated_since=yesterday", "updated_since"),
+        ("?updated_since=2026-01-01T00:00:00", "updated_since"),
+        ("?cursor=abc", "cursor"),
+        ("?limit=0", "limit"),
+    ):
+        r = await app_client.get(f"/v1/customers{query}", headers=tenant.headers)
+        assert r.status_code in (400, 422) and field in r.text, (query, r.text)
+    intruder = await make_tenant(app_client, admin_headers)
+    assert (await _feed(app_client, intruder))["data"] == []
