@@ -5,7 +5,9 @@ ALTER TABLE tenants
     ADD COLUMN settings_updated_at timestamptz;
 
 -- The answer's survey, customer, score, comment and segments are read from responses, so an
--- erasure there reaches the cases too.
+-- erasure there reaches the cases too. No foreign key to responses: a case is inserted by
+-- the statement that inserts its answer, and answers are never deleted; the key's check
+-- (a locking look-up per case) cut batch ingest by a third.
 CREATE TABLE followups (
     tenant_id uuid NOT NULL,
     id uuid NOT NULL,
@@ -20,8 +22,7 @@ CREATE TABLE followups (
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
     PRIMARY KEY (tenant_id, id),
-    UNIQUE (tenant_id, response_id),
-    FOREIGN KEY (tenant_id, response_id) REFERENCES responses (tenant_id, id)
+    UNIQUE (tenant_id, response_id)
 );
 CREATE INDEX followups_by_time ON followups (tenant_id, created_at DESC, id DESC);
 CREATE INDEX followups_due ON followups (due_at)
