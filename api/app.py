@@ -23,6 +23,7 @@ from api.controllers.health import HealthController
 from api.controllers.responses import ResponseController
 from api.controllers.results import ResultsController
 from api.controllers.surveys import SurveyController
+from api.controllers.webhooks import WebhookController, WebhookDeliveryController
 from api.errors import EXCEPTION_HANDLERS
 from api.examples import add_examples
 from api.logging import configure_logging, request_logging
@@ -32,6 +33,7 @@ from infra.postgres.decisions import PgChangeRepository
 from infra.postgres.idempotency import PgIdempotencyStore
 from infra.postgres.responses import PgResponseExporter
 from infra.postgres.uow import PgUnitOfWorkFactory
+from infra.postgres.webhooks import PgWebhookRepository
 from infra.runtime import Runtime, open_runtime
 from infra.settings import Settings
 
@@ -45,6 +47,8 @@ CONTROLLERS = [
     ResultsController,
     CustomerController,
     AuditController,
+    WebhookController,
+    WebhookDeliveryController,
     HealthController,
 ]
 
@@ -86,6 +90,8 @@ def services_for(rt: Runtime) -> Services:
         targets=rt.targets,
         exporter=PgResponseExporter(rt.pool),
         customers=PgCustomerRepository(rt.pool),
+        webhooks=PgWebhookRepository(rt.pool, on_enqueued=rt.relay.notify),
+        webhook_targets=rt.webhook_targets,
         check_database=rt.database_up,
         check_redis=rt.redis_up,
     )

@@ -35,6 +35,12 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "updateChange": {"effective_on": "2026-10-05"},
     "putTarget": {"nps": 30, "segment": "team:support"},
+    "createWebhook": {
+        "url": "https://hooks.example.com/nps",
+        "events": ["response.created", "followup.created"],
+        "description": "CRM sync",
+    },
+    "updateWebhook": {"enabled": True, "events": ["response.created"]},
     "createResponsesBatch": {
         "responses": [
             {"survey_id": SURVEY_ID, "score": 10, "segments": {"team": "sales"}},
@@ -70,6 +76,8 @@ PARAMETER_EXAMPLES: dict[str, Any] = {
     "min_effect": 10,
     "format": "csv",
     "customer_id": "cus_4711",
+    "webhook_id": "2a7c1e9d-4b3f-4e6a-9c8d-1f2e3d4c5b6a",
+    "delivery_id": "8f1e2d3c-4b5a-4697-8a1b-2c3d4e5f6a7b",
 }
 
 

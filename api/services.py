@@ -16,6 +16,7 @@ from domain.model import Principal
 from domain.ports import HistogramSource, ResponseExporter, UnitOfWorkFactory
 from domain.responses import Ingestor
 from domain.tenants import CounterInitializer, PrincipalCache, authenticate
+from domain.webhooks import TargetGuard, WebhookRepository
 
 
 def utc_now() -> datetime:
@@ -39,6 +40,8 @@ class Services:
     targets: TargetRepository
     exporter: ResponseExporter
     customers: CustomerRepository
+    webhooks: WebhookRepository
+    webhook_targets: TargetGuard
     check_database: Callable[[], Awaitable[bool]]
     check_redis: Callable[[], Awaitable[bool]]
     clock: Callable[[], datetime] = utc_now
