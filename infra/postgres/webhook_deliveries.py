@@ -133,18 +133,22 @@ SELECT tenant_id, id, attempts, now(), $4, $5, $7 FROM d
 
 # On failure: remember since when it fails; disable on 410 or after a day of failures.
 _ENDPOINT_OUTCOME = """
-UPDATE webhook_endpoints SET
-    failing_since = CASE WHEN $3 THEN NULL ELSE coalesce(failing_since, now()) END,
-    enabled = enabled AND ($3 OR NOT ($4 OR coalesce(failing_since, now()) <= now() - $5)),
+WITH verdict AS (
+    SELECT tenant_id, id,
+        NOT $3 AND enabled
+        AND ($4 OR coalesce(failing_since, now()) <= now() - $5::interval) AS disable
+    FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2
+)
+UPDATE webhook_endpoints e SET
+    failing_since = CASE WHEN $3 THEN NULL ELSE coalesce(e.failing_since, now()) END,
+    enabled = e.enabled AND NOT v.disable,
     disabled_reason = CASE
-        WHEN $3 OR NOT enabled THEN disabled_reason
+        WHEN NOT v.disable THEN e.disabled_reason
         WHEN $4 THEN 'the endpoint answered 410 Gone'
-        WHEN coalesce(failing_since, now()) <= now() - $5 THEN 'every delivery failed for 24 hours'
-        ELSE disabled_reason END,
-    updated_at = CASE WHEN NOT $3 AND enabled
-        AND ($4 OR coalesce(failing_since, now()) <= now() - $5) THEN now() ELSE updated_at END
-WHERE tenant_id = $1 AND id = $2
-RETURNING enabled
+        ELSE 'every delivery failed for 24 hours' END,
+    updated_at = CASE WHEN v.disable THEN now() ELSE e.updated_at END
+FROM verdict v WHERE e.tenant_id = v.tenant_id AND e.id = v.id
+RETURNING e.enabled
 """
 
 
