@@ -28,6 +28,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.examples import add_examples
 from api.logging import configure_logging, request_logging
 from api.services import Services
+from api.webhook_docs import add_webhooks
 from infra.postgres.customers import PgCustomerRepository
 from infra.postgres.decisions import PgChangeRepository
 from infra.postgres.idempotency import PgIdempotencyStore
@@ -141,6 +142,7 @@ def create_app(
         debug=False,
     )
     add_examples(app.openapi_schema)
+    add_webhooks(app.openapi_schema)
     return app
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -96,16 +96,6 @@ class DeliveryOut(msgspec.Struct, frozen=True, kw_only=True):
 class DeliveryList(msgspec.Struct, frozen=True, kw_only=True):
     data: list[DeliveryOut]
     next_cursor: str | None
-
-
-class WebhookPayload(msgspec.Struct, frozen=True, kw_only=True):
-    """The body of every webhook request."""
-
-    id: str
-    type: EventType
-    created_at: datetime
-    tenant_id: UUID
-    data: dict[str, Any]
 
 
 def webhook_out(e: Endpoint) -> WebhookOut:
