@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
+from infra.settings import load_settings
 from tests.conftest import make_tenant
 
 HOOK = {"url": "http://127.0.0.1:9/hook", "events": ["response.created"]}
@@ -195,3 +196,12 @@ async def test_webhooks_need_the_manage_scope(app_client, admin_headers) -> None
     assert (await app_client.get("/v1/webhooks", headers=reader.headers)).status_code == 403
     r = await app_client.post("/v1/webhooks", json=HOOK, headers=reader.headers)
     assert r.status_code == 403
+
+
+def test_webhook_settings_read_booleans_from_the_environment() -> None:
+    assert load_settings({}).webhook_allow_private is False
+    assert load_settings({}).webhook_relay is True
+    on = load_settings({"NPS_WEBHOOK_ALLOW_PRIVATE": "1", "NPS_WEBHOOK_RELAY": "0"})
+    assert on.webhook_allow_private is True and on.webhook_relay is False
+    with pytest.raises(ValueError):
+        load_settings({"NPS_WEBHOOK_ALLOW_PRIVATE": "maybe"})
