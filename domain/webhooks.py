@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import enum
 import secrets
 from datetime import datetime
@@ -40,8 +39,8 @@ class WebhookEvent(msgspec.Struct, frozen=True):
 
 
 def new_event_id() -> str:
-    """`msg_` and 24 random base32 characters: the webhook-id receivers dedupe on."""
-    return "msg_" + base64.b32encode(secrets.token_bytes(15)).decode().lower()
+    """`msg_` and 32 random hex digits: the webhook-id receivers dedupe on."""
+    return "msg_" + secrets.token_hex(16)
 
 
 class Endpoint(msgspec.Struct, frozen=True, kw_only=True):

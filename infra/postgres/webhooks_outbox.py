@@ -12,27 +12,33 @@ from domain.webhooks import EventType, QueuedDelivery, WebhookEvent, new_event_i
 
 _KNOWN = frozenset(EventType)
 
-# One round trip. `targets` joins the events with the enabled, subscribed endpoints of their
-# tenants (primary-key look-ups); when it is empty nothing is inserted at all.
+# One round trip. `subs` are the enabled endpoints of the events' tenants (one index probe
+# per distinct tenant); when none subscribes, `targets` is empty and nothing else runs:
+# no event id is drawn, no payload parsed, no row inserted. Ids are drawn only for events
+# that have a target (`msg_` and 32 random hex digits, as new_event_id makes them).
 _ENQUEUE = """
-WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])
-        WITH ORDINALITY AS i (id, tenant_id, type, data, created_at, ord)
+WITH subs AS (
+    SELECT e.tenant_id, e.id, e.events FROM webhook_endpoints e
+    WHERE e.tenant_id = ANY ($1::uuid[]) AND e.enabled
+), input AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS i (tenant_id, type, ord)
 ), targets AS (
-    SELECT i.tenant_id, i.id AS event_id, e.id AS endpoint_id, i.ord, i.created_at
-    FROM input i
-    JOIN webhook_endpoints e
-      ON e.tenant_id = i.tenant_id AND e.enabled AND i.type = ANY (e.events)
-), events AS (
+    SELECT i.ord, i.tenant_id, i.type, s.id AS endpoint_id
+    FROM input i JOIN subs s ON s.tenant_id = i.tenant_id AND i.type = ANY (s.events)
+), events AS MATERIALIZED (
+    SELECT ord, tenant_id, type, 'msg_' || replace(gen_random_uuid()::text, '-', '') AS id
+    FROM (SELECT DISTINCT ord, tenant_id, type FROM targets) t
+), inserted AS (
     INSERT INTO webhook_events (tenant_id, id, type, data, created_at)
-    SELECT i.tenant_id, i.id, i.type, i.data::jsonb, i.created_at
-    FROM input i
-    WHERE i.id IN (SELECT event_id FROM targets)
+    SELECT ev.tenant_id, ev.id, ev.type, d.data::jsonb, d.created_at
+    FROM events ev
+    JOIN unnest($3::text[], $4::timestamptz[]) WITH ORDINALITY AS d (data, created_at, ord)
+      ON d.ord = ev.ord
 )
 INSERT INTO webhook_deliveries
     (tenant_id, id, endpoint_id, event_id, next_attempt_at, created_at, updated_at)
-SELECT t.tenant_id, gen_random_uuid(), t.endpoint_id, t.event_id, now(), now(), now()
-FROM targets t
+SELECT t.tenant_id, gen_random_uuid(), t.endpoint_id, ev.id, now(), now(), now()
+FROM targets t JOIN events ev ON ev.ord = t.ord
 ORDER BY t.ord, t.endpoint_id
 """
 
@@ -63,7 +69,6 @@ async def enqueue_events(conn: asyncpg.Connection, events: Sequence[WebhookEvent
         raise ValueError(f"unknown webhook event types: {sorted(unknown)}")
     status = await conn.execute(
         _ENQUEUE,
-        [new_event_id() for _ in events],
         [e.tenant_id for e in events],
         [e.type for e in events],
         [msgspec.json.encode(e.data).decode() for e in events],

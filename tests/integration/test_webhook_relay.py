@@ -45,6 +45,7 @@ async def test_two_relays_at_once_send_each_delivery_once_and_in_order_per_endpo
     for got in receiver.received:
         per_endpoint[got.path].append(got.json["data"]["n"])
     assert len({(r.path, r.headers["webhook-id"]) for r in receiver.received}) == 60
+    assert len(set(receiver.ids())) == 20  # one event, one id, whichever endpoint gets it
     assert dict(per_endpoint) == {f"/h{i}": list(range(20)) for i in range(3)}
 
 

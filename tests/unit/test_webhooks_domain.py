@@ -174,4 +174,4 @@ async def test_another_tenant_cannot_touch_the_endpoint() -> None:
 
 def test_event_ids_are_msg_and_unique() -> None:
     ids = {new_event_id() for _ in range(1000)}
-    assert len(ids) == 1000 and all(i.startswith("msg_") and len(i) == 28 for i in ids)
+    assert len(ids) == 1000 and all(i.startswith("msg_") and len(i) == 36 for i in ids)
