@@ -96,6 +96,8 @@ def check_url(url: str) -> tuple[str, int]:
 
     if len(url) > MAX_URL or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
         raise bad("must be an absolute http(s) URL without spaces, at most 2048 characters")
+    if not url.isascii():
+        raise bad("must be ASCII: percent-encode the path, write the host in punycode (xn--)")
     try:
         parts = urlsplit(url)
         port = parts.port

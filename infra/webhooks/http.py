@@ -94,15 +94,19 @@ async def post(
     headers: Mapping[str, str],
     *,
     addresses: Sequence[str],
+    tls: ssl.SSLContext | None = None,
 ) -> HttpResult:
     """POST `body` to `url` through one of `addresses`; raises OSError, ssl.SSLError or
-    InvalidResponse when no status arrives. Callers bound it with `asyncio.timeout`."""
+    InvalidResponse when no status arrives. Callers bound it with `asyncio.timeout`.
+
+    https verifies the certificate with `tls` (default: the system's trusted CAs).
+    """
     parts = urlsplit(url)
     host = parts.hostname or ""
     https = parts.scheme == "https"
     port = parts.port or (443 if https else 80)
-    tls = ssl.create_default_context() if https else None
-    reader, writer = await _connect(addresses, port, host, tls)
+    context = (tls or ssl.create_default_context()) if https else None
+    reader, writer = await _connect(addresses, port, host, context)
     try:
         writer.write(_request(url, body, headers))
         await writer.drain()

@@ -62,7 +62,8 @@ def payload(endpoint: ClaimedEndpoint, d: ClaimedDelivery) -> bytes:
 
 
 class WebhookRelay:
-    """`timeout`: per attempt, DNS included; `lease`: how long a claim keeps others away."""
+    """`timeout`: per attempt, DNS included; `lease`: how long a claim keeps others away;
+    `tls`: how https targets are verified (default: the system's trusted CAs)."""
 
     def __init__(
         self,
@@ -74,6 +75,7 @@ class WebhookRelay:
         per_endpoint: int = 10,
         lease: float | None = None,
         rand: Callable[[], float] = random.random,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._pool = pool
         self._allow_private = allow_private
@@ -82,6 +84,7 @@ class WebhookRelay:
         self._per_endpoint = per_endpoint
         self._lease = lease if lease is not None else timeout * per_endpoint + 30.0
         self._rand = rand
+        self._tls = tls
         self._wake = asyncio.Event()
 
     def notify(self) -> None:
@@ -146,7 +149,9 @@ class WebhookRelay:
             async with asyncio.timeout(self._timeout):
                 host, port = check_url(endpoint.url)
                 addresses = await allowed_addresses(host, port, allow_private=self._allow_private)
-                got = await http.post(endpoint.url, body, headers, addresses=addresses)
+                got = await http.post(
+                    endpoint.url, body, headers, addresses=addresses, tls=self._tls
+                )
             result = Outcome(status_code=got.status, retry_after=got.retry_after)
         except TimeoutError:
             result = Outcome(error=f"no answer within {self._timeout:g} s")
@@ -160,6 +165,9 @@ class WebhookRelay:
             result = Outcome(error="connection refused")
         except OSError as exc:
             result = Outcome(error=f"connection failed: {exc.strerror or type(exc).__name__}")
+        except Exception as exc:  # recorded and retried rather than looping unrecorded
+            log.warning("webhook_attempt_error", error=type(exc).__name__)
+            result = Outcome(error=f"unexpected error: {type(exc).__name__}")
         duration_ms = int((time.monotonic() - started) * 1000)
         return msgspec.structs.replace(result, duration_ms=duration_ms)
 

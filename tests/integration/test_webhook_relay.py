@@ -1,17 +1,31 @@
-"""Relays in several processes, crashes between claim and send, and waking the relay up."""
+"""Relays in several processes, crashes between claim and send, waking the relay, https."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import ssl
+import subprocess
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
+
+from domain.webhook_signing import verify
 from domain.webhooks import WebhookEvent
 from infra.postgres.webhook_deliveries import claim_due
 from infra.postgres.webhooks_outbox import enqueue_events
-from tests.integration.webhooks_support import deliveries, make_hook, relay, send_test
+from tests.integration.webhooks_support import (
+    Receiver,
+    deliveries,
+    make_due,
+    make_hook,
+    relay,
+    send_test,
+)
 
 
 async def _enqueue(pool, tenant, count: int) -> int:  # type: ignore[no-untyped-def]
@@ -105,3 +119,52 @@ async def test_notify_wakes_a_sleeping_relay(app_client, tenant, receiver, relay
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subject = ["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"]
+    subprocess.run(
+        [*command, *subject, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+async def test_https_targets_are_verified_and_sent_to_over_tls(
+    app_client, tenant, relay_pool, tmp_path
+) -> None:
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    receiver = await Receiver().start(tls=server_tls)
+    try:
+        r = await app_client.post(
+            "/v1/webhooks",
+            json={"url": f"https://localhost:{receiver.port}/tls", "events": ["webhook.test"]},
+            headers=tenant.headers,
+        )
+        hook = r.json()
+        await send_test(app_client, tenant, hook)
+        await relay(relay_pool).run_once()  # the system CAs do not trust this certificate
+        [d] = await deliveries(app_client, tenant, hook)
+        assert "CERTIFICATE_VERIFY_FAILED" in d["last_error"] and receiver.received == []
+        await make_due(relay_pool, hook)
+        trusting = ssl.create_default_context(cafile=str(cert))
+        await relay(relay_pool, tls=trusting).run_once()
+        [got] = receiver.received
+        assert got.path == "/tls" and got.headers["host"] == f"localhost:{receiver.port}"
+        assert verify(
+            hook["secret"],
+            msg_id=got.headers["webhook-id"],
+            timestamp=int(got.headers["webhook-timestamp"]),
+            body=got.body,
+            header=got.headers["webhook-signature"],
+        )
+    finally:
+        await receiver.stop()

@@ -103,6 +103,8 @@ def test_retry_after_is_honoured_but_capped() -> None:
         "https://example.com/\r\nX-Injected: 1",
         "https://example.com:99999/",
         "example.com/hook",
+        "https://bücher.example/hook",
+        "https://example.com/ü",
         "https://example.com/" + "a" * 2048,
     ],
 )
