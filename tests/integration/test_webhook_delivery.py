@@ -290,3 +290,15 @@ async def test_deliveries_are_listed_newest_first_with_a_cursor(
     assert [d["id"] for d in second["data"]] == [ids[0]] and second["next_cursor"] is None
     bad = await app_client.get(f"{base}?cursor=garbage", headers=tenant.headers)
     assert bad.status_code == 422
+
+
+async def test_a_receiver_closing_without_an_answer_is_a_failed_attempt(
+    app_client, tenant, receiver, relay_pool
+) -> None:
+    hook = await make_hook(app_client, tenant, receiver)
+    await send_test(app_client, tenant, hook)
+    receiver.close_without_answer = True
+    await relay(relay_pool).run_once()
+    [d] = await deliveries(app_client, tenant, hook)
+    assert d["status"] == "pending" and d["last_status_code"] is None
+    assert d["last_error"] == "no HTTP status line"

@@ -187,6 +187,15 @@ async def test_another_tenants_webhook_answers_like_an_unknown_one(
         f"/v1/webhooks/{mine['id']}/deliveries/{uuid.uuid4()}/redeliver", headers=tenant.headers
     )
     assert unknown_delivery.status_code == 404
+    theirs = await _create(app_client, other)
+    through_own_hook = await app_client.post(
+        f"/v1/webhooks/{theirs['id']}/deliveries/{delivery}/redeliver", headers=other.headers
+    )
+    assert through_own_hook.status_code == 404
+    own_list = await app_client.get(
+        f"/v1/webhooks/{theirs['id']}/deliveries", headers=other.headers
+    )
+    assert own_list.json()["data"] == []
     still = await app_client.get(f"/v1/webhooks/{mine['id']}", headers=tenant.headers)
     assert still.status_code == 200 and still.json()["enabled"] is True
 

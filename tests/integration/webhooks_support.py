@@ -32,6 +32,7 @@ class Receiver:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False
+    close_without_answer: bool = False
     received: list[Received] = field(default_factory=list)
     port: int = 0
     _server: asyncio.Server | None = None
@@ -82,6 +83,8 @@ class Receiver:
             self._arrived.set()
             if self.hang:
                 await asyncio.sleep(3600)
+            if self.close_without_answer:
+                return
             extra = "".join(f"{k}: {v}\r\n" for k, v in self.headers.items())
             writer.write(
                 f"HTTP/1.1 {self.status} Answer\r\nContent-Length: 2\r\n{extra}"
