@@ -34,6 +34,7 @@ JITTER = 0.2
 MAX_RETRY_AFTER = timedelta(hours=6)  # a receiver's Retry-After is honoured up to this
 FAILING_DISABLES_AFTER = timedelta(hours=24)  # an endpoint failing this long is disabled
 ROTATION_OVERLAP = timedelta(hours=24)  # the old secret keeps signing this long
+HISTORY = timedelta(days=30)  # finished events, deliveries and attempts are kept this long
 
 
 def new_secret() -> str:

@@ -6,6 +6,7 @@ every statement after the claim is keyed by (tenant_id, id).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 import asyncpg
@@ -184,3 +185,32 @@ async def release(pool: asyncpg.Pool, *, tenant_id: UUID, endpoint_id: UUID) -> 
         tenant_id,
         endpoint_id,
     )
+
+
+# Events past the keeping time with nothing left to send, their deliveries and attempts.
+_PURGE = """
+WITH old AS (
+    SELECT ev.tenant_id, ev.id FROM webhook_events ev
+    WHERE ev.created_at < now() - $1::interval
+      AND NOT EXISTS (
+        SELECT 1 FROM webhook_deliveries d
+        WHERE d.tenant_id = ev.tenant_id AND d.event_id = ev.id AND d.status = 'pending')
+    ORDER BY ev.created_at
+    LIMIT $2
+), deliveries AS (
+    DELETE FROM webhook_deliveries d USING old
+    WHERE d.tenant_id = old.tenant_id AND d.event_id = old.id
+)
+DELETE FROM webhook_events ev USING old WHERE ev.tenant_id = old.tenant_id AND ev.id = old.id
+"""
+
+
+async def purge_history(pool: asyncpg.Pool, *, keep: timedelta, batch: int = 5000) -> int:
+    """Forget finished events older than `keep` (with their deliveries and attempts)."""
+    removed = 0
+    while True:
+        status = await pool.execute(_PURGE, keep, batch)
+        count = int(status.rsplit(" ", 1)[1])
+        removed += count
+        if count < batch:
+            return removed

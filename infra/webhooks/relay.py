@@ -23,11 +23,12 @@ import msgspec
 import structlog
 
 from domain.errors import InvalidInput
-from domain.webhook_signing import check_url, next_delay, signature_header
+from domain.webhook_signing import HISTORY, check_url, next_delay, signature_header
 from infra.postgres.webhook_deliveries import (
     ClaimedDelivery,
     ClaimedEndpoint,
     claim_due,
+    purge_history,
     record_attempt,
     release,
 )
@@ -35,6 +36,7 @@ from infra.webhooks import http
 from infra.webhooks.targets import TargetRefused, allowed_addresses
 
 log = structlog.get_logger(__name__)
+PURGE_EVERY_S = 3600.0
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,8 +110,15 @@ class WebhookRelay:
         return sum(done)
 
     async def run(self, interval: float = 1.0) -> None:
-        """Loop until cancelled: straight on while there is work, else wait for a wake-up."""
+        """Loop until cancelled: straight on while there is work, else wait for a wake-up.
+
+        Once an hour it also forgets history older than HISTORY (30 days).
+        """
+        next_purge = time.monotonic()
         while True:
+            if time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + PURGE_EVERY_S
+                await self._purge()
             try:
                 attempts = await self.run_once()
             except Exception as exc:  # PostgreSQL away: deliveries wait in the outbox
@@ -119,6 +128,14 @@ class WebhookRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), interval)
                 self._wake.clear()
+
+    async def _purge(self) -> None:
+        try:
+            removed = await purge_history(self._pool, keep=HISTORY)
+            if removed:
+                log.info("webhook_history_purged", events=removed)
+        except Exception as exc:  # the next hour tries again
+            log.warning("webhook_purge_failed", error=type(exc).__name__)
 
     async def _serve(self, endpoint: ClaimedEndpoint) -> int:
         attempts = 0

@@ -11,6 +11,7 @@ import pytest
 
 from domain.webhook_signing import MAX_ATTEMPTS, verify
 from domain.webhooks import WebhookEvent
+from infra.postgres.webhook_deliveries import purge_history
 from infra.postgres.webhooks_outbox import enqueue_events
 from tests.integration.webhooks_support import deliveries, make_due, make_hook, relay, send_test
 
@@ -302,3 +303,34 @@ async def test_a_receiver_closing_without_an_answer_is_a_failed_attempt(
     [d] = await deliveries(app_client, tenant, hook)
     assert d["status"] == "pending" and d["last_status_code"] is None
     assert d["last_error"] == "no HTTP status line"
+
+
+async def test_history_past_the_keeping_time_is_purged_unless_still_pending(
+    app_client, tenant, receiver, relay_pool
+) -> None:
+    hook = await make_hook(app_client, tenant, receiver)
+    done = await send_test(app_client, tenant, hook)
+    await relay(relay_pool).run_once()
+    waiting = await send_test(app_client, tenant, hook)
+    recent = await send_test(app_client, tenant, hook)
+    await relay_pool.execute(
+        "UPDATE webhook_events SET created_at = now() - interval '31 days'"
+        " WHERE tenant_id = $1 AND id = ANY($2::text[])",
+        uuid.UUID(tenant.id),
+        [done["event_id"], waiting["event_id"]],
+    )
+    await relay_pool.execute(
+        "UPDATE webhook_deliveries SET next_attempt_at = now() + interval '1 hour'"
+        " WHERE tenant_id = $1 AND event_id = ANY($2::text[])",
+        uuid.UUID(tenant.id),
+        [waiting["event_id"], recent["event_id"]],
+    )
+    assert await purge_history(relay_pool, keep=timedelta(days=30), batch=1) >= 1
+    left = {d["event_id"] for d in await deliveries(app_client, tenant, hook)}
+    assert left == {waiting["event_id"], recent["event_id"]}
+    attempts = await relay_pool.fetchval(
+        "SELECT count(*) FROM webhook_attempts WHERE tenant_id = $1 AND delivery_id = $2",
+        uuid.UUID(tenant.id),
+        uuid.UUID(done["delivery_id"]),
+    )
+    assert attempts == 0

@@ -28,6 +28,7 @@ CREATE TABLE webhook_events (
     created_at timestamptz NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
+CREATE INDEX webhook_events_by_time ON webhook_events (created_at);  -- the history purge
 
 CREATE TABLE webhook_deliveries (
     tenant_id uuid NOT NULL,
