@@ -24,16 +24,19 @@ from api.controllers.health import HealthController
 from api.controllers.responses import ResponseController
 from api.controllers.results import ResultsController
 from api.controllers.surveys import SurveyController
+from api.controllers.webhooks import WebhookController, WebhookDeliveryController
 from api.errors import EXCEPTION_HANDLERS
 from api.examples import add_examples
 from api.logging import configure_logging, request_logging
 from api.services import Services
+from api.webhook_docs import add_webhooks
 from infra.postgres.customers import PgCustomerRepository
 from infra.postgres.decisions import PgChangeRepository
 from infra.postgres.followups import PgFollowupRepository
 from infra.postgres.idempotency import PgIdempotencyStore
 from infra.postgres.responses import PgResponseExporter
 from infra.postgres.uow import PgUnitOfWorkFactory
+from infra.postgres.webhooks import PgWebhookRepository
 from infra.runtime import Runtime, open_runtime
 from infra.settings import Settings
 
@@ -49,6 +52,8 @@ CONTROLLERS = [
     AuditController,
     FollowupController,
     SettingsController,
+    WebhookController,
+    WebhookDeliveryController,
     HealthController,
 ]
 
@@ -91,6 +96,8 @@ def services_for(rt: Runtime) -> Services:
         exporter=PgResponseExporter(rt.pool),
         customers=PgCustomerRepository(rt.pool),
         followups=PgFollowupRepository(rt.pool),
+        webhooks=PgWebhookRepository(rt.pool, on_enqueued=rt.relay.notify),
+        webhook_targets=rt.webhook_targets,
         check_database=rt.database_up,
         check_redis=rt.redis_up,
     )
@@ -140,6 +147,7 @@ def create_app(
         debug=False,
     )
     add_examples(app.openapi_schema)
+    add_webhooks(app.openapi_schema)
     return app
 
 

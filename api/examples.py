@@ -38,6 +38,12 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "updateFollowup": {"status": "closed", "resolution": "Called back; refunded the fee."},
     "addFollowupNote": {"author": "maria@acme.example", "text": "Left a voicemail."},
     "updateSettings": {"followup_categories": ["detractor"], "followup_sla_hours": 24},
+    "createWebhook": {
+        "url": "https://hooks.example.com/nps",
+        "events": ["response.created", "followup.created"],
+        "description": "CRM sync",
+    },
+    "updateWebhook": {"enabled": True, "events": ["response.created"]},
     "createResponsesBatch": {
         "responses": [
             {"survey_id": SURVEY_ID, "score": 10, "segments": {"team": "sales"}},
@@ -78,6 +84,8 @@ PARAMETER_EXAMPLES: dict[str, Any] = {
     "owner": "maria@acme.example",
     "overdue": True,
     "updated_since": "2026-11-22T08:00:00Z",
+    "webhook_id": "2a7c1e9d-4b3f-4e6a-9c8d-1f2e3d4c5b6a",
+    "delivery_id": "8f1e2d3c-4b5a-4697-8a1b-2c3d4e5f6a7b",
 }
 
 

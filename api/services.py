@@ -17,6 +17,7 @@ from domain.model import Principal
 from domain.ports import HistogramSource, ResponseExporter, UnitOfWorkFactory
 from domain.responses import Ingestor
 from domain.tenants import CounterInitializer, PrincipalCache, authenticate
+from domain.webhooks import TargetGuard, WebhookRepository
 
 
 def utc_now() -> datetime:
@@ -41,6 +42,8 @@ class Services:
     exporter: ResponseExporter
     customers: CustomerRepository
     followups: FollowupRepository
+    webhooks: WebhookRepository
+    webhook_targets: TargetGuard
     check_database: Callable[[], Awaitable[bool]]
     check_redis: Callable[[], Awaitable[bool]]
     clock: Callable[[], datetime] = utc_now

@@ -1,4 +1,4 @@
-"""The running service: pools, counter store, batcher and drainer, opened and closed once."""
+"""The running service: pools, counter store, batcher, drainer and webhook relay, opened once."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from infra.principal_cache import RedisPrincipalCache
 from infra.redis.counters import RedisCounterStore
 from infra.redis.resilient import ResilientCounters
 from infra.settings import Settings
+from infra.webhooks.relay import WebhookRelay
+from infra.webhooks.targets import DnsTargetGuard
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +44,8 @@ class Runtime:
     admin_token_hash: bytes
     principals: RedisPrincipalCache
     targets: PgTargetRepository
+    relay: WebhookRelay
+    webhook_targets: DnsTargetGuard
     _rebuilds: dict[UUID, asyncio.Task[None]] = field(default_factory=dict)
 
     def schedule_rebuild(self, tenant_id: UUID) -> None:
@@ -123,6 +127,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             asyncio.create_task(rt.principals.listen()),
             asyncio.create_task(purge_idempotency_keys(pool)),
         ]
+        if settings.webhook_relay:
+            tasks.append(asyncio.create_task(rt.relay.run()))
         try:
             yield rt
         finally:
@@ -165,6 +171,8 @@ async def build_runtime(
         admin_token_hash=await admin_token_hash(pool, settings),
         principals=RedisPrincipalCache(redis, listener=listener),
         targets=PgTargetRepository(pool),
+        relay=WebhookRelay(pool, allow_private=settings.webhook_allow_private),
+        webhook_targets=DnsTargetGuard(allow_private=settings.webhook_allow_private),
     )
     holder.append(rt)
     return rt

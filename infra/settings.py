@@ -24,6 +24,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ingest_max_concurrent_flushes: int = 3
     drain_interval_s: float = 1.0
     max_body_bytes: int = 1024 * 1024
+    webhook_allow_private: bool = False  # allow targets on private/loopback addresses
+    webhook_relay: bool = True  # run the webhook relay in this process
 
     @property
     def embedded(self) -> bool:
@@ -33,6 +35,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 _INTS = {"port", "workers", "db_pool_size", "ingest_max_rows", "ingest_max_concurrent_flushes"}
 _FLOATS = {"drain_interval_s"}
+_BOOLS = {"webhook_allow_private", "webhook_relay"}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _bool(field: str, value: str) -> bool:
+    if value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    raise ValueError(f"invalid setting: NPS_{field.upper()} must be 1 or 0, not {value!r}")
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -42,6 +52,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     for field in Settings.__struct_fields__:
         value = env.get(f"NPS_{field.upper()}", "")
         if value == "":
+            continue
+        if field in _BOOLS:
+            raw[field] = _bool(field, value)
             continue
         raw[field] = int(value) if field in _INTS else float(value) if field in _FLOATS else value
     if isinstance(raw.get("log_level"), str):

@@ -76,6 +76,8 @@ def settings(database_url: str, redis_url: str):  # type: ignore[no-untyped-def]
         admin_token=ADMIN_TOKEN,
         log_level="info",
         drain_interval_s=0.2,
+        webhook_allow_private=True,  # test receivers listen on 127.0.0.1
+        webhook_relay=False,  # webhook tests run the relay themselves (run_once)
     )
 
 

@@ -1,0 +1,235 @@
+"""Webhook endpoints of the calling tenant, their deliveries and redeliveries."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.params import FromPath, JSONBody
+
+from api.auth import principal_of, requires
+from api.body import StrictBody
+from api.docs import problems
+from api.params import Cursor, Limit
+from api.schemas.webhooks import (
+    DeliveryList,
+    DeliveryQueued,
+    SecretRotated,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookList,
+    WebhookOut,
+    WebhookUpdate,
+    delivery_out,
+    webhook_created,
+    webhook_out,
+)
+from api.services import ServicesDep
+from domain import webhooks as uc
+from domain.model import DEFAULT_PAGE, Scope
+
+MANAGE = [requires(Scope.MANAGE)]
+
+
+class WebhookController(Controller):
+    path = "/v1/webhooks"
+    tags = ["webhooks"]
+    security = [{"apiKey": []}]
+
+    @post(
+        "/",
+        operation_id="createWebhook",
+        summary="Register a webhook endpoint; its signing secret is shown only now",
+        description="Events are POSTed as JSON and signed per Standard Webhooks v1 "
+        "(`webhook-id`, `webhook-timestamp`, `webhook-signature` headers) with the returned "
+        "`secret`. See the spec's `webhooks` section for the payloads.",
+        guards=MANAGE,
+        dto=StrictBody[WebhookCreate],
+        return_dto=None,
+        responses=problems(400, 403),
+    )
+    async def create(
+        self, request: Request, data: JSONBody[WebhookCreate], services: ServicesDep
+    ) -> WebhookCreated:
+        created = await uc.create_webhook(
+            tenant_id=principal_of(request).tenant_id,
+            url=data.url,
+            events=data.events,
+            description=data.description,
+            now=services.clock(),
+            repo=services.webhooks,
+            guard=services.webhook_targets,
+        )
+        return webhook_created(created.endpoint, created.secret)
+
+    @get(
+        "/",
+        operation_id="listWebhooks",
+        summary="List webhook endpoints, newest first",
+        guards=MANAGE,
+        responses=problems(403),
+    )
+    async def list_webhooks(
+        self,
+        request: Request,
+        services: ServicesDep,
+        limit: Limit = DEFAULT_PAGE,
+        cursor: Cursor = None,
+    ) -> WebhookList:
+        page = await services.webhooks.list(
+            tenant_id=principal_of(request).tenant_id, limit=limit, cursor=cursor
+        )
+        return WebhookList(data=[webhook_out(e) for e in page.items], next_cursor=page.next_cursor)
+
+    @get(
+        "/{webhook_id:uuid}",
+        operation_id="getWebhook",
+        summary="Get a webhook endpoint (never its secret)",
+        guards=MANAGE,
+        responses=problems(403, 404),
+    )
+    async def get_webhook(
+        self, request: Request, webhook_id: FromPath[UUID], services: ServicesDep
+    ) -> WebhookOut:
+        endpoint = await services.webhooks.get(
+            tenant_id=principal_of(request).tenant_id, endpoint_id=webhook_id
+        )
+        return webhook_out(endpoint)
+
+    @patch(
+        "/{webhook_id:uuid}",
+        operation_id="updateWebhook",
+        summary="Change a webhook endpoint; `enabled: true` re-enables a disabled one",
+        guards=MANAGE,
+        dto=StrictBody[WebhookUpdate],
+        return_dto=None,
+        responses=problems(400, 403, 404),
+    )
+    async def update(
+        self,
+        request: Request,
+        webhook_id: FromPath[UUID],
+        data: JSONBody[WebhookUpdate],
+        services: ServicesDep,
+    ) -> WebhookOut:
+        endpoint = await uc.update_webhook(
+            tenant_id=principal_of(request).tenant_id,
+            endpoint_id=webhook_id,
+            edit=uc.EndpointEdit(**msgspec.structs.asdict(data)),
+            now=services.clock(),
+            repo=services.webhooks,
+            guard=services.webhook_targets,
+        )
+        return webhook_out(endpoint)
+
+    @delete(
+        "/{webhook_id:uuid}",
+        operation_id="deleteWebhook",
+        summary="Delete a webhook endpoint and its deliveries",
+        guards=MANAGE,
+        responses=problems(403, 404),
+    )
+    async def delete_webhook(
+        self, request: Request, webhook_id: FromPath[UUID], services: ServicesDep
+    ) -> None:
+        await services.webhooks.delete(
+            tenant_id=principal_of(request).tenant_id, endpoint_id=webhook_id
+        )
+
+    @post(
+        "/{webhook_id:uuid}/rotate-secret",
+        operation_id="rotateWebhookSecret",
+        status_code=200,
+        summary="Replace the signing secret; the old one keeps signing alongside for 24 h",
+        description="Shown only now. Until `previous_secret_expires_at`, `webhook-signature` "
+        "carries two space-separated `v1,` signatures: with the new and the old secret.",
+        guards=MANAGE,
+        responses=problems(403, 404),
+    )
+    async def rotate_secret(
+        self, request: Request, webhook_id: FromPath[UUID], services: ServicesDep
+    ) -> SecretRotated:
+        rotated = await uc.rotate_webhook_secret(
+            tenant_id=principal_of(request).tenant_id,
+            endpoint_id=webhook_id,
+            now=services.clock(),
+            repo=services.webhooks,
+        )
+        return SecretRotated(
+            id=rotated.endpoint.id,
+            secret=rotated.secret,
+            previous_secret_expires_at=rotated.endpoint.previous_secret_expires_at,
+        )
+
+    @post(
+        "/{webhook_id:uuid}/test",
+        operation_id="testWebhook",
+        status_code=202,
+        summary="Queue a webhook.test event for this endpoint only",
+        guards=MANAGE,
+        responses=problems(403, 404, 409),
+    )
+    async def send_test(
+        self, request: Request, webhook_id: FromPath[UUID], services: ServicesDep
+    ) -> DeliveryQueued:
+        queued = await uc.send_test_event(
+            tenant_id=principal_of(request).tenant_id,
+            endpoint_id=webhook_id,
+            now=services.clock(),
+            repo=services.webhooks,
+        )
+        return DeliveryQueued(delivery_id=queued.delivery_id, event_id=queued.event_id)
+
+
+class WebhookDeliveryController(Controller):
+    path = "/v1/webhooks/{webhook_id:uuid}/deliveries"
+    tags = ["webhooks"]
+    security = [{"apiKey": []}]
+
+    @get(
+        "/",
+        operation_id="listWebhookDeliveries",
+        summary="Deliveries to an endpoint, newest first, each with every attempt made",
+        guards=MANAGE,
+        responses=problems(403, 404),
+    )
+    async def list_deliveries(
+        self,
+        request: Request,
+        webhook_id: FromPath[UUID],
+        services: ServicesDep,
+        limit: Limit = DEFAULT_PAGE,
+        cursor: Cursor = None,
+    ) -> DeliveryList:
+        page = await services.webhooks.deliveries(
+            tenant_id=principal_of(request).tenant_id,
+            endpoint_id=webhook_id,
+            limit=limit,
+            cursor=cursor,
+        )
+        return DeliveryList(
+            data=[delivery_out(d) for d in page.items], next_cursor=page.next_cursor
+        )
+
+    @post(
+        "/{delivery_id:uuid}/redeliver",
+        operation_id="redeliverWebhookDelivery",
+        status_code=202,
+        summary="Send a delivery again now (also after it failed), with a fresh retry budget",
+        guards=MANAGE,
+        responses=problems(403, 404, 409),
+    )
+    async def redeliver(
+        self,
+        request: Request,
+        webhook_id: FromPath[UUID],
+        delivery_id: FromPath[UUID],
+        services: ServicesDep,
+    ) -> None:
+        await uc.redeliver(
+            tenant_id=principal_of(request).tenant_id,
+            endpoint_id=webhook_id,
+            delivery_id=delivery_id,
+            repo=services.webhooks,
+        )

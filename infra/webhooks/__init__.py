@@ -1,0 +1,1 @@
+"""Webhook delivery: target checks, a minimal HTTP client and the relay."""
