@@ -95,7 +95,7 @@ def services_for(rt: Runtime) -> Services:
         targets=rt.targets,
         exporter=PgResponseExporter(rt.pool),
         customers=PgCustomerRepository(rt.pool),
-        followups=PgFollowupRepository(rt.pool),
+        followups=PgFollowupRepository(rt.pool, on_events=rt.relay.notify),
         webhooks=PgWebhookRepository(rt.pool, on_enqueued=rt.relay.notify),
         webhook_targets=rt.webhook_targets,
         check_database=rt.database_up,

@@ -76,6 +76,22 @@ def _schema_name(event: EventType) -> str:
     return "WebhookEvent_" + event.value.replace(".", "_")
 
 
+# `data` has the shape the API returns for the thing itself (a test compares them).
+_DATA_SHAPES = {
+    EventType.RESPONSE_CREATED: "ResponseOut",
+    EventType.FOLLOWUP_CREATED: "CaseOut",
+    EventType.FOLLOWUP_UPDATED: "CaseOut",
+    EventType.FOLLOWUP_OVERDUE: "CaseOut",
+}
+
+
+def _data_schema(event: EventType, description: str) -> Schema | Reference:
+    shape = _DATA_SHAPES.get(event)
+    if shape is None:
+        return Schema(type=OpenAPIType.OBJECT, description=description)
+    return Schema(all_of=[Reference(ref=f"#/components/schemas/{shape}")], description=description)
+
+
 def _payload(event: EventType) -> Schema:
     description, _ = _DATA[event]
     return Schema(
@@ -86,7 +102,7 @@ def _payload(event: EventType) -> Schema:
             "type": Schema(type=OpenAPIType.STRING, const=event.value),
             "created_at": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE_TIME),
             "tenant_id": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID),
-            "data": Schema(type=OpenAPIType.OBJECT, description=description),
+            "data": _data_schema(event, description),
         },
         description=f"The body of a `{event.value}` webhook request.",
     )

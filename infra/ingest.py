@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
@@ -19,10 +20,12 @@ import structlog
 
 from domain.model import Response
 from domain.responses import IdempotencyCompletion, IngestResult, Outcome
+from domain.webhook_payloads import ingest_events
 from infra.postgres import exclusions, idempotency
 from infra.postgres.customers import touch_customers
 from infra.postgres.ingest_sql import insert_responses, resolve_not_created
 from infra.postgres.outbox import OutboxRow, delete_outbox
+from infra.postgres.webhooks_outbox import enqueue_events
 from infra.redis.counters import RedisCounterStore
 
 log = structlog.get_logger(__name__)
@@ -45,9 +48,11 @@ class IngestBatcher:
         *,
         max_rows: int = 1000,
         max_concurrent: int = 3,
+        on_events: Callable[[], None] | None = None,
     ) -> None:
         self._pool = pool
         self._counters = counters
+        self._on_events = on_events  # wakes the webhook relay after a commit with events
         self._max_rows = max_rows
         self._slots = asyncio.Semaphore(max_concurrent)
         self._pending: list[_Submission] = []
@@ -136,7 +141,18 @@ class IngestBatcher:
             results = await _results(conn, responses, outbox)
             per_sub = _split(batch, results)
             await idempotency.complete(conn, _completions(batch, per_sub))
-            await _touch_customers(conn, responses, {row.response_id for row in outbox})
+            created = {row.response_id for row in outbox}
+            events = ingest_events(
+                [r for r in responses if r.id in created],
+                inserted.followups,
+                inserted.hooks,
+                datetime.now(UTC),
+            )
+            if events:
+                await enqueue_events(conn, events)
+            await _touch_customers(conn, responses, created)
+        if events and self._on_events is not None:
+            self._on_events()
         applied = await self._apply(gens, outbox)
         # Answer only now: a client reading its NPS right after sees its answer counted.
         for sub, sub_results in zip(batch, per_sub, strict=True):

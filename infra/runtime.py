@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
@@ -16,6 +17,7 @@ import structlog
 from infra.counter_sync import OutboxDrainer, rebuild
 from infra.ingest import IngestBatcher
 from infra.postgres.decisions import PgTargetRepository
+from infra.postgres.followups import announce_overdue
 from infra.postgres.idempotency import purge_expired
 from infra.postgres.pool import create_pool
 from infra.postgres.results import PgHistogramSource
@@ -77,6 +79,21 @@ class Runtime:
             return False
 
 
+async def announce_overdue_followups(
+    pool: asyncpg.Pool, relay: WebhookRelay, *, every_s: float = 30.0
+) -> None:
+    """Queue followup.overdue for cases past their due time, twice a minute."""
+    while True:
+        try:
+            if await announce_overdue(pool, now=datetime.now(UTC)):
+                relay.notify()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the next round tries again
+            log.warning("overdue_scan_failed", error=type(exc).__name__)
+        await asyncio.sleep(every_s)
+
+
 async def purge_idempotency_keys(pool: asyncpg.Pool, *, every_s: float = 600.0) -> None:
     """Forget Idempotency-Keys past their keeping time, every ten minutes."""
     while True:
@@ -126,6 +143,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             asyncio.create_task(drainer.run()),
             asyncio.create_task(rt.principals.listen()),
             asyncio.create_task(purge_idempotency_keys(pool)),
+            asyncio.create_task(announce_overdue_followups(pool, rt.relay)),
         ]
         if settings.webhook_relay:
             tasks.append(asyncio.create_task(rt.relay.run()))
@@ -156,6 +174,7 @@ async def build_runtime(
 ) -> Runtime:
     holder: list[Runtime] = []
     store = RedisCounterStore(redis, on_rebuild_needed=lambda t: holder[0].schedule_rebuild(t))
+    relay = WebhookRelay(pool, allow_private=settings.webhook_allow_private)
     rt = Runtime(
         pool=pool,
         redis=redis,
@@ -167,11 +186,12 @@ async def build_runtime(
             store,
             max_rows=settings.ingest_max_rows,
             max_concurrent=settings.ingest_max_concurrent_flushes,
+            on_events=relay.notify,
         ),
         admin_token_hash=await admin_token_hash(pool, settings),
         principals=RedisPrincipalCache(redis, listener=listener),
         targets=PgTargetRepository(pool),
-        relay=WebhookRelay(pool, allow_private=settings.webhook_allow_private),
+        relay=relay,
         webhook_targets=DnsTargetGuard(allow_private=settings.webhook_allow_private),
     )
     holder.append(rt)

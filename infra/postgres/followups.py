@@ -21,8 +21,13 @@ from domain.followups import (
 )
 from domain.model import Page
 from domain.nps import Category
+from domain.webhook_payloads import followup_event
+from domain.webhooks import EventType
 from infra.postgres.cursor import decode_cursor, encode_cursor
 from infra.postgres.customers import touch_customers
+from infra.postgres.webhooks_outbox import enqueue_events
+
+UPDATED, OVERDUE = EventType.FOLLOWUP_UPDATED, EventType.FOLLOWUP_OVERDUE
 
 _SELECT = """
 SELECT f.id, f.response_id, r.survey_id, r.customer_id, r.score, r.comment, r.segments,
@@ -35,6 +40,26 @@ _FILTER = """
 f.tenant_id = $1 AND ($2::text IS NULL OR f.status = $2) AND ($3::text IS NULL OR f.owner = $3)
 AND ($4::timestamptz IS NULL OR (f.status <> 'closed' AND f.due_at < $4))
 AND ($5::uuid IS NULL OR r.survey_id = $5) AND r.segments @> $6::jsonb
+"""
+# A reopened case gets a fresh deadline and may become overdue (and be announced) again.
+_UPDATE = """
+UPDATE followups f SET owner = $3, status = $4::text, first_contact_at = $5, closed_at = $6,
+    resolution = $7, updated_at = $8,
+    due_at = CASE WHEN f.status = 'closed' AND $4 = 'open'
+                  THEN $8::timestamptz + make_interval(hours => t.followup_sla_hours)
+                  ELSE f.due_at END,
+    overdue_notified_at = CASE WHEN f.status = 'closed' AND $4 = 'open'
+                               THEN NULL ELSE f.overdue_notified_at END
+FROM tenants t
+WHERE f.tenant_id = $1 AND f.id = $2 AND t.id = f.tenant_id
+"""
+_CLAIM_OVERDUE = """
+UPDATE followups f SET overdue_notified_at = $1
+FROM (SELECT tenant_id, id FROM followups
+      WHERE status <> 'closed' AND overdue_notified_at IS NULL AND due_at < $1
+      ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED) due
+WHERE f.tenant_id = due.tenant_id AND f.id = due.id
+RETURNING f.tenant_id, f.id
 """
 _RECOVERY = f"""
 WITH closed AS (
@@ -57,6 +82,27 @@ SELECT count(*) AS customers, count(score) AS answered_again,
        count(*) FILTER (WHERE score <= 6) AS detractors
 FROM next
 """
+
+
+def _columns(change: CaseChange) -> tuple[object, ...]:
+    return (
+        change.owner,
+        change.status.value,
+        change.first_contact_at,
+        change.closed_at,
+        change.resolution,
+    )
+
+
+async def announce_overdue(pool: asyncpg.Pool, *, now: datetime, limit: int = 200) -> int:
+    """Mark cases that passed their due time and queue one followup.overdue event each."""
+    async with pool.acquire() as conn, conn.transaction():
+        due = await conn.fetch(_CLAIM_OVERDUE, now, limit)
+        events = [
+            followup_event(OVERDUE, r["tenant_id"], await fetch_case(conn, *r), now) for r in due
+        ]
+        await enqueue_events(conn, events)
+    return len(due)
 
 
 def _args(flt: CaseFilter) -> list[object]:
@@ -108,8 +154,13 @@ async def fetch_case(conn: asyncpg.Connection, tenant_id: UUID, case_id: UUID) -
 
 
 class PgFollowupRepository:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, on_events: Callable[[], None] | None = None) -> None:
         self._pool = pool
+        self._on_events = on_events  # wakes the webhook relay after a commit with events
+
+    def _notify(self) -> None:
+        if self._on_events is not None:
+            self._on_events()
 
     async def get(self, *, tenant_id: UUID, case_id: UUID) -> Case:
         async with self._pool.acquire() as conn:
@@ -152,23 +203,12 @@ class PgFollowupRepository:
             if locked is None:
                 raise NotFound("follow-up case not found")
             change = decide(await fetch_case(conn, tenant_id, case_id))
-            await conn.execute(
-                "UPDATE followups SET owner = $3, status = $4, first_contact_at = $5,"
-                " closed_at = $6, resolution = $7, updated_at = $8,"
-                " overdue_notified_at = CASE WHEN $4 = 'closed' THEN overdue_notified_at END"
-                " WHERE tenant_id = $1 AND id = $2",
-                tenant_id,
-                case_id,
-                change.owner,
-                change.status.value,
-                change.first_contact_at,
-                change.closed_at,
-                change.resolution,
-                now,
-            )
+            await conn.execute(_UPDATE, tenant_id, case_id, *_columns(change), now)
             case = await fetch_case(conn, tenant_id, case_id)
-            if case.customer_id is not None:  # the CRM's open_followups changed
+            await enqueue_events(conn, [followup_event(UPDATED, tenant_id, case, now)])
+            if case.customer_id is not None:  # the CRM's open_followups changed; last: locks
                 await touch_customers(conn, tenant_id, [case.customer_id])
+        self._notify()
         return case
 
     async def add_note(
@@ -195,6 +235,9 @@ class PgFollowupRepository:
                 text,
                 now,
             )
+            case = await fetch_case(conn, tenant_id, case_id)
+            await enqueue_events(conn, [followup_event(UPDATED, tenant_id, case, now)])
+        self._notify()
         return note
 
     async def stats(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -15,7 +16,8 @@ from infra.postgres.responses import COLUMNS, to_response
 
 # Answers to unknown or archived surveys are filtered by the join; a repeated external_id
 # is skipped by ON CONFLICT. Every stored answer gets its outbox row, and a follow-up case
-# when its category is one the tenant follows up, in the same statement.
+# when its category is one the tenant follows up, in the same statement. `hooks` tells
+# which webhook events the tenants subscribe to, so payloads are built only when needed.
 _INSERT = """
 WITH input AS (
     SELECT * FROM unnest(
@@ -41,22 +43,30 @@ WITH input AS (
     FROM stored s JOIN tenants t ON t.id = s.tenant_id
     WHERE CASE WHEN s.score >= 9 THEN 'promoter' WHEN s.score >= 7 THEN 'passive'
                ELSE 'detractor' END = ANY (t.followup_categories)
-    RETURNING tenant_id, id, response_id
+    RETURNING tenant_id, id, response_id, due_at
 ), outbox AS (
     INSERT INTO counter_outbox (tenant_id, response_id, survey_id, local_date, score, segments,
                                 delta)
     SELECT tenant_id, id, survey_id, local_date, score, segments, 1 FROM stored
     RETURNING id, xid::text AS xid, tenant_id, response_id, survey_id, local_date, score,
               segments, delta
+), hooks AS (
+    SELECT e.tenant_id, array_agg(DISTINCT t.type) AS types
+    FROM webhook_endpoints e CROSS JOIN LATERAL unnest(e.events) AS t (type)
+    WHERE e.enabled AND e.tenant_id IN (SELECT DISTINCT tenant_id FROM input)
+    GROUP BY e.tenant_id
 )
-SELECT o.*, c.id AS followup_id
-FROM outbox o LEFT JOIN cases c ON c.tenant_id = o.tenant_id AND c.response_id = o.response_id
+SELECT o.*, c.id AS followup_id, c.due_at AS followup_due_at, h.types AS hooks
+FROM outbox o
+LEFT JOIN cases c ON c.tenant_id = o.tenant_id AND c.response_id = o.response_id
+LEFT JOIN hooks h ON h.tenant_id = o.tenant_id
 """
 
 
 class Inserted(msgspec.Struct, frozen=True, kw_only=True):
     outbox: list[OutboxRow]  # one per answer stored now
-    followups: dict[UUID, UUID]  # response id -> the follow-up case it opened
+    followups: dict[UUID, tuple[UUID, datetime]]  # response id -> (case id, due_at)
+    hooks: dict[UUID, frozenset[str]]  # tenant -> webhook event types someone subscribes to
 
 
 _RESOLVE = f"""
@@ -105,8 +115,13 @@ async def insert_responses(conn: asyncpg.Connection, responses: Sequence[Respons
         )
         for row in rows
     ]
-    cases = {row["response_id"]: row["followup_id"] for row in rows if row["followup_id"]}
-    return Inserted(outbox=outbox, followups=cases)
+    cases = {
+        row["response_id"]: (row["followup_id"], row["followup_due_at"])
+        for row in rows
+        if row["followup_id"]
+    }
+    hooks = {row["tenant_id"]: frozenset(row["hooks"]) for row in rows if row["hooks"]}
+    return Inserted(outbox=outbox, followups=cases, hooks=hooks)
 
 
 async def resolve_not_created(
