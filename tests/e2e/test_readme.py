@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from tests.bench.report import END, START, markdown
 
@@ -24,3 +28,55 @@ def test_performance_table_is_the_committed_results() -> None:
     assert table == markdown(results).strip(), (
         "README table is stale: run `python -m tests.bench.report --readme`"
     )
+
+
+# The Standard Webhooks specification's published test vector.
+VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+VECTOR_HEADERS = {
+    "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+    "webhook-timestamp": "1614265330",
+    "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+}
+VECTOR_BODY = b'{"test": 2432232314}'
+
+
+def _snippet(language: str) -> str:
+    section = README.split("### Verifying a webhook", 1)[1]
+    return section.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+def test_python_verification_snippet_accepts_the_published_vector() -> None:
+    scope: dict[str, object] = {}
+    exec(_snippet("python"), scope)
+    verify = scope["verify"]
+    assert callable(verify)
+    assert verify(VECTOR_SECRET, VECTOR_HEADERS, VECTOR_BODY, now=1614265330)
+    assert not verify(VECTOR_SECRET, VECTOR_HEADERS, VECTOR_BODY + b" ", now=1614265330)
+    assert not verify(VECTOR_SECRET, VECTOR_HEADERS, VECTOR_BODY, now=1614265330 + 301)
+    rotated = VECTOR_HEADERS | {
+        "webhook-signature": "v1,AAAA " + VECTOR_HEADERS["webhook-signature"]
+    }
+    assert verify(VECTOR_SECRET, rotated, VECTOR_BODY, now=1614265330)
+
+
+def test_javascript_verification_snippet_accepts_the_published_vector(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed")
+    script = tmp_path / "verify.js"
+    script.write_text(
+        _snippet("javascript")
+        + f"""
+const headers = {json.dumps(VECTOR_HEADERS)};
+const body = Buffer.from({json.dumps(VECTOR_BODY.decode())});
+const ok = verify({json.dumps(VECTOR_SECRET)}, headers, body, 1614265330);
+const longer = Buffer.concat([body, Buffer.from(" ")]);
+const tampered = verify({json.dumps(VECTOR_SECRET)}, headers, longer, 1614265330);
+const stale = verify({json.dumps(VECTOR_SECRET)}, headers, body, 1614265330 + 301);
+console.log(JSON.stringify([ok, tampered, stale]));
+"""
+    )
+    out = subprocess.run(
+        [node, str(script)], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert json.loads(out.stdout) == [True, False, False]
