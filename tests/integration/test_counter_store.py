@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import asyncpg
+import msgspec
 import pytest
 import redis.asyncio as aioredis
 
@@ -197,10 +198,17 @@ async def test_lost_meta_means_not_ready_and_asks_for_a_rebuild(pool, redis_url)
 
 
 async def test_batch_killed_mid_write_acknowledges_and_counts_nothing(pool, store) -> None:
-    """The connection dies inside the group-commit transaction: no answer is stored or counted."""
+    """The connection dies inside the group-commit transaction: no answer is stored or counted,
+    and nothing that rides in the same transaction (cases, customer stamps) exists either."""
     tenant_id, survey_id = await _tenant(pool, store)
     batcher = IngestBatcher(pool, store)
-    answers = [_answer(tenant_id, survey_id, 10, date(2026, 10, 1)) for _ in range(500)]
+    answers = [
+        msgspec.structs.replace(
+            _answer(tenant_id, survey_id, 10 if i % 2 else 2, date(2026, 10, 1)),
+            customer_id=f"c{i}",
+        )
+        for i in range(500)
+    ]
 
     async def kill_writer() -> int:
         """Terminate the backend running the batch insert, once it waits on the lock."""
@@ -225,8 +233,9 @@ async def test_batch_killed_mid_write_acknowledges_and_counts_nothing(pool, stor
         await holder.execute("SELECT pg_advisory_unlock(42)")
         await pool.release(holder)
     assert await killer == 1
-    stored = await pool.fetchval("SELECT count(*) FROM responses WHERE tenant_id = $1", tenant_id)
-    assert stored == 0
+    for table in ("responses", "followups", "customers"):
+        left = await pool.fetchval(f"SELECT count(*) FROM {table} WHERE tenant_id = $1", tenant_id)
+        assert left == 0, table
     assert await verify(pool, store, [tenant_id]) == []
     q = _query(tenant_id)
     (hist,) = await store.histograms(q, [(q.start, q.end)])
