@@ -12,7 +12,7 @@ import asyncpg
 from domain.customers import AuditEntry, CustomerChange, CustomerProfile, Erasure
 from domain.errors import NotFound
 from domain.model import Page
-from infra.postgres.cursor import decode_cursor, encode_cursor
+from infra.postgres.cursor import after_key, keyset_page
 from infra.postgres.responses import COLUMNS, to_response
 
 HISTORY = 20
@@ -166,16 +166,9 @@ class PgCustomerRepository:
     async def changed(
         self, *, tenant_id: UUID, since: datetime | None, limit: int, cursor: str | None
     ) -> Page[CustomerChange]:
-        after = decode_cursor(cursor, tuple[datetime, str]) if cursor else None
-        rows = await self._pool.fetch(
-            _CHANGED,
-            tenant_id,
-            since,
-            after[0] if after else None,
-            after[1] if after else None,
-            limit + 1,
-        )
-        items = [
+        after_at, after_id = after_key(cursor, tuple[datetime, str])
+        rows = await self._pool.fetch(_CHANGED, tenant_id, since, after_at, after_id, limit + 1)
+        changes = [
             CustomerChange(
                 customer_id=r["feed_id"],
                 updated_at=r["changed_at"],
@@ -183,10 +176,6 @@ class PgCustomerRepository:
                 responses_count=r["n"],
                 open_followups=r["open_followups"],
             )
-            for r in rows[:limit]
+            for r in rows
         ]
-        last = items[-1] if len(rows) > limit else None
-        return Page(
-            items=items,
-            next_cursor=encode_cursor(last.updated_at, last.customer_id) if last else None,
-        )
+        return keyset_page(changes, limit, lambda c: (c.updated_at, c.customer_id))

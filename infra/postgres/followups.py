@@ -23,7 +23,7 @@ from domain.model import Page
 from domain.nps import Category
 from domain.webhook_payloads import followup_event
 from domain.webhooks import EventType
-from infra.postgres.cursor import decode_cursor, encode_cursor
+from infra.postgres.cursor import after_key, keyset_page
 from infra.postgres.customers import touch_customers
 from infra.postgres.webhooks_outbox import enqueue_events
 
@@ -168,23 +168,20 @@ class PgFollowupRepository:
 
     async def list(self, flt: CaseFilter, *, limit: int, cursor: str | None) -> Page[Case]:
         """Newest first by (created_at, id)."""
-        after = decode_cursor(cursor, tuple[datetime, UUID]) if cursor else None
+        after_at, after_id = after_key(cursor, tuple[datetime, UUID])
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 f"{_SELECT} WHERE {_FILTER}"
                 " AND ($7::timestamptz IS NULL OR (f.created_at, f.id) < ($7, $8))"
                 " ORDER BY f.created_at DESC, f.id DESC LIMIT $9",
                 *_args(flt),
-                after[0] if after else None,
-                after[1] if after else None,
+                after_at,
+                after_id,
                 limit + 1,
             )
-            more, rows = len(rows) > limit, rows[:limit]
-            notes = await _notes(conn, flt.tenant_id, [r["id"] for r in rows])
-        items = [_case(r, notes[r["id"]]) for r in rows]
-        last = items[-1] if more else None
-        cursor_out = encode_cursor(last.created_at, last.id) if last else None
-        return Page(items=items, next_cursor=cursor_out)
+            notes = await _notes(conn, flt.tenant_id, [r["id"] for r in rows[:limit]])
+        cases = [_case(r, notes.get(r["id"], [])) for r in rows]
+        return keyset_page(cases, limit, lambda c: (c.created_at, c.id))
 
     async def update(
         self,

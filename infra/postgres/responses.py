@@ -11,7 +11,7 @@ import asyncpg
 from domain.errors import NotFound
 from domain.model import Page, Response
 from domain.ports import ResponseFilter
-from infra.postgres.cursor import decode_cursor, encode_cursor
+from infra.postgres.cursor import after_key, keyset_page
 
 COLUMNS = (
     "id, tenant_id, survey_id, score, comment, customer_id, segments, answered_at,"
@@ -55,22 +55,17 @@ class PgResponseRepository:
 
     async def list(self, flt: ResponseFilter, *, limit: int, cursor: str | None) -> Page[Response]:
         """Newest first by (answered_at, id); dates are local days of the tenant's zone."""
-        after = decode_cursor(cursor, tuple[datetime, UUID]) if cursor else None
+        after_at, after_id = after_key(cursor, tuple[datetime, UUID])
         rows = await self._conn.fetch(
             f"SELECT {COLUMNS} FROM responses WHERE {FILTER}"
             " AND ($8::timestamptz IS NULL OR (answered_at, id) < ($8, $9))"
             " ORDER BY answered_at DESC, id DESC LIMIT $10",
             *filter_args(flt),
-            after[0] if after else None,
-            after[1] if after else None,
+            after_at,
+            after_id,
             limit + 1,
         )
-        items = [to_response(r) for r in rows[:limit]]
-        more = len(rows) > limit
-        return Page(
-            items=items,
-            next_cursor=encode_cursor(items[-1].answered_at, items[-1].id) if more else None,
-        )
+        return keyset_page([to_response(r) for r in rows], limit, lambda x: (x.answered_at, x.id))
 
 
 # The answer filters shared by listing and export ($1..$7).

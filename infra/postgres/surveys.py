@@ -9,7 +9,7 @@ import asyncpg
 
 from domain.errors import NotFound
 from domain.model import Page, Survey, SurveyKind
-from infra.postgres.cursor import decode_cursor, encode_cursor
+from infra.postgres.cursor import after_key, keyset_page
 
 _COLUMNS = "id, tenant_id, name, question, kind, created_at, updated_at, archived_at"
 
@@ -53,22 +53,17 @@ class PgSurveyRepository:
         return _survey(row)
 
     async def list(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Survey]:
-        after = decode_cursor(cursor, tuple[datetime, UUID]) if cursor else None
+        after_at, after_id = after_key(cursor, tuple[datetime, UUID])
         rows = await self._conn.fetch(
             f"SELECT {_COLUMNS} FROM surveys WHERE tenant_id = $1"
             " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))"
             " ORDER BY created_at DESC, id DESC LIMIT $4",
             tenant_id,
-            after[0] if after else None,
-            after[1] if after else None,
+            after_at,
+            after_id,
             limit + 1,
         )
-        items = [_survey(r) for r in rows[:limit]]
-        more = len(rows) > limit
-        return Page(
-            items=items,
-            next_cursor=encode_cursor(items[-1].created_at, items[-1].id) if more else None,
-        )
+        return keyset_page([_survey(r) for r in rows], limit, lambda x: (x.created_at, x.id))
 
     async def save(self, survey: Survey) -> None:
         await self._conn.execute(

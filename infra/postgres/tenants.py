@@ -10,7 +10,7 @@ import asyncpg
 
 from domain.errors import NotFound
 from domain.model import ApiKey, Page, Principal, Scope, Tenant
-from infra.postgres.cursor import decode_cursor, encode_cursor
+from infra.postgres.cursor import after_key, keyset_page
 
 
 def _tenant(row: asyncpg.Record) -> Tenant:
@@ -39,20 +39,15 @@ class PgTenantRepository:
         return _tenant(row)
 
     async def list(self, *, limit: int, cursor: str | None) -> Page[Tenant]:
-        after = decode_cursor(cursor, tuple[datetime, UUID]) if cursor else None
+        after_at, after_id = after_key(cursor, tuple[datetime, UUID])
         rows = await self._conn.fetch(
             "SELECT * FROM tenants WHERE $1::timestamptz IS NULL OR (created_at, id) < ($1, $2)"
             " ORDER BY created_at DESC, id DESC LIMIT $3",
-            after[0] if after else None,
-            after[1] if after else None,
+            after_at,
+            after_id,
             limit + 1,
         )
-        items = [_tenant(r) for r in rows[:limit]]
-        more = len(rows) > limit
-        return Page(
-            items=items,
-            next_cursor=encode_cursor(items[-1].created_at, items[-1].id) if more else None,
-        )
+        return keyset_page([_tenant(r) for r in rows], limit, lambda x: (x.created_at, x.id))
 
 
 class PgApiKeyRepository:

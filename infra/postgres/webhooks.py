@@ -19,7 +19,7 @@ from domain.webhooks import (
     QueuedDelivery,
     WebhookEvent,
 )
-from infra.postgres.cursor import decode_cursor, encode_cursor
+from infra.postgres.cursor import after_key, decode_cursor, encode_cursor, keyset_page
 from infra.postgres.webhooks_outbox import enqueue_for_endpoint
 
 _ENDPOINT = (
@@ -107,22 +107,17 @@ class PgWebhookRepository:
         return _endpoint(row)
 
     async def list(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Endpoint]:
-        after = decode_cursor(cursor, tuple[datetime, UUID]) if cursor else None
+        after_at, after_id = after_key(cursor, tuple[datetime, UUID])
         rows = await self._pool.fetch(
             f"SELECT {_ENDPOINT} FROM webhook_endpoints WHERE tenant_id = $1"
             " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))"
             " ORDER BY created_at DESC, id DESC LIMIT $4",
             tenant_id,
-            after[0] if after else None,
-            after[1] if after else None,
+            after_at,
+            after_id,
             limit + 1,
         )
-        items = [_endpoint(r) for r in rows[:limit]]
-        more = len(rows) > limit
-        return Page(
-            items=items,
-            next_cursor=encode_cursor(items[-1].created_at, items[-1].id) if more else None,
-        )
+        return keyset_page([_endpoint(r) for r in rows], limit, lambda x: (x.created_at, x.id))
 
     async def save(self, endpoint: Endpoint) -> None:
         """Saving an enabled endpoint forgets its failure streak."""
