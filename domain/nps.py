@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Iterable
 
@@ -109,7 +110,11 @@ def _empty_summary(h: Histogram) -> NpsSummary:
 
 def summarize(histogram: Histogram) -> NpsSummary:
     """All figures of one histogram, unrounded; None where there are no answers."""
-    h = _checked(histogram)
+    return _summary(_checked(histogram))
+
+
+@functools.lru_cache(maxsize=4096)  # dashboards ask for the same histograms again and again
+def _summary(h: Histogram) -> NpsSummary:
     total = sum(h)
     if total == 0:
         return _empty_summary(h)

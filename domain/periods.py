@@ -54,6 +54,11 @@ def _check_range(start: date, end: date) -> None:
 
 def bucket_keys(start: date, end: date) -> list[str]:
     """Minimal cover of [start, end]: whole months as month keys, other days as day keys."""
+    return list(_bucket_keys(start, end))
+
+
+@functools.lru_cache(maxsize=1024)  # every read asks for the same few periods, over and over
+def _bucket_keys(start: date, end: date) -> tuple[str, ...]:
     _check_range(start, end)
     keys: list[str] = []
     d = start
@@ -67,7 +72,7 @@ def bucket_keys(start: date, end: date) -> list[str]:
         if d == end:
             break
         d += timedelta(days=1)
-    return keys
+    return tuple(keys)
 
 
 class TrendInterval(enum.StrEnum):

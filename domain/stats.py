@@ -8,6 +8,7 @@ two-sided p from the normal distribution. The groups are treated as independent 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -106,6 +107,11 @@ class Comparison(msgspec.Struct, frozen=True, kw_only=True):
 
 def compare(a: Histogram, b: Histogram, *, alpha: float = 0.05) -> Comparison:
     """b against a; every figure None when either group is empty."""
+    return _compare(tuple(a), tuple(b), alpha)
+
+
+@functools.lru_cache(maxsize=4096)  # a breakdown compares the same groups on every read
+def _compare(a: Histogram, b: Histogram, alpha: float) -> Comparison:
     pa, da, na = _counts(a)
     pb, db, nb = _counts(b)
     if na == 0 or nb == 0:

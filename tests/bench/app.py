@@ -4,10 +4,12 @@
   does nothing else: the framework's own limit.
 - GET /bench/hgetall makes exactly one HGETALL through the service's Redis client: the
   least any live read must do.
+With NPS_BENCH_BREAKDOWN_CACHE=0 every breakdown is computed from the counters again.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from litestar import Litestar, Request, get, post
@@ -16,6 +18,7 @@ from litestar.params import JSONBody
 from api.app import create_app
 from api.body import StrictBody
 from api.schemas.responses import ResponseCreate
+from infra.redis import counters
 from infra.settings import load_settings
 
 HGETALL_KEY = "nps:bench:hgetall"
@@ -40,4 +43,6 @@ async def hgetall(request: Request[Any, Any, Any]) -> dict[str, int]:
 
 
 def bench_app() -> Litestar:
+    if os.environ.get("NPS_BENCH_BREAKDOWN_CACHE") == "0":  # measure every read recomputed
+        counters.BREAKDOWN_CACHE = 0
     return create_app(load_settings(), extra_handlers=[noop, hgetall])

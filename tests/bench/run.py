@@ -137,7 +137,12 @@ def read_paths(survey: str) -> dict[str, str]:
 
 
 async def reads_at(
-    server: Server, pool: asyncpg.Pool, store: RedisCounterStore, size: int, seconds: float
+    server: Server,
+    uncached: Server,
+    pool: asyncpg.Pool,
+    store: RedisCounterStore,
+    size: int,
+    seconds: float,
 ) -> dict[str, Any]:
     tid, key, survey = tenant(server, f"reads-{size}")
     load_s = await copy_answers(
@@ -169,6 +174,11 @@ async def reads_at(
             env={"NPS_BENCH_KEY": key, "NPS_BENCH_PATH": path},
         )
         out[name] = got.as_dict() | {"ratio_rps": ratio(got.rps, base.rps)}
+    path = read_paths(survey)["breakdown_365d"]
+    env = {"NPS_BENCH_KEY": key, "NPS_BENCH_PATH": path}
+    out["breakdown_365d_uncached"] = wrk(
+        f"{uncached.base}{path}", "get.lua", seconds=seconds, env=env
+    ).as_dict()
     out["tenant"] = tid
     return out
 
@@ -238,7 +248,9 @@ async def main(smoke: bool) -> int:
     pool = await create_pool(db, size=8)
     redis = aioredis.Redis.from_url(redis_url)
     await redis.hset(HGETALL_KEY, mapping={str(i): i for i in range(11)})
-    server = Server({"NPS_DATABASE_URL": db, "NPS_REDIS_URL": redis_url, "NPS_ADMIN_TOKEN": ADMIN})
+    env = {"NPS_DATABASE_URL": db, "NPS_REDIS_URL": redis_url, "NPS_ADMIN_TOKEN": ADMIN}
+    server = Server(env)
+    uncached = Server(env | {"NPS_BENCH_BREAKDOWN_CACHE": "0"})
     try:
         results: dict[str, Any] = {"mode": "smoke" if smoke else "full", "seconds": cfg["seconds"]}
         results["machine"] = machine(await pool.fetchval("SHOW server_version"), await redis.info())
@@ -249,7 +261,8 @@ async def main(smoke: bool) -> int:
         )
         store = RedisCounterStore(redis)
         results["reads"] = {
-            str(n): await reads_at(server, pool, store, n, cfg["seconds"]) for n in cfg["sizes"]
+            str(n): await reads_at(server, uncached, pool, store, n, cfg["seconds"])
+            for n in cfg["sizes"]
         }
         big = results["reads"][str(cfg["sizes"][-1])]
         results["rebuild"] = {
@@ -262,6 +275,7 @@ async def main(smoke: bool) -> int:
         results["soak"] = await soak(server, key, survey, cfg["soak"])
     finally:
         server.stop()
+        uncached.stop()
         await pool.close()
         await redis.aclose()
         await drop_database(base_db, db)

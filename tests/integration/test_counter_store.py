@@ -258,3 +258,30 @@ async def _slow_ingest(pool, batcher, tenant_id, answers):  # type: ignore[no-un
         return await batcher.ingest(tenant_id, answers)
     finally:
         await pool.execute(f"DROP TRIGGER IF EXISTS {trigger} ON counter_outbox")
+
+
+async def test_a_repeated_breakdown_is_served_from_cache_only_while_counters_are_unchanged(
+    pool, store
+) -> None:
+    tenant_id, survey_id = await _tenant(pool, store)
+    day = date(2026, 6, 6)
+    gen = await store.expected_gen(tenant_id)
+    assert gen is not None
+    first = [_answer(tenant_id, survey_id, 9, day, {"team": "a"})]
+    assert await store.apply(tenant_id, gen, await _commit(pool, first))
+    q = _query(tenant_id)
+    before = await store.breakdown(q, "team")
+    assert before is not None and before["a"][9] == 1
+    # A change that bypasses apply (so the counters' tag stays): the cached answer is used.
+    await store.redis.hincrby(k.hist_key(tenant_id, gen, "all", "m202606", "team=a"), "9", 5)
+    assert await store.breakdown(q, "team") == before
+    # Every apply changes the tag: the next breakdown is computed again, exactly.
+    more = [_answer(tenant_id, survey_id, 2, day, {"team": "b"})]
+    assert await store.apply(tenant_id, gen, await _commit(pool, more))
+    after = await store.breakdown(q, "team")
+    assert after is not None and after["a"][9] == 6 and after["b"][2] == 1
+    # A rebuild starts a new generation: its answer comes from PostgreSQL's truth.
+    await rebuild(pool, store, tenant_id)
+    rebuilt = await store.breakdown(q, "team")
+    assert rebuilt is not None and rebuilt["a"][9] == 1 and rebuilt["b"][2] == 1
+    assert rebuilt == await PgHistogramSource(pool).breakdown(q, "team")

@@ -5,6 +5,7 @@
 -- then set-add count S and S x (key index, member).
 -- Refuses (returns {0, state, gen}) unless meta matches; else {1, transactions applied now}
 -- (a transaction already in the applied set is skipped: a retry never counts twice).
+-- Meta's `ver` counts the applies that changed something: cached reads compare it.
 local meta = redis.call('HMGET', KEYS[1], 'state', 'gen')
 if meta[1] ~= ARGV[1] or meta[2] ~= ARGV[2] then
   return {0, meta[1] or '', meta[2] or ''}
@@ -24,6 +25,9 @@ for _ = 1, tonumber(ARGV[3]) do
   else
     i = i + 3 * n
   end
+end
+if applied > 0 then
+  redis.call('HINCRBY', KEYS[1], 'ver', 1)
 end
 local s = tonumber(ARGV[i])
 i = i + 1

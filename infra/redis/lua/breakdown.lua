@@ -1,13 +1,19 @@
 -- Sum counter hashes per value of one dimension over a list of buckets (one round trip).
 -- KEYS[1] meta. ARGV: tenant prefix, scope, dimension, mode ('one': only ARGV[5], 'all':
--- every value seen), value, then the bucket names.
--- Returns {-1} when meta is missing, {0} when not ready, else {1, value, 11 sums, ...}.
-local meta = redis.call('HMGET', KEYS[1], 'state', 'gen')
+-- every value seen), value, the caller's cached tag ('' for none), then the bucket names.
+-- Returns {-1} when meta is missing, {0} when not ready, {2} when the counters are still
+-- as they were when the caller's tag was returned (its cached answer is exact), else
+-- {1, tag, value, 11 sums, ...}. The tag is "gen:ver": any apply or rebuild changes it.
+local meta = redis.call('HMGET', KEYS[1], 'state', 'gen', 'ver')
 if not meta[1] then
   return {-1}
 end
 if meta[1] ~= 'ready' then
   return {0}
+end
+local tag = meta[2] .. ':' .. (meta[3] or '0')
+if ARGV[6] == tag then
+  return {2}
 end
 local gen = ARGV[1] .. 'g' .. meta[2] .. ':'
 local base = gen .. 'h:' .. ARGV[2] .. ':'
@@ -17,11 +23,11 @@ if ARGV[4] == 'one' then
 else
   values = redis.call('SMEMBERS', gen .. 'v:' .. ARGV[3])
 end
-local out = {1}
+local out = {1, tag}
 for _, value in ipairs(values) do
   local seg = ':' .. ARGV[3] .. '=' .. value
   local sums = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-  for b = 6, #ARGV do
+  for b = 7, #ARGV do
     local bins = redis.call('HMGET', base .. ARGV[b] .. seg,
       '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10')
     for s = 1, 11 do
