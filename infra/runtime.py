@@ -17,7 +17,7 @@ import structlog
 from infra.counter_sync import OutboxDrainer, rebuild
 from infra.ingest import IngestBatcher
 from infra.postgres.decisions import PgTargetRepository
-from infra.postgres.followups import announce_overdue
+from infra.postgres.followup_reports import announce_overdue
 from infra.postgres.idempotency import purge_expired
 from infra.postgres.pool import create_pool
 from infra.postgres.results import PgHistogramSource
