@@ -53,6 +53,17 @@ WHERE c.tenant_id = $1 AND ($2::timestamptz IS NULL OR c.updated_at >= $2)
 ORDER BY c.updated_at, c.customer_id
 LIMIT $5
 """
+# Webhook events kept for delivery and history carry the answer or case: the same fields
+# are erased there (deliveries still pending send the redacted payload).
+_SCRUB_EVENTS = """
+UPDATE webhook_events e
+SET data = e.data || jsonb_build_object('customer_id', NULL, 'comment', NULL)
+    || CASE WHEN e.data ? 'notes' THEN jsonb_build_object('notes', (
+           SELECT coalesce(jsonb_agg(n || jsonb_build_object('text', $3::text)), '[]'::jsonb)
+           FROM jsonb_array_elements(e.data -> 'notes') AS n))
+       ELSE '{}'::jsonb END
+WHERE e.tenant_id = $1 AND e.data ->> 'customer_id' = $2
+"""
 _OPEN_FOLLOWUPS = (
     "SELECT count(*) FROM followups f JOIN responses r"
     " ON r.tenant_id = f.tenant_id AND r.id = f.response_id"
@@ -134,13 +145,18 @@ class PgCustomerRepository:
                 tenant_id,
                 customer_id,
             )
+            scrubbed = await conn.execute(_SCRUB_EVENTS, tenant_id, customer_id, REDACTED)
             await conn.execute(
                 "INSERT INTO audit_log (tenant_id, id, action, actor_key_id, details, created_at)"
                 " VALUES ($1, $2, 'customer.erased', $3, $4, $5)",
                 tenant_id,
                 entry,
                 actor_key_id,
-                {"answers_anonymised": count, "fingerprint": _fingerprint(tenant_id, customer_id)},
+                {
+                    "answers_anonymised": count,
+                    "webhook_events_redacted": int(scrubbed.split()[-1]),
+                    "fingerprint": _fingerprint(tenant_id, customer_id),
+                },
                 now,
             )
         return Erasure(id=entry, answers_anonymised=count, erased_at=now)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from domain.webhook_signing import verify
-from infra.postgres.followups import announce_overdue
+from infra.postgres.followup_reports import announce_overdue
 from tests.conftest import post_batch
 from tests.integration.webhooks_support import make_hook, relay
 
@@ -121,3 +121,36 @@ async def test_tenants_without_subscribers_queue_nothing(
     finally:
         await conn.close()
     assert queued == 0
+
+
+async def test_erasure_also_redacts_the_customer_in_queued_webhook_events(
+    app_client, tenant, survey_id, receiver, relay_pool, database_url
+) -> None:
+    await make_hook(app_client, tenant, receiver, ["response.created", "followup.updated"])
+    await post_batch(
+        app_client,
+        tenant,
+        [{"survey_id": survey_id, "score": 1, "customer_id": "cus-x", "comment": "call 555"}],
+    )
+    case = (await app_client.get("/v1/followups", headers=tenant.headers)).json()["data"][0]
+    await app_client.post(
+        f"/v1/followups/{case['id']}/notes",
+        json={"author": "li", "text": "spoke to cus-x on 555"},
+        headers=tenant.headers,
+    )
+    erased = await app_client.delete("/v1/customers/cus-x", headers=tenant.headers)
+    assert erased.status_code == 200
+    events = await _deliver(relay_pool, receiver, 2)  # sent only now: already redacted
+    assert "cus-x" not in str(events) and "555" not in str(events)
+    assert events[1]["data"]["notes"][0]["text"] == "[redacted]"
+    conn = await asyncpg.connect(database_url)
+    try:
+        stored = await conn.fetchval(
+            "SELECT string_agg(data::text, ' ') FROM webhook_events WHERE tenant_id = $1",
+            uuid.UUID(tenant.id),
+        )
+    finally:
+        await conn.close()
+    assert "cus-x" not in stored and "555" not in stored
+    audit = (await app_client.get("/v1/audit", headers=tenant.headers)).json()["data"][0]
+    assert audit["details"]["webhook_events_redacted"] == 2
