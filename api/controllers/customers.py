@@ -44,7 +44,7 @@ class CustomerController(Controller):
         "A change committed while a client pages through always sorts after the rows it has "
         "seen, so paging never skips or repeats a change. A customer changes when they answer "
         "and when one of their follow-up cases changes; erased customers leave the feed.",
-        guards=[requires(Scope.RESULTS_READ)],
+        opt=requires(Scope.RESULTS_READ),
         responses=problems(400, 403),
     )
     async def list_changed(
@@ -71,7 +71,7 @@ class CustomerController(Controller):
         "/{customer_id:path}",
         operation_id="getCustomer",
         summary="A customer's latest score, counts and last 20 answers",
-        guards=[requires(Scope.RESULTS_READ)],
+        opt=requires(Scope.RESULTS_READ),
         responses=problems(403, 404),
     )
     async def get_customer(
@@ -90,7 +90,7 @@ class CustomerController(Controller):
         description="Removes the customer id and the comments from every answer of the "
         "customer; the scores stay counted, anonymously. Recorded in the audit log without "
         "the erased data.",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def erase_customer(
@@ -115,7 +115,7 @@ class AuditController(Controller):
         "/",
         operation_id="listAudit",
         summary="The tenant's audit log, newest first",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         responses=problems(403),
     )
     async def list_audit(

@@ -57,7 +57,7 @@ class ChangeController(Controller):
         "/",
         operation_id="createChange",
         summary="Record a change the company made",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         dto=StrictBody[ChangeCreate],
         return_dto=None,
         responses=problems(400, 403, 404),
@@ -82,7 +82,7 @@ class ChangeController(Controller):
         "/",
         operation_id="listChanges",
         summary="List changes by effective date",
-        guards=[requires(Scope.RESULTS_READ, Scope.MANAGE)],
+        opt=requires(Scope.RESULTS_READ, Scope.MANAGE),
         responses=problems(403),
     )
     async def list_changes(
@@ -105,7 +105,7 @@ class ChangeController(Controller):
         "/{change_id:uuid}",
         operation_id="getChange",
         summary="Get a change",
-        guards=[requires(Scope.RESULTS_READ, Scope.MANAGE)],
+        opt=requires(Scope.RESULTS_READ, Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def get_change(
@@ -120,7 +120,7 @@ class ChangeController(Controller):
         "/{change_id:uuid}",
         operation_id="updateChange",
         summary="Edit a change",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         dto=StrictBody[ChangeUpdate],
         return_dto=None,
         responses=problems(400, 403, 404),
@@ -150,7 +150,7 @@ class ChangeController(Controller):
         "/{change_id:uuid}",
         operation_id="deleteChange",
         summary="Delete a change",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def delete_change(
@@ -168,7 +168,7 @@ class ChangeController(Controller):
         "as many days from `effective_on`, capped at today. `needed_per_group` is how many "
         "answers per period would detect a difference of `min_effect` points with 80 % "
         "power at alpha 0.05, given the observed distribution.",
-        guards=[requires(Scope.RESULTS_READ)],
+        opt=requires(Scope.RESULTS_READ),
         responses=problems(403, 404),
     )
     async def impact(
@@ -213,7 +213,7 @@ class TargetController(Controller):
         summary="Set the NPS target of a scope (upsert)",
         description="A scope is a survey (or all surveys) and at most one segment. Results of "
         "that exact scope then carry `target`, `gap` and `target_met`.",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         dto=StrictBody[TargetPut],
         return_dto=None,
         responses=problems(400, 403, 404),
@@ -235,7 +235,7 @@ class TargetController(Controller):
         "/",
         operation_id="listTargets",
         summary="List targets",
-        guards=[requires(Scope.RESULTS_READ, Scope.MANAGE)],
+        opt=requires(Scope.RESULTS_READ, Scope.MANAGE),
         responses=problems(403),
     )
     async def list_targets(self, request: Request, services: ServicesDep) -> TargetList:
@@ -246,7 +246,7 @@ class TargetController(Controller):
         "/{target_id:uuid}",
         operation_id="deleteTarget",
         summary="Delete a target",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def delete_target(

@@ -65,7 +65,7 @@ class FollowupController(Controller):
         "/",
         operation_id="listFollowups",
         summary="List follow-up cases, newest first",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         responses=problems(400, 403),
     )
     async def list_cases(
@@ -101,7 +101,7 @@ class FollowupController(Controller):
         description="Over the cases opened in the period (local days of the tenant's zone; "
         "default the last 30 days). `recovery`: of the customers whose case was closed, how "
         "many answered again afterwards, and what their next answer was.",
-        guards=[requires(Scope.MANAGE, Scope.RESULTS_READ)],
+        opt=requires(Scope.MANAGE, Scope.RESULTS_READ),
         responses=problems(400, 403),
     )
     async def stats(
@@ -129,7 +129,7 @@ class FollowupController(Controller):
         "/{case_id:uuid}",
         operation_id="getFollowup",
         summary="Get a follow-up case with its notes",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def get_case(
@@ -147,7 +147,7 @@ class FollowupController(Controller):
         description="open → in_progress (sets first_contact_at) or closed; in_progress → "
         "closed; closed → open (reopens, clearing the resolution). Closing needs a "
         "resolution. Another move answers 409 naming the allowed ones.",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         dto=StrictBody[CaseUpdateIn],
         return_dto=None,
         responses=problems(400, 403, 404, 409),
@@ -173,7 +173,7 @@ class FollowupController(Controller):
         "/{case_id:uuid}/notes",
         operation_id="addFollowupNote",
         summary="Add a note to a case",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         dto=StrictBody[NoteCreate],
         return_dto=None,
         responses=problems(400, 403, 404),
@@ -204,7 +204,7 @@ class SettingsController(Controller):
         "/",
         operation_id="getSettings",
         summary="The tenant's follow-up settings",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         responses=problems(403),
     )
     async def get_settings(self, request: Request, services: ServicesDep) -> SettingsOut:
@@ -216,7 +216,7 @@ class SettingsController(Controller):
         operation_id="updateSettings",
         summary="Which answer categories open a follow-up case, and its deadline",
         description="Applies to answers stored from now on; existing cases keep their due_at.",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         dto=StrictBody[SettingsUpdate],
         return_dto=None,
         responses=problems(400, 403),

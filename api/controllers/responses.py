@@ -78,7 +78,7 @@ class ResponseController(Controller):
         summary="Record one answer",
         description="201 with the stored answer; 200 with the stored answer when its "
         "`external_id` was recorded before (counted once).",
-        guards=[requires(Scope.RESPONSES_WRITE)],
+        opt=requires(Scope.RESPONSES_WRITE),
         dto=StrictBody[ResponseCreate],
         return_dto=None,
         status_code=201,
@@ -114,7 +114,7 @@ class ResponseController(Controller):
         summary="Record up to 1000 answers",
         description="Each item is validated on its own: valid items are stored and counted even "
         "when others fail. 200 when every item succeeded, else 207 with one result per item.",
-        guards=[requires(Scope.RESPONSES_WRITE)],
+        opt=requires(Scope.RESPONSES_WRITE),
         dto=BatchBody,
         return_dto=None,
         status_code=200,
@@ -157,7 +157,7 @@ class ResponseController(Controller):
         "/",
         operation_id="listResponses",
         summary="List answers, newest first",
-        guards=[requires(Scope.RESULTS_READ)],
+        opt=requires(Scope.RESULTS_READ),
         responses=problems(403),
     )
     async def list_responses(
@@ -184,7 +184,7 @@ class ResponseController(Controller):
         summary="Stream every matching answer as CSV or NDJSON",
         description="Oldest first, streamed as rows are read (nothing is held in memory); "
         "CSV has a header row and RFC 4180 quoting, `segments` as a JSON object.",
-        guards=[requires(Scope.RESULTS_READ)],
+        opt=requires(Scope.RESULTS_READ),
         responses=problems(403),
         media_type="text/csv",
     )
@@ -213,7 +213,7 @@ class ResponseController(Controller):
         "/{response_id:uuid}",
         operation_id="getResponse",
         summary="Get one answer",
-        guards=[requires(Scope.RESULTS_READ)],
+        opt=requires(Scope.RESULTS_READ),
         responses=problems(403, 404),
     )
     async def get_response(
@@ -230,7 +230,7 @@ class ResponseController(Controller):
         summary="Exclude an answer from every calculation, or include it again",
         description="The answer stays stored and listed with its flag; counters change "
         "through the same outbox path as new answers, so `nps counters verify` stays exact.",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         dto=StrictBody[ResponseUpdate],
         return_dto=None,
         responses=problems(400, 403, 404),

@@ -70,7 +70,7 @@ class ResultsController(Controller):
     path = "/v1/nps"
     tags = ["results"]
     security = [{"apiKey": []}]
-    guards = [requires(Scope.RESULTS_READ)]
+    opt = requires(Scope.RESULTS_READ)
 
     @get("/", operation_id="getNps", summary="NPS of a period", responses=problems(403))
     async def nps(

@@ -27,7 +27,7 @@ class SurveyController(Controller):
         "/",
         operation_id="createSurvey",
         summary="Create a survey",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         dto=StrictBody[SurveyCreate],
         return_dto=None,
         responses=problems(400, 403),
@@ -49,7 +49,7 @@ class SurveyController(Controller):
         "/",
         operation_id="listSurveys",
         summary="List surveys, newest first",
-        guards=[requires(Scope.RESULTS_READ, Scope.MANAGE)],
+        opt=requires(Scope.RESULTS_READ, Scope.MANAGE),
         responses=problems(403),
     )
     async def list_surveys(
@@ -71,7 +71,7 @@ class SurveyController(Controller):
         "/{survey_id:uuid}",
         operation_id="getSurvey",
         summary="Get a survey",
-        guards=[requires(Scope.RESULTS_READ, Scope.MANAGE)],
+        opt=requires(Scope.RESULTS_READ, Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def get_survey(
@@ -86,7 +86,7 @@ class SurveyController(Controller):
         "/{survey_id:uuid}",
         operation_id="updateSurvey",
         summary="Change a survey",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         dto=StrictBody[SurveyUpdate],
         return_dto=None,
         responses=problems(400, 403, 404),
@@ -112,7 +112,7 @@ class SurveyController(Controller):
         operation_id="archiveSurvey",
         status_code=200,
         summary="Archive a survey: results stay, new answers are refused with 409",
-        guards=[requires(Scope.MANAGE)],
+        opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def archive(

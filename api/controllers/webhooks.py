@@ -29,8 +29,6 @@ from api.services import ServicesDep
 from domain import webhooks as uc
 from domain.model import DEFAULT_PAGE, Scope
 
-MANAGE = [requires(Scope.MANAGE)]
-
 
 class WebhookController(Controller):
     path = "/v1/webhooks"
@@ -44,7 +42,7 @@ class WebhookController(Controller):
         description="Events are POSTed as JSON and signed per Standard Webhooks v1 "
         "(`webhook-id`, `webhook-timestamp`, `webhook-signature` headers) with the returned "
         "`secret`. See the spec's `webhooks` section for the payloads.",
-        guards=MANAGE,
+        opt=requires(Scope.MANAGE),
         dto=StrictBody[WebhookCreate],
         return_dto=None,
         responses=problems(400, 403),
@@ -67,7 +65,7 @@ class WebhookController(Controller):
         "/",
         operation_id="listWebhooks",
         summary="List webhook endpoints, newest first",
-        guards=MANAGE,
+        opt=requires(Scope.MANAGE),
         responses=problems(403),
     )
     async def list_webhooks(
@@ -86,7 +84,7 @@ class WebhookController(Controller):
         "/{webhook_id:uuid}",
         operation_id="getWebhook",
         summary="Get a webhook endpoint (never its secret)",
-        guards=MANAGE,
+        opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def get_webhook(
@@ -101,7 +99,7 @@ class WebhookController(Controller):
         "/{webhook_id:uuid}",
         operation_id="updateWebhook",
         summary="Change a webhook endpoint; `enabled: true` re-enables a disabled one",
-        guards=MANAGE,
+        opt=requires(Scope.MANAGE),
         dto=StrictBody[WebhookUpdate],
         return_dto=None,
         responses=problems(400, 403, 404),
@@ -127,7 +125,7 @@ class WebhookController(Controller):
         "/{webhook_id:uuid}",
         operation_id="deleteWebhook",
         summary="Delete a webhook endpoint and its deliveries",
-        guards=MANAGE,
+        opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def delete_webhook(
@@ -144,7 +142,7 @@ class WebhookController(Controller):
         summary="Replace the signing secret; the old one keeps signing alongside for 24 h",
         description="Shown only now. Until `previous_secret_expires_at`, `webhook-signature` "
         "carries two space-separated `v1,` signatures: with the new and the old secret.",
-        guards=MANAGE,
+        opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def rotate_secret(
@@ -167,7 +165,7 @@ class WebhookController(Controller):
         operation_id="testWebhook",
         status_code=202,
         summary="Queue a webhook.test event for this endpoint only",
-        guards=MANAGE,
+        opt=requires(Scope.MANAGE),
         responses=problems(403, 404, 409),
     )
     async def send_test(
@@ -191,7 +189,7 @@ class WebhookDeliveryController(Controller):
         "/",
         operation_id="listWebhookDeliveries",
         summary="Deliveries to an endpoint, newest first, each with every attempt made",
-        guards=MANAGE,
+        opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def list_deliveries(
@@ -217,7 +215,7 @@ class WebhookDeliveryController(Controller):
         operation_id="redeliverWebhookDelivery",
         status_code=202,
         summary="Send a delivery again now (also after it failed), with a fresh retry budget",
-        guards=MANAGE,
+        opt=requires(Scope.MANAGE),
         responses=problems(403, 404, 409),
     )
     async def redeliver(

@@ -195,3 +195,21 @@ async def test_revocation_reaches_another_api_process_at_once(
                 break
             await asyncio.sleep(0.02)
         assert (await other.get("/v1/surveys", headers=headers)).status_code == 401
+
+
+def test_every_tenant_route_declares_the_scopes_it_needs() -> None:
+    """Scopes are checked by the auth middleware from each route's opt: none may lack it."""
+    from api.app import create_app
+    from api.auth import SCOPES_OPT
+    from infra.settings import Settings
+
+    app = create_app(Settings())
+    unguarded = [
+        f"{method} {route.path}"
+        for route in app.routes
+        if route.path.startswith("/v1/") and not route.path.startswith("/v1/admin")
+        for handler in getattr(route, "route_handlers", [])
+        for method in handler.http_methods
+        if SCOPES_OPT not in handler.opt and method != "OPTIONS"
+    ]
+    assert unguarded == []
