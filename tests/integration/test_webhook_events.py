@@ -130,18 +130,25 @@ async def test_erasure_also_redacts_the_customer_in_queued_webhook_events(
     await post_batch(
         app_client,
         tenant,
-        [{"survey_id": survey_id, "score": 1, "customer_id": "cus-x", "comment": "call 555"}],
+        [
+            {
+                "survey_id": survey_id,
+                "score": 1,
+                "customer_id": "cus-xq7",
+                "comment": "call PHONE-Z9",
+            }
+        ],
     )
     case = (await app_client.get("/v1/followups", headers=tenant.headers)).json()["data"][0]
     await app_client.post(
         f"/v1/followups/{case['id']}/notes",
-        json={"author": "li", "text": "spoke to cus-x on 555"},
+        json={"author": "li", "text": "spoke to cus-xq7 on PHONE-Z9"},
         headers=tenant.headers,
     )
-    erased = await app_client.delete("/v1/customers/cus-x", headers=tenant.headers)
+    erased = await app_client.delete("/v1/customers/cus-xq7", headers=tenant.headers)
     assert erased.status_code == 200
     events = await _deliver(relay_pool, receiver, 2)  # sent only now: already redacted
-    assert "cus-x" not in str(events) and "555" not in str(events)
+    assert "cus-xq7" not in str(events) and "PHONE-Z9" not in str(events)
     assert events[1]["data"]["notes"][0]["text"] == "[redacted]"
     conn = await asyncpg.connect(database_url)
     try:
@@ -151,6 +158,6 @@ async def test_erasure_also_redacts_the_customer_in_queued_webhook_events(
         )
     finally:
         await conn.close()
-    assert "cus-x" not in stored and "555" not in stored
+    assert "cus-xq7" not in stored and "PHONE-Z9" not in stored
     audit = (await app_client.get("/v1/audit", headers=tenant.headers)).json()["data"][0]
     assert audit["details"]["webhook_events_redacted"] == 2
