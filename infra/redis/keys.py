@@ -56,26 +56,14 @@ def segment(dimension: str, value: str) -> str:
     return f"{dimension}={value}"
 
 
-def row_keys(
-    tenant_id: UUID, gen: int, *, survey_id: UUID, local_date: date, segments: dict[str, str]
-) -> list[str]:
-    """Every counter hash an answer counts in: (survey, all) x (day, month) x (_, segments)."""
-    segs = [NO_SEGMENT, *(segment(d, v) for d, v in segments.items())]
-    buckets = (day_key(local_date), month_key(local_date.year, local_date.month))
-    return [
-        hist_key(tenant_id, gen, scope, bucket, seg)
-        for scope in (str(survey_id), ALL_SURVEYS)
-        for bucket in buckets
-        for seg in segs
-    ]
-
-
 class ApplyPlan:
     """KEYS and ARGV of apply.lua: per writing transaction, its deltas summed per key and bin.
 
     Rows of one transaction are always applied together, so the transaction id is the unit
     remembered in the applied set, and a batch of answers costs one HINCRBY per distinct
-    (key, score) instead of one per answer.
+    (key, score) instead of one per answer. An answer counts in (survey, all) x (day, month)
+    x (no segment, each of its segments); the key indices of each (survey, day, segment) are
+    worked out once per plan, as a batch repeats them over and over.
     """
 
     def __init__(self, tenant_id: UUID, gen: int) -> None:
@@ -84,6 +72,11 @@ class ApplyPlan:
         self._index: dict[str, int] = {}
         self._groups: dict[str, dict[tuple[int, int], int]] = {}
         self._sets: set[tuple[int, str]] = set()
+        self._hist = f"{gen_prefix(tenant_id, gen)}h:"
+        self._bases: dict[tuple[UUID, date], list[str]] = {}
+        self._slots: dict[tuple[UUID, date, str], list[int]] = {}
+        self._dims = -1
+        self._values: dict[str, int] = {}
 
     def _key(self, name: str) -> int:
         if name not in self._index:
@@ -91,17 +84,40 @@ class ApplyPlan:
             self._index[name] = len(self.keys)
         return self._index[name]
 
+    def _indices(self, survey_id: UUID, day: date, seg: str) -> list[int]:
+        where = (survey_id, day)
+        bases = self._bases.get(where)
+        if bases is None:
+            buckets = (day_key(day), month_key(day.year, day.month))
+            bases = [
+                f"{self._hist}{scope}:{bucket}:"
+                for scope in (str(survey_id), ALL_SURVEYS)
+                for bucket in buckets
+            ]
+            self._bases[where] = bases
+        indices = [self._key(base + seg) for base in bases]
+        self._slots[(survey_id, day, seg)] = indices
+        return indices
+
     def add(self, row: OutboxRow) -> None:
         deltas = self._groups.setdefault(row.xid, {})
-        t, g = self.tenant_id, self.gen
-        for name in row_keys(
-            t, g, survey_id=row.survey_id, local_date=row.local_date, segments=row.segments
-        ):
-            slot = (self._key(name), row.score)
-            deltas[slot] = deltas.get(slot, 0) + row.delta
+        score, delta = row.score, row.delta
+        survey_id, day = row.survey_id, row.local_date
+        for seg in (NO_SEGMENT, *(segment(d, v) for d, v in row.segments.items())):
+            indices = self._slots.get((survey_id, day, seg)) or self._indices(survey_id, day, seg)
+            for i in indices:
+                slot = (i, score)
+                deltas[slot] = deltas.get(slot, 0) + delta
         for dimension, value in row.segments.items():
-            self._sets.add((self._key(dims_key(t, g)), dimension))
-            self._sets.add((self._key(values_key(t, g, dimension)), value))
+            if self._dims < 0:
+                self._dims = self._key(dims_key(self.tenant_id, self.gen))
+            self._sets.add((self._dims, dimension))
+            values = self._values.get(dimension)
+            if values is None:
+                values = self._values[dimension] = self._key(
+                    values_key(self.tenant_id, self.gen, dimension)
+                )
+            self._sets.add((values, value))
 
     def argv(self, state: str) -> list[str | int]:
         args: list[str | int] = [state, self.gen, len(self._groups)]

@@ -527,3 +527,52 @@ async def test_applied_transactions_leave_the_applied_set_after_their_rows_are_d
     await OutboxDrainer(env.pool, env.store).drain_once()
     assert await env.rds.scard(k.applied_key(t.id, gen or 0)) == 0
     assert await verify(env.pool, env.store, [t.id]) == []
+
+
+def test_apply_plan_sums_the_same_deltas_as_expanding_every_answer() -> None:
+    """The plan's per-(survey, day, segment) shortcuts give what a naive expansion gives."""
+    from collections import Counter
+
+    from domain.periods import day_key, month_key
+    from infra.redis import keys as k
+
+    rnd = random.Random(7)
+    tenant_id, gen = uuid.uuid4(), 3
+    surveys = [uuid.uuid4(), uuid.uuid4()]
+    rows = [
+        OutboxRow(
+            id=i,
+            xid=str(1000 + i % 3),
+            tenant_id=tenant_id,
+            survey_id=rnd.choice(surveys),
+            local_date=date(2026, rnd.choice([1, 2]), rnd.choice([1, 15, 28])),
+            score=rnd.randrange(11),
+            segments={d: rnd.choice("abc") for d in rnd.sample(["team", "region", "plan"], 2)},
+            delta=rnd.choice([1, 1, 1, -1]),
+        )
+        for i in range(300)
+    ]
+    plan = k.ApplyPlan(tenant_id, gen)
+    for row in rows:
+        plan.add(row)
+    got: Counter[tuple[str, str, int]] = Counter()
+    args = plan.argv("ready")
+    i = 3
+    for _ in range(int(args[2])):
+        xid, n = str(args[i]), int(args[i + 1])
+        i += 2
+        for _ in range(n):
+            got[(xid, plan.keys[int(args[i]) - 1], int(args[i + 1]))] += int(args[i + 2])
+            i += 3
+    expected: Counter[tuple[str, str, int]] = Counter()
+    for r in rows:
+        segs = ["_", *(f"{d}={v}" for d, v in r.segments.items())]
+        for scope in (str(r.survey_id), "all"):
+            for bucket in (day_key(r.local_date), month_key(r.local_date.year, r.local_date.month)):
+                for seg in segs:
+                    name = k.hist_key(tenant_id, gen, scope, bucket, seg)
+                    expected[(r.xid, name, r.score)] += r.delta
+    nonzero = {key: n for key, n in expected.items() if n}  # zero sums are left out
+    assert dict(got) == nonzero
+    members = {(str(args[j]), str(args[j + 1])) for j in range(i + 1, len(args), 2)}
+    assert len(members) == int(args[i])
