@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -39,13 +40,12 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-@pytest.fixture(scope="session")
-async def database_url(server_urls: tuple[str, str]) -> AsyncIterator[str]:
-    """A fresh database for this test session, migrated, dropped at the end."""
+@contextlib.asynccontextmanager
+async def migrated_database(base: str, prefix: str = "nps_test") -> AsyncIterator[str]:
+    """A new database on the server of `base`, migrated, dropped on the way out."""
     from infra.postgres.migrate import migrate
 
-    base = server_urls[0]
-    name = f"nps_test_{secrets.token_hex(4)}"
+    name = f"{prefix}_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(base)
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = _with_database(base, name)
@@ -59,6 +59,13 @@ async def database_url(server_urls: tuple[str, str]) -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_urls: tuple[str, str]) -> AsyncIterator[str]:
+    """A fresh database for this test session, migrated, dropped at the end."""
+    async with migrated_database(server_urls[0]) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

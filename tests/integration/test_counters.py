@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -19,12 +18,12 @@ import redis.exceptions
 
 from domain.model import ResultQuery, SegmentFilter
 from infra.counter_sync import OutboxDrainer, rebuild, verify
-from infra.postgres.migrate import migrate
 from infra.postgres.outbox import OutboxRow, delete_outbox, to_outbox_row
 from infra.postgres.pool import create_pool
 from infra.postgres.results import PgHistogramSource
 from infra.redis import keys as k
 from infra.redis.counters import REBUILDING, RedisCounterStore
+from tests.conftest import migrated_database
 from tests.integration.redis_server import RedisProcess
 
 DB_URL = os.environ.get("NPS_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
@@ -47,21 +46,10 @@ class Tenant(msgspec.Struct, frozen=True):
 
 @pytest.fixture(scope="session")
 async def counters_db() -> AsyncIterator[str]:
-    """A throw-away database for this module's session, migrated, dropped at the end."""
-    name = f"nps_counters_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(urlunsplit(urlsplit(DB_URL)._replace(path="/postgres")))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(DB_URL)._replace(path=f"/{name}"))
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-    try:
+    """A database of this module's own: the app's background drainer never touches it."""
+    base = urlunsplit(urlsplit(DB_URL)._replace(path="/postgres"))
+    async with migrated_database(base, "nps_counters") as url:
         yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture
