@@ -42,8 +42,9 @@ class CustomerController(Controller):
         description="Ordered by (updated_at, customer_id), oldest change first. Follow "
         "`next_cursor` until it is null, then keep the last `updated_at` for the next sync. "
         "A change committed while a client pages through always sorts after the rows it has "
-        "seen, so paging never skips or repeats a change. A customer changes when they answer "
-        "and when one of their follow-up cases changes; erased customers leave the feed.",
+        "seen, so paging never skips or repeats a change. A customer changes when they answer, "
+        "when one of their answers is excluded or included again, and when one of their "
+        "follow-up cases changes; erased customers leave the feed.",
         opt=requires(Scope.RESULTS_READ),
         responses=problems(400, 403),
     )

@@ -8,6 +8,7 @@ import asyncpg
 
 from domain.errors import NotFound
 from domain.model import Response
+from infra.postgres.customers import touch_customers
 from infra.postgres.outbox import OutboxRow, to_outbox_row
 from infra.postgres.responses import COLUMNS, to_response
 
@@ -53,4 +54,6 @@ async def set_excluded(
             -1 if excluded else 1,
         )
         outbox.append(to_outbox_row(counted))
+        if row["customer_id"] is not None:  # the CRM's copy of this answer changed; last
+            await touch_customers(conn, tenant_id, [row["customer_id"]])
     return to_response(row), outbox

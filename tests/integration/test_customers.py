@@ -216,3 +216,22 @@ async def test_change_feed_refuses_bad_input_and_other_tenants_see_nothing(
         assert r.status_code in (400, 422) and field in r.text, (query, r.text)
     intruder = await make_tenant(app_client, admin_headers)
     assert (await _feed(app_client, intruder))["data"] == []
+
+
+async def test_excluding_an_answer_is_a_change_of_its_customer(
+    app_client, tenant, survey_id
+) -> None:
+    [answer] = await post_batch(app_client, tenant, [_answer(survey_id, "cus-ex", 3, 0, "")])
+    first = (await _feed(app_client, tenant))["data"]
+    assert [c["customer_id"] for c in first] == ["cus-ex"]
+    since = first[0]["updated_at"].replace("+00:00", "Z")
+    r = await app_client.patch(
+        f"/v1/responses/{answer}",
+        json={"excluded": True, "reason": "test answer"},
+        headers=tenant.headers,
+    )
+    assert r.status_code == 200, r.text
+    later = (await _feed(app_client, tenant, f"?updated_since={since}"))["data"]
+    assert [c["customer_id"] for c in later] == ["cus-ex"]
+    stamp = datetime.fromisoformat
+    assert stamp(later[0]["updated_at"]) > stamp(first[0]["updated_at"])
