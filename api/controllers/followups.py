@@ -60,12 +60,12 @@ class FollowupController(Controller):
     path = "/v1/followups"
     tags = ["follow-ups"]
     security = [{"apiKey": []}]
+    opt = requires(Scope.MANAGE)  # routes needing other scopes say so
 
     @get(
         "/",
         operation_id="listFollowups",
         summary="List follow-up cases, newest first",
-        opt=requires(Scope.MANAGE),
         responses=problems(400, 403),
     )
     async def list_cases(
@@ -129,7 +129,6 @@ class FollowupController(Controller):
         "/{case_id:uuid}",
         operation_id="getFollowup",
         summary="Get a follow-up case with its notes",
-        opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def get_case(
@@ -147,7 +146,6 @@ class FollowupController(Controller):
         description="open → in_progress (sets first_contact_at) or closed; in_progress → "
         "closed; closed → open (reopens, clearing the resolution). Closing needs a "
         "resolution. Another move answers 409 naming the allowed ones.",
-        opt=requires(Scope.MANAGE),
         dto=StrictBody[CaseUpdateIn],
         return_dto=None,
         responses=problems(400, 403, 404, 409),
@@ -173,7 +171,6 @@ class FollowupController(Controller):
         "/{case_id:uuid}/notes",
         operation_id="addFollowupNote",
         summary="Add a note to a case",
-        opt=requires(Scope.MANAGE),
         dto=StrictBody[NoteCreate],
         return_dto=None,
         responses=problems(400, 403, 404),
@@ -199,12 +196,12 @@ class SettingsController(Controller):
     path = "/v1/settings"
     tags = ["follow-ups"]
     security = [{"apiKey": []}]
+    opt = requires(Scope.MANAGE)
 
     @get(
         "/",
         operation_id="getSettings",
         summary="The tenant's follow-up settings",
-        opt=requires(Scope.MANAGE),
         responses=problems(403),
     )
     async def get_settings(self, request: Request, services: ServicesDep) -> SettingsOut:
@@ -216,7 +213,6 @@ class SettingsController(Controller):
         operation_id="updateSettings",
         summary="Which answer categories open a follow-up case, and its deadline",
         description="Applies to answers stored from now on; existing cases keep their due_at.",
-        opt=requires(Scope.MANAGE),
         dto=StrictBody[SettingsUpdate],
         return_dto=None,
         responses=problems(400, 403),

@@ -34,6 +34,7 @@ class WebhookController(Controller):
     path = "/v1/webhooks"
     tags = ["webhooks"]
     security = [{"apiKey": []}]
+    opt = requires(Scope.MANAGE)
 
     @post(
         "/",
@@ -42,7 +43,6 @@ class WebhookController(Controller):
         description="Events are POSTed as JSON and signed per Standard Webhooks v1 "
         "(`webhook-id`, `webhook-timestamp`, `webhook-signature` headers) with the returned "
         "`secret`. See the spec's `webhooks` section for the payloads.",
-        opt=requires(Scope.MANAGE),
         dto=StrictBody[WebhookCreate],
         return_dto=None,
         responses=problems(400, 403),
@@ -65,7 +65,6 @@ class WebhookController(Controller):
         "/",
         operation_id="listWebhooks",
         summary="List webhook endpoints, newest first",
-        opt=requires(Scope.MANAGE),
         responses=problems(403),
     )
     async def list_webhooks(
@@ -84,7 +83,6 @@ class WebhookController(Controller):
         "/{webhook_id:uuid}",
         operation_id="getWebhook",
         summary="Get a webhook endpoint (never its secret)",
-        opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def get_webhook(
@@ -99,7 +97,6 @@ class WebhookController(Controller):
         "/{webhook_id:uuid}",
         operation_id="updateWebhook",
         summary="Change a webhook endpoint; `enabled: true` re-enables a disabled one",
-        opt=requires(Scope.MANAGE),
         dto=StrictBody[WebhookUpdate],
         return_dto=None,
         responses=problems(400, 403, 404),
@@ -125,7 +122,6 @@ class WebhookController(Controller):
         "/{webhook_id:uuid}",
         operation_id="deleteWebhook",
         summary="Delete a webhook endpoint and its deliveries",
-        opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def delete_webhook(
@@ -142,7 +138,6 @@ class WebhookController(Controller):
         summary="Replace the signing secret; the old one keeps signing alongside for 24 h",
         description="Shown only now. Until `previous_secret_expires_at`, `webhook-signature` "
         "carries two space-separated `v1,` signatures: with the new and the old secret.",
-        opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def rotate_secret(
@@ -165,7 +160,6 @@ class WebhookController(Controller):
         operation_id="testWebhook",
         status_code=202,
         summary="Queue a webhook.test event for this endpoint only",
-        opt=requires(Scope.MANAGE),
         responses=problems(403, 404, 409),
     )
     async def send_test(
@@ -184,12 +178,12 @@ class WebhookDeliveryController(Controller):
     path = "/v1/webhooks/{webhook_id:uuid}/deliveries"
     tags = ["webhooks"]
     security = [{"apiKey": []}]
+    opt = requires(Scope.MANAGE)
 
     @get(
         "/",
         operation_id="listWebhookDeliveries",
         summary="Deliveries to an endpoint, newest first, each with every attempt made",
-        opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
     async def list_deliveries(
@@ -215,7 +209,6 @@ class WebhookDeliveryController(Controller):
         operation_id="redeliverWebhookDelivery",
         status_code=202,
         summary="Send a delivery again now (also after it failed), with a fresh retry budget",
-        opt=requires(Scope.MANAGE),
         responses=problems(403, 404, 409),
     )
     async def redeliver(
