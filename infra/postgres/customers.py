@@ -31,16 +31,26 @@ INSERT INTO customers (tenant_id, customer_id, updated_at)
 SELECT $1, ids.customer_id, clock.last FROM unnest($2::text[]) AS ids(customer_id), clock
 ON CONFLICT (tenant_id, customer_id) DO UPDATE SET updated_at = EXCLUDED.updated_at
 """
+
+
+def _open_followups(tenant: str, customer: str) -> str:
+    """SQL counting the customer's cases not yet closed."""
+    return (
+        "SELECT count(*) FROM followups f JOIN responses fr"
+        " ON fr.tenant_id = f.tenant_id AND fr.id = f.response_id"
+        f" WHERE f.tenant_id = {tenant} AND fr.customer_id = {customer}"
+        " AND f.status <> 'closed'"
+    )
+
+
+_OPEN_FOLLOWUPS = _open_followups("$1", "$2")
 _CHANGED = f"""
 SELECT c.customer_id AS feed_id, c.updated_at AS changed_at, stats.n, stats.open_followups,
        latest.*
 FROM customers c
 CROSS JOIN LATERAL (
     SELECT count(*) AS n,
-           (SELECT count(*) FROM followups f JOIN responses fr
-              ON fr.tenant_id = f.tenant_id AND fr.id = f.response_id
-            WHERE f.tenant_id = c.tenant_id AND fr.customer_id = c.customer_id
-              AND f.status <> 'closed') AS open_followups
+           ({_open_followups("c.tenant_id", "c.customer_id")}) AS open_followups
     FROM responses x WHERE x.tenant_id = c.tenant_id AND x.customer_id = c.customer_id
 ) stats
 LEFT JOIN LATERAL (
@@ -64,11 +74,6 @@ SET data = e.data || jsonb_build_object('customer_id', NULL, 'comment', NULL)
        ELSE '{}'::jsonb END
 WHERE e.tenant_id = $1 AND e.data ->> 'customer_id' = $2
 """
-_OPEN_FOLLOWUPS = (
-    "SELECT count(*) FROM followups f JOIN responses r"
-    " ON r.tenant_id = f.tenant_id AND r.id = f.response_id"
-    " WHERE f.tenant_id = $1 AND r.customer_id = $2 AND f.status <> 'closed'"
-)
 
 
 async def touch_customers(
