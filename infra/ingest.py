@@ -138,17 +138,15 @@ class IngestBatcher:
         async with self._pool.acquire() as conn, conn.transaction():
             inserted = await insert_responses(conn, responses)
             outbox = inserted.outbox
-            results = await _results(conn, responses, outbox)
+            created = {row.response_id for row in outbox}
+            results = await _results(conn, responses, created)
             per_sub = _split(batch, results)
             await idempotency.complete(conn, _completions(batch, per_sub))
-            created = {row.response_id for row in outbox}
-            events = ingest_events(
-                [r for r in responses if r.id in created],
-                inserted.followups,
-                inserted.hooks,
-                datetime.now(UTC),
-            )
-            if events:
+            events = []
+            if inserted.hooks:  # someone listens: only then are payloads built
+                stored = [r for r in responses if r.id in created]
+                now = datetime.now(UTC)
+                events = ingest_events(stored, inserted.followups, inserted.hooks, now)
                 await enqueue_events(conn, events)
             await _touch_customers(conn, responses, created)
         if events and self._on_events is not None:
@@ -219,9 +217,8 @@ def _fail(sub: _Submission, exc: BaseException) -> None:
 
 
 async def _results(
-    conn: asyncpg.Connection, responses: list[Response], outbox: list[OutboxRow]
+    conn: asyncpg.Connection, responses: list[Response], created: set[UUID]
 ) -> list[IngestResult]:
-    created = {row.response_id for row in outbox}
     missing = [i for i, r in enumerate(responses) if r.id not in created]
     resolved = await resolve_not_created(conn, [responses[i] for i in missing]) if missing else []
     results = [
