@@ -66,10 +66,12 @@ async def fetch_notes(
     return out
 
 
-async def fetch_case(conn: asyncpg.Connection, tenant_id: UUID, case_id: UUID) -> Case:
-    row = await conn.fetchrow(
-        f"{SELECT_CASE} WHERE f.tenant_id = $1 AND f.id = $2", tenant_id, case_id
-    )
+async def fetch_case(
+    conn: asyncpg.Connection, tenant_id: UUID, case_id: UUID, *, lock: bool = False
+) -> Case:
+    """The case with its notes; `lock` holds its row until the transaction ends."""
+    sql = f"{SELECT_CASE} WHERE f.tenant_id = $1 AND f.id = $2"
+    row = await conn.fetchrow(sql + (" FOR UPDATE OF f" if lock else ""), tenant_id, case_id)
     if row is None:
         raise NotFound("follow-up case not found")
     return case_from_row(row, (await fetch_notes(conn, tenant_id, [case_id]))[case_id])

@@ -100,14 +100,7 @@ class PgFollowupRepository:
         now: datetime,
     ) -> Case:
         async with self._pool.acquire() as conn, conn.transaction():
-            locked = await conn.fetchval(
-                "SELECT id FROM followups WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-                tenant_id,
-                case_id,
-            )
-            if locked is None:
-                raise NotFound("follow-up case not found")
-            change = decide(await fetch_case(conn, tenant_id, case_id))
+            change = decide(await fetch_case(conn, tenant_id, case_id, lock=True))
             await conn.execute(_UPDATE, tenant_id, case_id, *_columns(change), now)
             case = await fetch_case(conn, tenant_id, case_id)
             await enqueue_events(conn, [followup_event(UPDATED, tenant_id, case, now)])
