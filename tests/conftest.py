@@ -40,6 +40,11 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+def url_database(url: str) -> str:
+    """The database name of a URL (embedded URLs carry a socket path in the query)."""
+    return urlsplit(url).path.lstrip("/")
+
+
 @contextlib.asynccontextmanager
 async def migrated_database(base: str, prefix: str = "nps_test") -> AsyncIterator[str]:
     """A new database on the server of `base`, migrated, dropped on the way out."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 
 import asyncpg
 import msgspec
@@ -11,7 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from infra.postgres.migrate import migrate
+from tests.conftest import migrated_database, url_database
 
 
 async def test_one_json_log_line_per_request_without_secrets(
@@ -52,26 +51,19 @@ async def test_liveness_and_readiness(app_client) -> None:
 
 async def test_readiness_is_503_without_postgresql(server_urls, settings) -> None:
     """The database disappears under a running app: readiness says so."""
-    base = server_urls[0]
-    name = f"nps_gone_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(base)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + f"/{name}"
-    conn = await asyncpg.connect(url)
-    await migrate(conn)
-    await conn.close()
-    app = create_app(msgspec.structs.replace(settings, database_url=url))
-    try:
+    async with migrated_database(server_urls[0], "nps_gone") as url:
+        app = create_app(msgspec.structs.replace(settings, database_url=url))
         async with AsyncTestClient(app=app, base_url="http://nps.test") as client:
             assert (await client.get("/health/ready")).status_code == 200
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            admin = await asyncpg.connect(server_urls[0])
+            try:
+                await admin.execute(f'DROP DATABASE "{url_database(url)}" WITH (FORCE)')
+            finally:
+                await admin.close()
             ready = await client.get("/health/ready")
             assert ready.status_code == 503
             assert ready.json()["database"] == "down"
             assert (await client.get("/health/live")).status_code == 200
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_docs_and_spec_are_served(app_client) -> None:
