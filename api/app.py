@@ -33,7 +33,6 @@ from api.webhook_docs import add_webhooks
 from infra.postgres.customers import PgCustomerRepository
 from infra.postgres.decisions import PgChangeRepository
 from infra.postgres.followups import PgFollowupRepository
-from infra.postgres.idempotency import PgIdempotencyStore
 from infra.postgres.responses import PgResponseExporter
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.postgres.webhooks import PgWebhookRepository
@@ -86,7 +85,6 @@ def services_for(rt: Runtime) -> Services:
     return Services(
         uow=PgUnitOfWorkFactory(rt.pool),
         ingestor=rt.batcher,
-        idempotency=PgIdempotencyStore(rt.pool),
         counters=rt.counters,
         database=rt.database,
         admin_token_hash=rt.admin_token_hash,

@@ -11,7 +11,6 @@ from litestar.di import NamedDependency
 from domain.customers import CustomerRepository
 from domain.decisions import ChangeRepository, TargetRepository
 from domain.followups import FollowupRepository
-from domain.idempotency import IdempotencyStore
 from domain.keys import ParsedKey
 from domain.model import Principal
 from domain.ports import HistogramSource, ResponseExporter, UnitOfWorkFactory
@@ -32,7 +31,6 @@ class Counters(HistogramSource, CounterInitializer):
 class Services:
     uow: UnitOfWorkFactory
     ingestor: Ingestor
-    idempotency: IdempotencyStore
     counters: Counters
     database: HistogramSource
     admin_token_hash: bytes

@@ -1,33 +1,16 @@
-"""Idempotency-Key claims: one execution per (tenant, key), replays for retries."""
+"""Idempotency-Key outcomes: one execution per (tenant, key), replays for retries.
+
+The key is claimed in the same transaction that stores the request's answers, together
+with the status and body it is answered with, so a claim is never seen half done.
+"""
 
 from __future__ import annotations
-
-from typing import Protocol
-from uuid import UUID
 
 import msgspec
 
 
-class Claimed(msgspec.Struct, frozen=True):
-    """This request owns the key and must run."""
-
-
 class Replay(msgspec.Struct, frozen=True, kw_only=True):
+    """The key was used before with the same request: answer what was answered then."""
+
     status_code: int
     body: bytes
-
-
-class InProgress(msgspec.Struct, frozen=True):
-    """The first request with this key is still running."""
-
-
-class Mismatch(msgspec.Struct, frozen=True):
-    """The key was used before with another request body."""
-
-
-Claim = Claimed | Replay | InProgress | Mismatch
-
-
-class IdempotencyStore(Protocol):
-    async def claim(self, *, tenant_id: UUID, key: str, request_hash: bytes) -> Claim: ...
-    async def release(self, *, tenant_id: UUID, key: str) -> None: ...

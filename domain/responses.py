@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 import msgspec
 
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.idempotency import Replay
 from domain.model import Page, Principal, Response
 from domain.periods import local_date
 from domain.ports import ResponseFilter, UnitOfWorkFactory
@@ -46,10 +47,18 @@ Render = Callable[[list[IngestResult]], tuple[int, bytes] | None]
 
 
 class IdempotencyCompletion(msgspec.Struct, frozen=True, kw_only=True):
-    """Record the request's final status and body in the same transaction as its answers."""
+    """Claim `key` and record the request's final status and body in the same transaction
+    as its answers; `request_hash` tells a retry from another request with the same key."""
 
     key: str
+    request_hash: bytes
     render: Render
+
+
+# What an ingest answers: one result per answer, or the replay of an earlier request with
+# the same Idempotency-Key (then nothing was stored). A key still in use by a running
+# request raises Conflict; a key used with another body raises IdempotencyMismatch.
+Ingested = list[IngestResult] | Replay
 
 
 class Ingestor(Protocol):
@@ -61,7 +70,7 @@ class Ingestor(Protocol):
         responses: Sequence[Response],
         *,
         idempotency: IdempotencyCompletion | None = None,
-    ) -> list[IngestResult]: ...
+    ) -> Ingested: ...
 
     async def set_excluded(
         self, tenant_id: UUID, response_id: UUID, *, excluded: bool, reason: str | None
@@ -107,7 +116,7 @@ async def record_responses(
     principal: Principal,
     ingestor: Ingestor,
     idempotency: IdempotencyCompletion | None = None,
-) -> list[IngestResult]:
+) -> Ingested:
     return await ingestor.ingest(principal.tenant_id, responses, idempotency=idempotency)
 
 

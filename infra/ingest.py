@@ -1,7 +1,7 @@
 """IngestBatcher: group commit of concurrent answers, then one counter apply per tenant.
 
-Concurrent submissions are written in one PostgreSQL transaction (responses, idempotency
-completions and one counter_outbox row per stored answer). Only after the commit are the
+Concurrent submissions are written in one PostgreSQL transaction (their Idempotency-Key
+claims, responses and one counter_outbox row per stored answer). Only after the commit are the
 counter deltas sent to Redis and the applied outbox rows deleted; every caller is answered
 after its batch committed. Whatever cannot be applied stays in the outbox for the drainer.
 """
@@ -18,24 +18,27 @@ import asyncpg
 import msgspec
 import structlog
 
+from domain.errors import Conflict, IdempotencyMismatch
+from domain.idempotency import Replay
 from domain.model import Response
-from domain.responses import IdempotencyCompletion, IngestResult, Outcome
+from domain.responses import IdempotencyCompletion, Ingested, IngestResult, Outcome
 from domain.webhook_payloads import ingest_events
 from infra.postgres import exclusions, idempotency
 from infra.postgres.customers import touch_customers
-from infra.postgres.ingest_sql import insert_responses, resolve_not_created
+from infra.postgres.ingest_sql import Claim, ClaimState, insert_responses, resolve_not_created
 from infra.postgres.outbox import OutboxRow, delete_outbox
 from infra.postgres.webhooks_outbox import enqueue_events
 from infra.redis.counters import RedisCounterStore
 
 log = structlog.get_logger(__name__)
+STILL_RUNNING = "a request with this Idempotency-Key is still being processed; retry later"
 
 
 class _Submission(msgspec.Struct, kw_only=True):
     tenant_id: UUID
     responses: Sequence[Response]
     idempotency: IdempotencyCompletion | None
-    future: asyncio.Future[list[IngestResult]]
+    future: asyncio.Future[Ingested]
 
 
 class IngestBatcher:
@@ -66,10 +69,10 @@ class IngestBatcher:
         responses: Sequence[Response],
         *,
         idempotency: IdempotencyCompletion | None = None,
-    ) -> list[IngestResult]:
+    ) -> Ingested:
         if self._task is None:
             self._task = asyncio.create_task(self._collect())
-        future: asyncio.Future[list[IngestResult]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Ingested] = asyncio.get_running_loop().create_future()
         self._pending.append(
             _Submission(
                 tenant_id=tenant_id, responses=responses, idempotency=idempotency, future=future
@@ -104,11 +107,18 @@ class IngestBatcher:
 
     def _take(self) -> list[_Submission]:
         batch: list[_Submission] = []
+        keys: set[tuple[UUID, str]] = set()
         rows = 0
         while self._pending and (
             not batch or rows + len(self._pending[0].responses) <= self._max_rows
         ):
             sub = self._pending.pop(0)
+            if sub.idempotency is not None:
+                key = (sub.tenant_id, sub.idempotency.key)
+                if key in keys:  # the same key twice in one batch: the first is running
+                    _fail(sub, Conflict(STILL_RUNNING))
+                    continue
+                keys.add(key)
             batch.append(sub)
             rows += len(sub.responses)
         return batch
@@ -135,13 +145,14 @@ class IngestBatcher:
     async def _write(self, batch: list[_Submission]) -> None:
         gens = {t: await self._gen(t) for t in {s.tenant_id for s in batch}}
         responses = [r for s in batch for r in s.responses]
+        keys = [s.idempotency.key if s.idempotency else None for s in batch for _ in s.responses]
         async with self._pool.acquire() as conn, conn.transaction():
-            inserted = await insert_responses(conn, responses)
+            inserted = await insert_responses(
+                conn, responses, claim_keys=keys, claims=_expected_claims(batch)
+            )
             outbox = inserted.outbox
             created = {row.response_id for row in outbox}
-            results = await _results(conn, responses, created)
-            per_sub = _split(batch, results)
-            await idempotency.complete(conn, _completions(batch, per_sub))
+            answers = await _answers(conn, batch, inserted.claims, created)
             events = []
             if inserted.hooks:  # someone listens: only then are payloads built
                 stored = [r for r in responses if r.id in created]
@@ -153,9 +164,13 @@ class IngestBatcher:
             self._on_events()
         applied = await self._apply(gens, outbox)
         # Answer only now: a client reading its NPS right after sees its answer counted.
-        for sub, sub_results in zip(batch, per_sub, strict=True):
-            if not sub.future.done():
-                sub.future.set_result(sub_results)
+        for sub, answer in zip(batch, answers, strict=True):
+            if sub.future.done():
+                continue
+            if isinstance(answer, Exception):
+                sub.future.set_exception(answer)
+            else:
+                sub.future.set_result(answer)
         await self._delete_applied(applied)
 
     async def set_excluded(
@@ -216,6 +231,79 @@ def _fail(sub: _Submission, exc: BaseException) -> None:
         sub.future.set_exception(exc)
 
 
+def _expected_claims(batch: list[_Submission]) -> list[Claim]:
+    """Each key with the answer its request gets when every answer is stored now."""
+    claims = []
+    for sub in batch:
+        if sub.idempotency is None:
+            continue
+        expected = [IngestResult(outcome=Outcome.CREATED, response=r) for r in sub.responses]
+        rendered = sub.idempotency.render(expected)
+        assert rendered is not None  # stored answers always render
+        claims.append(
+            Claim(
+                tenant_id=sub.tenant_id,
+                key=sub.idempotency.key,
+                request_hash=sub.idempotency.request_hash,
+                status_code=rendered[0],
+                body=rendered[1],
+            )
+        )
+    return claims
+
+
+async def _answers(
+    conn: asyncpg.Connection,
+    batch: list[_Submission],
+    claims: dict[tuple[UUID, str], ClaimState],
+    created: set[UUID],
+) -> list[Ingested | Exception]:
+    """What each submission is answered: its results, a replay, or the error of its key."""
+    answers: list[Ingested | Exception | None] = [None] * len(batch)
+    taken, run = [], []
+    for i, sub in enumerate(batch):
+        state = claims.get((sub.tenant_id, sub.idempotency.key)) if sub.idempotency else None
+        if state is ClaimState.BUSY:
+            answers[i] = Conflict(STILL_RUNNING)
+        elif state is ClaimState.TAKEN:
+            taken.append(i)
+        else:
+            run.append(i)
+    if taken:
+        keys = [_key(batch[i]) for i in taken]
+        recorded = await idempotency.stored(conn, keys)
+        for i, key in zip(taken, keys, strict=True):
+            answers[i] = _replay(batch[i], recorded.get(key))
+    responses = [r for i in run for r in batch[i].responses]
+    results = await _results(conn, responses, created)
+    corrections = []
+    start = 0
+    for i in run:
+        sub = batch[i]
+        answers[i] = mine = results[start : start + len(sub.responses)]
+        start += len(sub.responses)
+        if sub.idempotency is not None and any(r.outcome is not Outcome.CREATED for r in mine):
+            corrections.append((*_key(sub), sub.idempotency.render(mine)))
+    await idempotency.correct(conn, corrections)
+    assert all(a is not None for a in answers)
+    return [a for a in answers if a is not None]
+
+
+def _key(sub: _Submission) -> tuple[UUID, str]:
+    assert sub.idempotency is not None
+    return sub.tenant_id, sub.idempotency.key
+
+
+def _replay(sub: _Submission, recorded: tuple[bytes, Replay] | None) -> Ingested | Exception:
+    assert sub.idempotency is not None
+    if recorded is None:  # forgotten meanwhile (purged): the client may simply retry
+        return Conflict(STILL_RUNNING)
+    request_hash, replay = recorded
+    if request_hash != sub.idempotency.request_hash:
+        return IdempotencyMismatch("this Idempotency-Key was used with another request body")
+    return replay
+
+
 async def _results(
     conn: asyncpg.Connection, responses: list[Response], created: set[UUID]
 ) -> list[IngestResult]:
@@ -240,23 +328,3 @@ async def _touch_customers(
             by_tenant.setdefault(r.tenant_id, []).append(r.customer_id)
     for tenant_id in sorted(by_tenant):
         await touch_customers(conn, tenant_id, by_tenant[tenant_id])
-
-
-def _split(batch: list[_Submission], results: list[IngestResult]) -> list[list[IngestResult]]:
-    out, start = [], 0
-    for sub in batch:
-        out.append(results[start : start + len(sub.responses)])
-        start += len(sub.responses)
-    return out
-
-
-def _completions(
-    batch: list[_Submission], per_sub: list[list[IngestResult]]
-) -> list[tuple[UUID, str, int, bytes]]:
-    done = []
-    for sub, results in zip(batch, per_sub, strict=True):
-        if sub.idempotency is not None:
-            rendered = sub.idempotency.render(results)
-            if rendered is not None:
-                done.append((sub.tenant_id, sub.idempotency.key, *rendered))
-    return done

@@ -30,6 +30,7 @@ from api.services import ServicesDep
 from api.writes import BatchBody, invalid_item, render_batch, render_single
 from domain import responses as uc
 from domain.errors import InvalidInput
+from domain.idempotency import Replay
 from domain.model import DEFAULT_PAGE, Scope
 from domain.nps import Category
 from domain.ports import ResponseFilter
@@ -94,19 +95,21 @@ class ResponseController(Controller):
         principal = principal_of(request)
         answer = uc.build_response(data.to_domain(), principal=principal, now=services.clock())
 
-        async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes]:
-            (result,) = await uc.record_responses(
+        async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes] | Replay:
+            outcome = await uc.record_responses(
                 [answer],
                 principal=principal,
                 ingestor=services.ingestor,
                 idempotency=completion,
             )
-            uc.raise_for(result)
-            rendered = render_single([result])
+            if isinstance(outcome, Replay):
+                return outcome
+            uc.raise_for(outcome[0])
+            rendered = render_single(outcome)
             assert rendered is not None
             return rendered
 
-        return await run_idempotent(request, services, idempotency_key, render_single, run)
+        return await run_idempotent(request, idempotency_key, render_single, run)
 
     @post(
         "/batch",
@@ -145,13 +148,13 @@ class ResponseController(Controller):
                 invalid[i] = invalid_item(i, exc)
         render = render_batch(invalid, positions)
 
-        async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes]:
-            results = await uc.record_responses(
+        async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes] | Replay:
+            outcome = await uc.record_responses(
                 answers, principal=principal, ingestor=services.ingestor, idempotency=completion
             )
-            return render(results)
+            return outcome if isinstance(outcome, Replay) else render(outcome)
 
-        return await run_idempotent(request, services, idempotency_key, render, run)
+        return await run_idempotent(request, idempotency_key, render, run)
 
     @get(
         "/",

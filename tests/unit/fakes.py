@@ -21,7 +21,7 @@ from domain.model import (
 )
 from domain.nps import EMPTY_HISTOGRAM, Histogram, add_histograms, histogram_of
 from domain.ports import ResponseFilter
-from domain.responses import IdempotencyCompletion, IngestResult, Outcome
+from domain.responses import IdempotencyCompletion, Ingested, IngestResult, Outcome
 
 
 class FakeStore:
@@ -140,7 +140,7 @@ class FakeIngestor:
         responses: Sequence[Response],
         *,
         idempotency: IdempotencyCompletion | None = None,
-    ) -> list[IngestResult]:
+    ) -> Ingested:
         results = [self._one(r) for r in responses]
         if idempotency is not None:
             self.completions.append((idempotency.key, idempotency.render(results)))

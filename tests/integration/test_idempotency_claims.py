@@ -1,0 +1,115 @@
+"""Idempotency-Keys claimed inside the ingest transaction: running, recorded and corrected."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+
+from infra.postgres.idempotency import LOCK_SPACE
+
+
+async def _total(client, tenant) -> int:  # type: ignore[no-untyped-def]
+    r = await client.get("/v1/nps", headers=tenant.headers)
+    return int(r.json()["total"])
+
+
+async def test_key_held_by_a_running_request_elsewhere_is_409_at_once(
+    app_client, tenant, survey_id, database_url
+) -> None:
+    # Another process's flush holds the key's lock until its transaction ends.
+    other = await asyncpg.connect(database_url)
+    try:
+        tx = other.transaction()
+        await tx.start()
+        await other.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2::text || $3))",
+            LOCK_SPACE,
+            tenant.id,
+            "held-elsewhere",
+        )
+        headers = tenant.headers | {"Idempotency-Key": "held-elsewhere"}
+        body = {"survey_id": survey_id, "score": 9}
+        r = await asyncio.wait_for(
+            app_client.post("/v1/responses", json=body, headers=headers), timeout=10
+        )
+        assert r.status_code == 409, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert await _total(app_client, tenant) == 0
+        await tx.rollback()
+        r = await app_client.post("/v1/responses", json=body, headers=headers)
+        assert r.status_code == 201 and "idempotent-replayed" not in r.headers
+        assert await _total(app_client, tenant) == 1
+    finally:
+        await other.close()
+
+
+async def test_claim_left_incomplete_by_a_dead_request_is_taken_over(
+    app_client, tenant, survey_id, database_url
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES ($1, $2, $3)",
+            uuid.UUID(tenant.id),
+            "orphan",
+            b"\x00" * 32,
+        )
+        r = await app_client.post(
+            "/v1/responses",
+            json={"survey_id": survey_id, "score": 4},
+            headers=tenant.headers | {"Idempotency-Key": "orphan"},
+        )
+        assert r.status_code == 201, r.text
+        row = await conn.fetchrow(
+            "SELECT status_code, body, completed_at FROM idempotency_keys"
+            " WHERE tenant_id = $1 AND key = $2",
+            uuid.UUID(tenant.id),
+            "orphan",
+        )
+        assert row["status_code"] == 201 and row["completed_at"] is not None
+        assert bytes(row["body"]) == r.content
+    finally:
+        await conn.close()
+
+
+async def test_replay_of_a_batch_with_a_known_external_id_gives_the_corrected_answer(
+    app_client, tenant, survey_id
+) -> None:
+    first = await app_client.post(
+        "/v1/responses",
+        json={"survey_id": survey_id, "score": 10, "external_id": "crm-7"},
+        headers=tenant.headers,
+    )
+    assert first.status_code == 201
+    headers = tenant.headers | {"Idempotency-Key": "import-with-known"}
+    items = [
+        {"survey_id": survey_id, "score": 10, "external_id": "crm-7"},
+        {"survey_id": survey_id, "score": 3},
+        {"survey_id": str(uuid.uuid4()), "score": 5},
+    ]
+    r = await app_client.post("/v1/responses/batch", json={"responses": items}, headers=headers)
+    assert r.status_code == 207, r.text
+    statuses = [x["status"] for x in r.json()["results"]]
+    assert statuses == [200, 201, 404]
+    assert r.json()["results"][0]["id"] == first.json()["id"]
+    again = await app_client.post("/v1/responses/batch", json={"responses": items}, headers=headers)
+    assert again.status_code == 207 and again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == r.json()
+    assert await _total(app_client, tenant) == 2
+
+
+async def test_concurrent_posts_with_one_key_never_store_twice_and_all_get_an_answer(
+    app_client, tenant, survey_id
+) -> None:
+    headers = tenant.headers | {"Idempotency-Key": "storm"}
+    body = {"survey_id": survey_id, "score": 7}
+    results = await asyncio.gather(
+        *[app_client.post("/v1/responses", json=body, headers=headers) for _ in range(20)]
+    )
+    created = [r for r in results if r.status_code == 201]
+    assert {r.status_code for r in results} <= {201, 409}
+    assert len([r for r in created if "idempotent-replayed" not in r.headers]) == 1
+    assert len({r.json()["id"] for r in created}) == 1
+    assert await _total(app_client, tenant) == 1
