@@ -145,11 +145,8 @@ class IngestBatcher:
     async def _write(self, batch: list[_Submission]) -> None:
         gens = {t: await self._gen(t) for t in {s.tenant_id for s in batch}}
         responses = [r for s in batch for r in s.responses]
-        keys = [s.idempotency.key if s.idempotency else None for s in batch for _ in s.responses]
         async with self._pool.acquire() as conn, conn.transaction():
-            inserted = await insert_responses(
-                conn, responses, claim_keys=keys, claims=_expected_claims(batch)
-            )
+            inserted = await insert_responses(conn, responses, claims=_expected_claims(batch))
             outbox = inserted.outbox
             created = {row.response_id for row in outbox}
             answers = await _answers(conn, batch, inserted.claims, created)
@@ -234,7 +231,9 @@ def _fail(sub: _Submission, exc: BaseException) -> None:
 def _expected_claims(batch: list[_Submission]) -> list[Claim]:
     """Each key with the answer its request gets when every answer is stored now."""
     claims = []
+    last = 0
     for sub in batch:
+        first, last = last + 1, last + len(sub.responses)
         if sub.idempotency is None:
             continue
         expected = [IngestResult(outcome=Outcome.CREATED, response=r) for r in sub.responses]
@@ -247,6 +246,8 @@ def _expected_claims(batch: list[_Submission]) -> list[Claim]:
                 request_hash=sub.idempotency.request_hash,
                 status_code=rendered[0],
                 body=rendered[1],
+                first=first,
+                last=last,
             )
         )
     return claims

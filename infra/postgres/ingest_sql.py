@@ -16,6 +16,8 @@ from infra.postgres.idempotency import LOCK_SPACE
 from infra.postgres.outbox import OutboxRow
 from infra.postgres.responses import COLUMNS, to_response
 
+_encode = msgspec.json.encode
+
 # Answers to unknown or archived surveys are filtered by the join; a repeated external_id
 # is skipped by ON CONFLICT. Every stored answer gets its outbox row, and a follow-up case
 # when its category is one the tenant follows up, in the same statement. `hooks` tells
@@ -25,26 +27,30 @@ from infra.postgres.responses import COLUMNS, to_response
 # are not stored. The claim is written complete, with the answer the request expects to get.
 _INSERT = """
 WITH input AS (
-    SELECT * FROM unnest(
-        $1::uuid[], $2::uuid[], $3::uuid[], $4::int2[], $5::text[], $6::text[], $7::jsonb[],
-        $8::timestamptz[], $9::timestamptz[], $10::date[], $11::text[], $12::text[],
-        $13::text[]
-    ) WITH ORDINALITY AS u(tenant_id, id, survey_id, score, comment, customer_id, segments,
-                           answered_at, received_at, local_date, locale, external_id,
-                           claim_key, ord)
+    SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS (
+        tenant_id uuid, id uuid, survey_id uuid, score int2, comment text, customer_id text,
+        segments jsonb, answered_at timestamptz, received_at timestamptz, local_date date,
+        locale text, external_id text
+    )) WITH ORDINALITY AS u(tenant_id, id, survey_id, score, comment, customer_id, segments,
+                           answered_at, received_at, local_date, locale, external_id, ord)
 ), claims AS MATERIALIZED (
-    SELECT c.*, pg_try_advisory_xact_lock($19, hashtext(c.tenant_id::text || c.key)) AS locked
-    FROM unnest($14::uuid[], $15::text[], $16::bytea[], $17::int[], $18::bytea[])
-        AS c(tenant_id, key, request_hash, status, body)
+    SELECT c.tenant_id, c.key, decode(c.request_hash, 'base64') AS request_hash,
+           c.status_code, decode(c.body, 'base64') AS body, c.first, c.last,
+           pg_try_advisory_xact_lock($3, hashtext(c.tenant_id::text || c.key)) AS locked
+    FROM json_to_recordset($2::json) AS c(tenant_id uuid, key text, request_hash text,
+                                          status_code int, body text, first int, last int)
 ), claimed AS (
     INSERT INTO idempotency_keys AS k (tenant_id, key, request_hash, status_code, body,
                                        completed_at)
-    SELECT tenant_id, key, request_hash, status, body, now() FROM claims WHERE locked
+    SELECT tenant_id, key, request_hash, status_code, body, now() FROM claims WHERE locked
     ON CONFLICT (tenant_id, key) DO UPDATE
         SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
             body = EXCLUDED.body, created_at = now(), completed_at = now()
         WHERE k.completed_at IS NULL  -- left incomplete by a request that died (older code)
     RETURNING tenant_id, key
+), refused AS (  -- the answers of requests whose key is not theirs now
+    SELECT c.first, c.last FROM claims c
+    WHERE NOT EXISTS (SELECT 1 FROM claimed x WHERE x.tenant_id = c.tenant_id AND x.key = c.key)
 ), stored AS (
     INSERT INTO responses (tenant_id, id, survey_id, score, comment, customer_id, segments,
                            answered_at, received_at, local_date, locale, external_id)
@@ -52,8 +58,7 @@ WITH input AS (
            u.answered_at, u.received_at, u.local_date, u.locale, u.external_id
     FROM input u
     JOIN surveys s ON s.tenant_id = u.tenant_id AND s.id = u.survey_id AND s.archived_at IS NULL
-    WHERE u.claim_key IS NULL
-       OR EXISTS (SELECT 1 FROM claimed c WHERE c.tenant_id = u.tenant_id AND c.key = u.claim_key)
+    WHERE NOT EXISTS (SELECT 1 FROM refused f WHERE u.ord BETWEEN f.first AND f.last)
     ORDER BY u.ord
     ON CONFLICT (tenant_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
     RETURNING tenant_id, id, survey_id, local_date, score, segments, received_at
@@ -97,11 +102,15 @@ class ClaimState(enum.Enum):
 
 
 class Claim(msgspec.Struct, frozen=True, kw_only=True):
+    """A key to claim for the answers at positions first..last (1-based) of the batch."""
+
     tenant_id: UUID
     key: str
     request_hash: bytes
     status_code: int
     body: bytes
+    first: int
+    last: int
 
 
 class Inserted(msgspec.Struct, frozen=True, kw_only=True):
@@ -123,47 +132,14 @@ ORDER BY u.ord
 
 
 async def insert_responses(
-    conn: asyncpg.Connection,
-    responses: Sequence[Response],
-    *,
-    claim_keys: Sequence[str | None] = (),
-    claims: Sequence[Claim] = (),
+    conn: asyncpg.Connection, responses: Sequence[Response], *, claims: Sequence[Claim] = ()
 ) -> Inserted:
     """Store what can be stored: the answers stored now, their outbox rows and cases.
 
-    `claim_keys[i]` is the Idempotency-Key of the request `responses[i]` belongs to (None
-    for none); `claims` are those keys with the answers their requests expect.
+    The answers travel as one JSON document (one encode, no per-value work in Python);
+    `claims` are the Idempotency-Keys of the requests they belong to.
     """
-    columns: list[list[object]] = [[] for _ in range(13)]
-    keys = claim_keys or [None] * len(responses)
-    for r, key in zip(responses, keys, strict=True):
-        values = (
-            r.tenant_id,
-            r.id,
-            r.survey_id,
-            r.score,
-            r.comment,
-            r.customer_id,
-            r.segments,
-            r.answered_at,
-            r.received_at,
-            r.local_date,
-            r.locale,
-            r.external_id,
-            key,
-        )
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
-    rows = await conn.fetch(
-        _INSERT,
-        *columns,
-        [c.tenant_id for c in claims],
-        [c.key for c in claims],
-        [c.request_hash for c in claims],
-        [c.status_code for c in claims],
-        [c.body for c in claims],
-        LOCK_SPACE,
-    )
+    rows = await conn.fetch(_INSERT, _encode(responses), _encode(claims), LOCK_SPACE)
     by_id = {r.id: r for r in responses}
     outbox, cases, hooks, states = [], {}, {}, {}
     for row in rows:

@@ -17,9 +17,17 @@ def _jsonb_decode(data: bytes) -> object:
     return _decode(data[1:])
 
 
+def _json_encode(value: object) -> bytes:
+    """json parameters: bytes are sent as they are (a document encoded once by the caller)."""
+    return value if isinstance(value, bytes) else _encode(value)
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec(
         "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "json", encoder=_json_encode, decoder=_decode, schema="pg_catalog", format="binary"
     )
 
 

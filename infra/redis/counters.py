@@ -109,10 +109,10 @@ class RedisCounterStore:
         before, False when refused (nothing changed; the cached generation is forgotten)."""
         if not rows:
             return True
-        plan = k.ApplyPlan(tenant_id, gen)
-        for row in rows:
-            plan.add(row)
-        result = await self._apply(keys=plan.keys, args=plan.argv(state))
+        result = await self._apply(
+            keys=[k.meta_key(tenant_id), k.applied_key(tenant_id, gen)],
+            args=[state, gen, k.gen_prefix(tenant_id, gen), k.apply_payload(rows)],
+        )
         if int(result[0]) == 1:
             return True
         self._gens.pop(tenant_id, None)

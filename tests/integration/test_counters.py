@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
@@ -26,8 +24,6 @@ from infra.redis.counters import REBUILDING, RedisCounterStore
 from tests.conftest import migrated_database
 from tests.integration.redis_server import RedisProcess
 
-DB_URL = os.environ.get("NPS_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
-REDIS_URL = os.environ.get("NPS_TEST_REDIS_URL") or "redis://127.0.0.1:6379"
 YEAR = (date(2026, 1, 1), date(2026, 12, 31))
 SCAN = 10_000  # the shared Redis holds other tests' keys: walk it in few steps
 
@@ -45,10 +41,9 @@ class Tenant(msgspec.Struct, frozen=True):
 
 
 @pytest.fixture(scope="session")
-async def counters_db() -> AsyncIterator[str]:
+async def counters_db(server_urls: tuple[str, str]) -> AsyncIterator[str]:
     """A database of this module's own: the app's background drainer never touches it."""
-    base = urlunsplit(urlsplit(DB_URL)._replace(path="/postgres"))
-    async with migrated_database(base, "nps_counters") as url:
+    async with migrated_database(server_urls[0], "nps_counters") as url:
         yield url
 
 
@@ -69,8 +64,8 @@ class Env:
 
 
 @pytest.fixture
-async def env(pool: asyncpg.Pool) -> AsyncIterator[Env]:
-    rds = aioredis.Redis.from_url(REDIS_URL)
+async def env(pool: asyncpg.Pool, redis_url: str) -> AsyncIterator[Env]:
+    rds = aioredis.Redis.from_url(redis_url)
     e = Env(pool, rds)
     yield e
     for tenant_id in e.made:
@@ -517,16 +512,18 @@ async def test_applied_transactions_leave_the_applied_set_after_their_rows_are_d
     assert await verify(env.pool, env.store, [t.id]) == []
 
 
-def test_apply_plan_sums_the_same_deltas_as_expanding_every_answer() -> None:
-    """The plan's per-(survey, day, segment) shortcuts give what a naive expansion gives."""
+async def test_applied_counters_equal_a_naive_expansion_of_every_answer(env: Env) -> None:
+    """The script's own expansion and summing give what expanding each answer gives."""
     from collections import Counter
 
     from domain.periods import day_key, month_key
-    from infra.redis import keys as k
 
     rnd = random.Random(7)
     tenant_id, gen = uuid.uuid4(), 3
+    env.made.append(tenant_id)
+    await env.store.set_meta(tenant_id, expect_state="-", expect_gen=None, state="ready", gen=gen)
     surveys = [uuid.uuid4(), uuid.uuid4()]
+    values = ["a", "b", "Zürich = Nord", 'quote " and \\ slash', "日本"]
     rows = [
         OutboxRow(
             id=i,
@@ -535,32 +532,37 @@ def test_apply_plan_sums_the_same_deltas_as_expanding_every_answer() -> None:
             survey_id=rnd.choice(surveys),
             local_date=date(2026, rnd.choice([1, 2]), rnd.choice([1, 15, 28])),
             score=rnd.randrange(11),
-            segments={d: rnd.choice("abc") for d in rnd.sample(["team", "region", "plan"], 2)},
+            segments={d: rnd.choice(values) for d in rnd.sample(["team", "region", "plan"], 2)},
             delta=rnd.choice([1, 1, 1, -1]),
         )
         for i in range(300)
     ]
-    plan = k.ApplyPlan(tenant_id, gen)
-    for row in rows:
-        plan.add(row)
-    got: Counter[tuple[str, str, int]] = Counter()
-    args = plan.argv("ready")
-    i = 3
-    for _ in range(int(args[2])):
-        xid, n = str(args[i]), int(args[i + 1])
-        i += 2
-        for _ in range(n):
-            got[(xid, plan.keys[int(args[i]) - 1], int(args[i + 1]))] += int(args[i + 2])
-            i += 3
-    expected: Counter[tuple[str, str, int]] = Counter()
+    assert await env.store.apply(tenant_id, gen, rows)
+    expected: Counter[tuple[str, str]] = Counter()
+    dims: dict[str, set[str]] = {}
     for r in rows:
         segs = ["_", *(f"{d}={v}" for d, v in r.segments.items())]
+        for d, v in r.segments.items():
+            dims.setdefault(d, set()).add(v)
         for scope in (str(r.survey_id), "all"):
             for bucket in (day_key(r.local_date), month_key(r.local_date.year, r.local_date.month)):
                 for seg in segs:
-                    name = k.hist_key(tenant_id, gen, scope, bucket, seg)
-                    expected[(r.xid, name, r.score)] += r.delta
-    nonzero = {key: n for key, n in expected.items() if n}  # zero sums are left out
-    assert dict(got) == nonzero
-    members = {(str(args[j]), str(args[j + 1])) for j in range(i + 1, len(args), 2)}
-    assert len(members) == int(args[i])
+                    expected[(k.hist_key(tenant_id, gen, scope, bucket, seg), str(r.score))] += (
+                        r.delta
+                    )
+    got: Counter[tuple[str, str]] = Counter()
+    async for key in env.rds.scan_iter(match=f"{k.gen_prefix(tenant_id, gen)}h:*", count=SCAN):
+        for field, n in (await env.rds.hgetall(key)).items():
+            got[(key.decode(), field.decode())] += int(n)
+    assert got == Counter({key: n for key, n in expected.items() if n})
+    assert {m.decode() for m in await env.rds.smembers(k.dims_key(tenant_id, gen))} == set(dims)
+    for d, vs in dims.items():
+        members = await env.rds.smembers(k.values_key(tenant_id, gen, d))
+        assert {m.decode() for m in members} == vs
+    # Applying the same transactions again changes nothing.
+    assert await env.store.apply(tenant_id, gen, rows)
+    again: Counter[tuple[str, str]] = Counter()
+    async for key in env.rds.scan_iter(match=f"{k.gen_prefix(tenant_id, gen)}h:*", count=SCAN):
+        for field, n in (await env.rds.hgetall(key)).items():
+            again[(key.decode(), field.decode())] += int(n)
+    assert again == got

@@ -1,8 +1,10 @@
 -- Apply outbox rows to one generation of a tenant's counters, each writing transaction at
--- most once. KEYS[1] meta, KEYS[2] applied set, KEYS[3..] counter hashes and dimension sets.
--- ARGV: expected state, expected gen, group count G, then per group:
---   transaction id (xid), op count n, n x (key index, field, delta);
--- then set-add count S and S x (key index, member).
+-- most once. KEYS[1] meta, KEYS[2] applied set. ARGV: expected state, expected gen, the
+-- generation's key prefix, then the rows as JSON, grouped by writing transaction:
+--   [[xid, [[survey, day bucket, month bucket, score, delta, {dimension: value}], ...]], ...]
+-- Each row counts in (survey, all) x (day, month) x (no segment, each of its segments); the
+-- deltas are summed here per (key, score), so a batch costs one HINCRBY per distinct pair.
+-- The keys are built from the prefix and share KEYS[1]'s {tenant} hash tag.
 -- Refuses (returns {0, state, gen}) unless meta matches; else {1, transactions applied now}
 -- (a transaction already in the applied set is skipped: a retry never counts twice).
 -- Meta's `ver` counts the applies that changed something: cached reads compare it.
@@ -10,29 +12,50 @@ local meta = redis.call('HMGET', KEYS[1], 'state', 'gen')
 if meta[1] ~= ARGV[1] or meta[2] ~= ARGV[2] then
   return {0, meta[1] or '', meta[2] or ''}
 end
-local i = 4
+local prefix = ARGV[3]
+local hist = prefix .. 'h:'
+local sums, members = {}, {}
 local applied = 0
-for _ = 1, tonumber(ARGV[3]) do
-  local id = ARGV[i]
-  local n = tonumber(ARGV[i + 1])
-  i = i + 2
-  if redis.call('SADD', KEYS[2], id) == 1 then
-    for _ = 1, n do
-      redis.call('HINCRBY', KEYS[tonumber(ARGV[i])], ARGV[i + 1], tonumber(ARGV[i + 2]))
-      i = i + 3
-    end
+for _, group in ipairs(cjson.decode(ARGV[4])) do
+  if redis.call('SADD', KEYS[2], group[1]) == 1 then
     applied = applied + 1
-  else
-    i = i + 3 * n
+    for _, row in ipairs(group[2]) do
+      local score, delta = tostring(row[4]), row[5]
+      local segs = {'_'}
+      for dimension, value in pairs(row[6]) do
+        local seg = dimension .. '=' .. value
+        segs[#segs + 1] = seg
+        members[seg] = dimension
+      end
+      for _, scope in ipairs({row[1], 'all'}) do
+        for b = 2, 3 do
+          local base = hist .. scope .. ':' .. row[b] .. ':'
+          for _, seg in ipairs(segs) do
+            local key = base .. seg
+            local bins = sums[key]
+            if not bins then
+              bins = {}
+              sums[key] = bins
+            end
+            bins[score] = (bins[score] or 0) + delta
+          end
+        end
+      end
+    end
   end
+end
+for key, bins in pairs(sums) do
+  for score, delta in pairs(bins) do
+    if delta ~= 0 then
+      redis.call('HINCRBY', key, score, delta)
+    end
+  end
+end
+for seg, dimension in pairs(members) do
+  redis.call('SADD', prefix .. 'dims', dimension)
+  redis.call('SADD', prefix .. 'v:' .. dimension, string.sub(seg, #dimension + 2))
 end
 if applied > 0 then
   redis.call('HINCRBY', KEYS[1], 'ver', 1)
-end
-local s = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, s do
-  redis.call('SADD', KEYS[tonumber(ARGV[i])], ARGV[i + 1])
-  i = i + 2
 end
 return {1, applied}
