@@ -82,14 +82,19 @@ WITH input AS (
     WHERE e.enabled AND e.tenant_id IN (SELECT DISTINCT tenant_id FROM input)
     GROUP BY e.tenant_id
 )
-SELECT o.id, o.xid, o.tenant_id, o.response_id, c.id AS followup_id,
-       c.due_at AS followup_due_at, h.types AS hooks, NULL::text AS claim_key,
+-- One row per outbox row, case, listened tenant and key (joined in Python: a join of two
+-- CTE scans here would be a nested loop over both).
+SELECT 'o' AS kind, o.id, o.xid, o.tenant_id, o.response_id, NULL::uuid AS followup_id,
+       NULL::timestamptz AS due_at, NULL::text[] AS hooks, NULL::text AS claim_key,
        NULL::boolean AS locked, NULL::boolean AS claimed
 FROM outbox o
-LEFT JOIN cases c ON c.tenant_id = o.tenant_id AND c.response_id = o.response_id
-LEFT JOIN hooks h ON h.tenant_id = o.tenant_id
 UNION ALL
-SELECT NULL, NULL, l.tenant_id, NULL, NULL, NULL, NULL, l.key, l.locked,
+SELECT 'c', NULL, NULL, c.tenant_id, c.response_id, c.id, c.due_at, NULL, NULL, NULL, NULL
+FROM cases c
+UNION ALL
+SELECT 'h', NULL, NULL, h.tenant_id, NULL, NULL, NULL, h.types, NULL, NULL, NULL FROM hooks h
+UNION ALL
+SELECT 'k', NULL, NULL, l.tenant_id, NULL, NULL, NULL, NULL, l.key, l.locked,
        EXISTS (SELECT 1 FROM claimed c WHERE c.tenant_id = l.tenant_id AND c.key = l.key)
 FROM claims l
 """
@@ -143,30 +148,30 @@ async def insert_responses(
     by_id = {r.id: r for r in responses}
     outbox, cases, hooks, states = [], {}, {}, {}
     for row in rows:
-        if row["claim_key"] is not None:
+        kind = row["kind"]
+        if kind == "o":
+            answer = by_id[row["response_id"]]
+            outbox.append(
+                OutboxRow(
+                    id=row["id"],
+                    xid=row["xid"],
+                    tenant_id=answer.tenant_id,
+                    response_id=answer.id,
+                    survey_id=answer.survey_id,
+                    local_date=answer.local_date,
+                    score=answer.score,
+                    segments=answer.segments,
+                    delta=1,
+                )
+            )
+        elif kind == "c":
+            cases[row["response_id"]] = (row["followup_id"], row["due_at"])
+        elif kind == "h":
+            hooks[row["tenant_id"]] = frozenset(row["hooks"])
+        else:
             state = ClaimState.CLAIMED if row["claimed"] else ClaimState.TAKEN
-            states[(row["tenant_id"], row["claim_key"])] = (
-                state if row["locked"] else ClaimState.BUSY
-            )
-            continue
-        answer = by_id[row["response_id"]]
-        outbox.append(
-            OutboxRow(
-                id=row["id"],
-                xid=row["xid"],
-                tenant_id=answer.tenant_id,
-                response_id=answer.id,
-                survey_id=answer.survey_id,
-                local_date=answer.local_date,
-                score=answer.score,
-                segments=answer.segments,
-                delta=1,
-            )
-        )
-        if row["followup_id"]:
-            cases[answer.id] = (row["followup_id"], row["followup_due_at"])
-        if row["hooks"]:
-            hooks[answer.tenant_id] = frozenset(row["hooks"])
+            key = (row["tenant_id"], row["claim_key"])
+            states[key] = state if row["locked"] else ClaimState.BUSY
     return Inserted(outbox=outbox, followups=cases, hooks=hooks, claims=states)
 
 
