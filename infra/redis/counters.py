@@ -10,6 +10,7 @@ applied to it twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -153,10 +154,8 @@ class RedisCounterStore:
         seg = k.NO_SEGMENT
         if query.segments:
             seg = k.segment(query.segments[0].dimension, query.segments[0].value)
-        args: list[Any] = [k.tenant_prefix(query.tenant_id), _scope(query), seg, len(periods)]
-        for start, end in periods:
-            buckets = bucket_keys(start, end)
-            args += [len(buckets), *buckets]
+        args: list[Any] = [k.tenant_prefix(query.tenant_id), _scope(query), seg]
+        args += [_joined_buckets(start, end) for start, end in periods]
         result = await self._read(keys=[k.meta_key(query.tenant_id)], args=args)
         if not self._ready(query.tenant_id, int(result[0])):
             return None
@@ -169,11 +168,11 @@ class RedisCounterStore:
         if len(query.segments) > 1 or any(f.dimension != dimension for f in query.segments):
             raise ValueError("a filter on another dimension needs the database")
         mode, only = ("one", query.segments[0].value) if query.segments else ("all", "")
-        buckets = bucket_keys(query.start, query.end)
-        cache_key = (query.tenant_id, _scope(query), dimension, mode, only, *buckets)
+        buckets = _joined_buckets(query.start, query.end)
+        cache_key = (query.tenant_id, _scope(query), dimension, mode, only, buckets)
         tag, cached = self._breakdowns.get(cache_key, ("", {}))
         args = [k.tenant_prefix(query.tenant_id), _scope(query), dimension, mode, only, tag]
-        result = await self._breakdown(keys=[k.meta_key(query.tenant_id)], args=args + buckets)
+        result = await self._breakdown(keys=[k.meta_key(query.tenant_id)], args=[*args, buckets])
         status = int(result[0])
         if not self._ready(query.tenant_id, status):
             return None
@@ -189,6 +188,11 @@ class RedisCounterStore:
         if len(self._breakdowns) > BREAKDOWN_CACHE:
             self._breakdowns.popitem(last=False)
         return dict(out)
+
+
+@functools.lru_cache(maxsize=1024)  # reads ask for the same few periods over and over
+def _joined_buckets(start: date, end: date) -> str:
+    return ",".join(bucket_keys(start, end))
 
 
 def _scope(query: ResultQuery) -> str:

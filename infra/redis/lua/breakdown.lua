@@ -1,6 +1,7 @@
 -- Sum counter hashes per value of one dimension over a list of buckets (one round trip).
 -- KEYS[1] meta. ARGV: tenant prefix, scope, dimension, mode ('one': only ARGV[5], 'all':
--- every value seen), value, the caller's cached tag ('' for none), then the bucket names.
+-- every value seen), value, the caller's cached tag ('' for none), the bucket names joined
+-- by commas.
 -- Returns {-1} when meta is missing, {0} when not ready, {2} when the counters are still
 -- as they were when the caller's tag was returned (its cached answer is exact), else
 -- {1, tag, value, 11 sums, ...}. The tag is "gen:ver": any apply or rebuild changes it.
@@ -27,8 +28,8 @@ local out = {1, tag}
 for _, value in ipairs(values) do
   local seg = ':' .. ARGV[3] .. '=' .. value
   local sums = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-  for b = 7, #ARGV do
-    local bins = redis.call('HMGET', base .. ARGV[b] .. seg,
+  for bucket in string.gmatch(ARGV[7], '[^,]+') do
+    local bins = redis.call('HMGET', base .. bucket .. seg,
       '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10')
     for s = 1, 11 do
       if bins[s] then sums[s] = sums[s] + tonumber(bins[s]) end
