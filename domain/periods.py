@@ -17,7 +17,6 @@ def _known_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones()) - _NOT_ZONES
 
 
-@functools.lru_cache(maxsize=512)
 @functools.lru_cache(maxsize=512)  # every answer of a batch asks for its tenant's zone
 def zone(name: str) -> zoneinfo.ZoneInfo:
     """The IANA zone `name`; ValueError for anything else (empty, paths, padded, unknown)."""

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from domain.model import Response as Answer
 from domain.model import ResultQuery, SegmentFilter
+from domain.responses import IdempotencyCompletion
 from infra.counter_sync import OutboxDrainer, rebuild, verify
 from infra.ingest import IngestBatcher
 from infra.postgres.ingest_sql import insert_responses
@@ -199,7 +200,8 @@ async def test_lost_meta_means_not_ready_and_asks_for_a_rebuild(pool, redis_url)
 
 async def test_batch_killed_mid_write_acknowledges_and_counts_nothing(pool, store) -> None:
     """The connection dies inside the group-commit transaction: no answer is stored or counted,
-    and nothing that rides in the same transaction (cases, customer stamps) exists either."""
+    and nothing that rides in the same transaction (cases, customer stamps, the request's
+    Idempotency-Key claim) exists either."""
     tenant_id, survey_id = await _tenant(pool, store)
     batcher = IngestBatcher(pool, store)
     answers = [
@@ -228,12 +230,12 @@ async def test_batch_killed_mid_write_acknowledges_and_counts_nothing(pool, stor
     killer = asyncio.create_task(kill_writer())
     try:
         with pytest.raises(Exception):  # noqa: B017 - any driver error: nothing acknowledged
-            await _slow_ingest(pool, batcher, tenant_id, answers)
+            await _slow_ingest(pool, batcher, tenant_id, answers, idempotency=_completion("k"))
     finally:
         await holder.execute("SELECT pg_advisory_unlock(42)")
         await pool.release(holder)
     assert await killer == 1
-    for table in ("responses", "followups", "customers"):
+    for table in ("responses", "followups", "customers", "idempotency_keys"):
         left = await pool.fetchval(f"SELECT count(*) FROM {table} WHERE tenant_id = $1", tenant_id)
         assert left == 0, table
     assert await verify(pool, store, [tenant_id]) == []
@@ -243,7 +245,11 @@ async def test_batch_killed_mid_write_acknowledges_and_counts_nothing(pool, stor
     await batcher.close()
 
 
-async def _slow_ingest(pool, batcher, tenant_id, answers):  # type: ignore[no-untyped-def]
+def _completion(key: str) -> IdempotencyCompletion:
+    return IdempotencyCompletion(key=key, request_hash=b"h" * 32, render=lambda _: (200, b"{}"))
+
+
+async def _slow_ingest(pool, batcher, tenant_id, answers, idempotency=None):  # type: ignore[no-untyped-def]
     """Ingest while a trigger makes the batch's insert wait on an advisory lock."""
     await pool.execute(
         "CREATE OR REPLACE FUNCTION nps_test_wait() RETURNS trigger LANGUAGE plpgsql AS $$"
@@ -255,7 +261,7 @@ async def _slow_ingest(pool, batcher, tenant_id, answers):  # type: ignore[no-un
         f" WHEN (NEW.tenant_id = '{tenant_id}') EXECUTE FUNCTION nps_test_wait()"
     )
     try:
-        return await batcher.ingest(tenant_id, answers)
+        return await batcher.ingest(tenant_id, answers, idempotency=idempotency)
     finally:
         await pool.execute(f"DROP TRIGGER IF EXISTS {trigger} ON counter_outbox")
 
