@@ -82,19 +82,22 @@ WITH input AS (
     WHERE e.enabled AND e.tenant_id IN (SELECT DISTINCT tenant_id FROM input)
     GROUP BY e.tenant_id
 )
--- One row per outbox row, case, listened tenant and key (joined in Python: a join of two
--- CTE scans here would be a nested loop over both).
-SELECT 'o' AS kind, o.id, o.xid, o.tenant_id, o.response_id, NULL::uuid AS followup_id,
-       NULL::timestamptz AS due_at, NULL::text[] AS hooks, NULL::text AS claim_key,
-       NULL::boolean AS locked, NULL::boolean AS claimed
-FROM outbox o
+-- One row per tenant of the outbox rows and of the cases (their columns as arrays: a few
+-- rows decode much faster than one per answer), per listened tenant and per key. Joined in
+-- Python: a join of two CTE scans here would be a nested loop over both.
+SELECT 'o' AS kind, o.tenant_id, min(o.xid) AS xid, array_agg(o.id) AS ids,
+       array_agg(o.response_id) AS responses, NULL::uuid[] AS cases, NULL::timestamptz[] AS due,
+       NULL::text[] AS hooks, NULL::text AS claim_key, NULL::boolean AS locked,
+       NULL::boolean AS claimed
+FROM outbox o GROUP BY o.tenant_id
 UNION ALL
-SELECT 'c', NULL, NULL, c.tenant_id, c.response_id, c.id, c.due_at, NULL, NULL, NULL, NULL
-FROM cases c
+SELECT 'c', c.tenant_id, NULL, NULL, array_agg(c.response_id), array_agg(c.id),
+       array_agg(c.due_at), NULL, NULL, NULL, NULL
+FROM cases c GROUP BY c.tenant_id
 UNION ALL
-SELECT 'h', NULL, NULL, h.tenant_id, NULL, NULL, NULL, h.types, NULL, NULL, NULL FROM hooks h
+SELECT 'h', h.tenant_id, NULL, NULL, NULL, NULL, NULL, h.types, NULL, NULL, NULL FROM hooks h
 UNION ALL
-SELECT 'k', NULL, NULL, l.tenant_id, NULL, NULL, NULL, NULL, l.key, l.locked,
+SELECT 'k', l.tenant_id, NULL, NULL, NULL, NULL, NULL, NULL, l.key, l.locked,
        EXISTS (SELECT 1 FROM claimed c WHERE c.tenant_id = l.tenant_id AND c.key = l.key)
 FROM claims l
 """
@@ -150,22 +153,27 @@ async def insert_responses(
     for row in rows:
         kind = row["kind"]
         if kind == "o":
-            answer = by_id[row["response_id"]]
-            outbox.append(
-                OutboxRow(
-                    id=row["id"],
-                    xid=row["xid"],
-                    tenant_id=answer.tenant_id,
-                    response_id=answer.id,
-                    survey_id=answer.survey_id,
-                    local_date=answer.local_date,
-                    score=answer.score,
-                    segments=answer.segments,
-                    delta=1,
+            xid = row["xid"]
+            for outbox_id, response_id in zip(row["ids"], row["responses"], strict=True):
+                answer = by_id[response_id]
+                outbox.append(
+                    OutboxRow(
+                        id=outbox_id,
+                        xid=xid,
+                        tenant_id=answer.tenant_id,
+                        response_id=answer.id,
+                        survey_id=answer.survey_id,
+                        local_date=answer.local_date,
+                        score=answer.score,
+                        segments=answer.segments,
+                        delta=1,
+                    )
                 )
-            )
         elif kind == "c":
-            cases[row["response_id"]] = (row["followup_id"], row["due_at"])
+            for response_id, case_id, due in zip(
+                row["responses"], row["cases"], row["due"], strict=True
+            ):
+                cases[response_id] = (case_id, due)
         elif kind == "h":
             hooks[row["tenant_id"]] = frozenset(row["hooks"])
         else:
