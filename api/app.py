@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator, Sequence
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
-from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -125,14 +123,9 @@ def create_app(
             app.state.runtime = rt
             yield
 
-    def services(state: State) -> Services:
-        service: Services = state.services
-        return service
-
     app = Litestar(
         route_handlers=[*CONTROLLERS, *extra_handlers],
         lifespan=[lifespan],
-        dependencies={"services": Provide(services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[
             request_logging,

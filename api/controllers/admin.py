@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody
 
 from api.body import StrictBody
@@ -19,7 +19,7 @@ from api.schemas.tenants import (
     key_created,
     tenant_out,
 )
-from api.services import ServicesDep
+from api.services import services_of
 from domain import tenants
 from domain.model import DEFAULT_PAGE
 
@@ -37,7 +37,8 @@ class TenantController(Controller):
         return_dto=None,
         responses=problems(400),
     )
-    async def create(self, data: JSONBody[TenantCreate], services: ServicesDep) -> TenantOut:
+    async def create(self, data: JSONBody[TenantCreate], request: Request) -> TenantOut:
+        services = services_of(request)
         tenant = await tenants.create_tenant(
             name=data.name,
             timezone=data.timezone,
@@ -50,10 +51,11 @@ class TenantController(Controller):
     @get("/", operation_id="listTenants", summary="List tenants", responses=problems())
     async def list_tenants(
         self,
-        services: ServicesDep,
+        request: Request,
         limit: Limit = DEFAULT_PAGE,
         cursor: Cursor = None,
     ) -> TenantList:
+        services = services_of(request)
         page = await tenants.list_tenants(limit=limit, cursor=cursor, uow=services.uow)
         return TenantList(data=[tenant_out(t) for t in page.items], next_cursor=page.next_cursor)
 
@@ -67,8 +69,9 @@ class TenantController(Controller):
         responses=problems(400, 404),
     )
     async def create_key(
-        self, tenant_id: FromPath[UUID], data: JSONBody[KeyCreate], services: ServicesDep
+        self, tenant_id: FromPath[UUID], data: JSONBody[KeyCreate], request: Request
     ) -> KeyCreated:
+        services = services_of(request)
         key, secret_key = await tenants.create_key(
             tenant_id=tenant_id,
             name=data.name,
@@ -85,8 +88,9 @@ class TenantController(Controller):
         responses=problems(404),
     )
     async def revoke_key(
-        self, tenant_id: FromPath[UUID], key_id: FromPath[UUID], services: ServicesDep
+        self, tenant_id: FromPath[UUID], key_id: FromPath[UUID], request: Request
     ) -> None:
+        services = services_of(request)
         await tenants.revoke_key(
             tenant_id=tenant_id, key_id=key_id, uow=services.uow, cache=services.principals
         )

@@ -21,7 +21,7 @@ from api.schemas.customers import (
     customer_out,
     erasure_out,
 )
-from api.services import ServicesDep
+from api.services import services_of
 from domain.model import DEFAULT_PAGE, Scope
 
 
@@ -51,13 +51,13 @@ class CustomerController(Controller):
     async def list_changed(
         self,
         request: Request,
-        services: ServicesDep,
         updated_since: Annotated[
             str | None, QueryParameter(description="RFC 3339 instant with offset")
         ] = None,
         limit: Limit = DEFAULT_PAGE,
         cursor: Cursor = None,
     ) -> CustomerChangeList:
+        services = services_of(request)
         page = await services.customers.changed(
             tenant_id=principal_of(request).tenant_id,
             since=parse_instant(updated_since, "updated_since"),
@@ -75,9 +75,8 @@ class CustomerController(Controller):
         opt=requires(Scope.RESULTS_READ),
         responses=problems(403, 404),
     )
-    async def get_customer(
-        self, request: Request, customer_id: FromPath[Path], services: ServicesDep
-    ) -> CustomerOut:
+    async def get_customer(self, request: Request, customer_id: FromPath[Path]) -> CustomerOut:
+        services = services_of(request)
         profile = await services.customers.profile(
             tenant_id=principal_of(request).tenant_id, customer_id=_customer(customer_id)
         )
@@ -94,9 +93,8 @@ class CustomerController(Controller):
         opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
-    async def erase_customer(
-        self, request: Request, customer_id: FromPath[Path], services: ServicesDep
-    ) -> ErasureOut:
+    async def erase_customer(self, request: Request, customer_id: FromPath[Path]) -> ErasureOut:
+        services = services_of(request)
         principal = principal_of(request)
         erased = await services.customers.erase(
             tenant_id=principal.tenant_id,
@@ -119,9 +117,8 @@ class AuditController(Controller):
         opt=requires(Scope.MANAGE),
         responses=problems(403),
     )
-    async def list_audit(
-        self, request: Request, services: ServicesDep, limit: Limit = DEFAULT_PAGE
-    ) -> AuditList:
+    async def list_audit(self, request: Request, limit: Limit = DEFAULT_PAGE) -> AuditList:
+        services = services_of(request)
         entries = await services.customers.audit(
             tenant_id=principal_of(request).tenant_id, limit=limit
         )

@@ -26,7 +26,7 @@ from api.schemas.decisions import (
     target_out,
 )
 from api.schemas.results import compare_result
-from api.services import ServicesDep
+from api.services import services_of
 from domain import decisions as uc
 from domain import surveys
 from domain.errors import InvalidInput
@@ -62,9 +62,8 @@ class ChangeController(Controller):
         return_dto=None,
         responses=problems(400, 403, 404),
     )
-    async def create(
-        self, request: Request, data: JSONBody[ChangeCreate], services: ServicesDep
-    ) -> ChangeOut:
+    async def create(self, request: Request, data: JSONBody[ChangeCreate]) -> ChangeOut:
+        services = services_of(request)
         await _check_survey(request, services, data.survey_id)
         change = uc.new_change(
             tenant_id=principal_of(request).tenant_id,
@@ -88,11 +87,11 @@ class ChangeController(Controller):
     async def list_changes(
         self,
         request: Request,
-        services: ServicesDep,
         from_: Annotated[str | None, QueryParameter(name="from")] = None,
         to: FromQuery[str | None] = None,
         survey_id: FromQuery[UUID | None] = None,
     ) -> ChangeList:
+        services = services_of(request)
         start, end = parse_date(from_, "from"), parse_date(to, "to")
         if start and end and start > end:
             raise InvalidInput.field("from", "must not be after 'to'")
@@ -108,9 +107,8 @@ class ChangeController(Controller):
         opt=requires(Scope.RESULTS_READ, Scope.MANAGE),
         responses=problems(403, 404),
     )
-    async def get_change(
-        self, request: Request, change_id: FromPath[UUID], services: ServicesDep
-    ) -> ChangeOut:
+    async def get_change(self, request: Request, change_id: FromPath[UUID]) -> ChangeOut:
+        services = services_of(request)
         change = await services.changes.get(
             tenant_id=principal_of(request).tenant_id, change_id=change_id
         )
@@ -130,8 +128,8 @@ class ChangeController(Controller):
         request: Request,
         change_id: FromPath[UUID],
         data: JSONBody[ChangeUpdate],
-        services: ServicesDep,
     ) -> ChangeOut:
+        services = services_of(request)
         fields = msgspec.structs.asdict(data)
         if isinstance(data.survey_id, UUID):
             await _check_survey(request, services, data.survey_id)
@@ -153,9 +151,8 @@ class ChangeController(Controller):
         opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
-    async def delete_change(
-        self, request: Request, change_id: FromPath[UUID], services: ServicesDep
-    ) -> None:
+    async def delete_change(self, request: Request, change_id: FromPath[UUID]) -> None:
+        services = services_of(request)
         await services.changes.delete(
             tenant_id=principal_of(request).tenant_id, change_id=change_id
         )
@@ -175,10 +172,10 @@ class ChangeController(Controller):
         self,
         request: Request,
         change_id: FromPath[UUID],
-        services: ServicesDep,
         window_days: WindowDays = 30,
         min_effect: MinEffect = 10.0,
     ) -> Impact:
+        services = services_of(request)
         principal = principal_of(request)
         change = await services.changes.get(tenant_id=principal.tenant_id, change_id=change_id)
         got = await uc.change_impact(
@@ -218,9 +215,8 @@ class TargetController(Controller):
         return_dto=None,
         responses=problems(400, 403, 404),
     )
-    async def put_target(
-        self, request: Request, data: JSONBody[TargetPut], services: ServicesDep
-    ) -> TargetOut:
+    async def put_target(self, request: Request, data: JSONBody[TargetPut]) -> TargetOut:
+        services = services_of(request)
         await _check_survey(request, services, data.survey_id)
         target = uc.new_target(
             tenant_id=principal_of(request).tenant_id,
@@ -238,7 +234,8 @@ class TargetController(Controller):
         opt=requires(Scope.RESULTS_READ, Scope.MANAGE),
         responses=problems(403),
     )
-    async def list_targets(self, request: Request, services: ServicesDep) -> TargetList:
+    async def list_targets(self, request: Request) -> TargetList:
+        services = services_of(request)
         found = await services.targets.list(tenant_id=principal_of(request).tenant_id)
         return TargetList(data=[target_out(t) for t in found])
 
@@ -249,9 +246,8 @@ class TargetController(Controller):
         opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
-    async def delete_target(
-        self, request: Request, target_id: FromPath[UUID], services: ServicesDep
-    ) -> None:
+    async def delete_target(self, request: Request, target_id: FromPath[UUID]) -> None:
+        services = services_of(request)
         await services.targets.delete(
             tenant_id=principal_of(request).tenant_id, target_id=target_id
         )

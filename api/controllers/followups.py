@@ -27,7 +27,7 @@ from api.schemas.followups import (
     settings_out,
     stats_out,
 )
-from api.services import ServicesDep
+from api.services import services_of
 from domain import followups as uc
 from domain.model import DEFAULT_PAGE, Scope
 
@@ -71,7 +71,6 @@ class FollowupController(Controller):
     async def list_cases(
         self,
         request: Request,
-        services: ServicesDep,
         status: FromQuery[uc.Status | None] = None,
         owner: FromQuery[str | None] = None,
         overdue: Annotated[
@@ -82,6 +81,7 @@ class FollowupController(Controller):
         limit: Limit = DEFAULT_PAGE,
         cursor: Cursor = None,
     ) -> CaseList:
+        services = services_of(request)
         now = services.clock()
         flt = _filter(
             request,
@@ -107,12 +107,12 @@ class FollowupController(Controller):
     async def stats(
         self,
         request: Request,
-        services: ServicesDep,
         from_: Annotated[str | None, QueryParameter(name="from")] = None,
         to: FromQuery[str | None] = None,
         survey_id: FromQuery[UUID | None] = None,
         segment: SegmentQuery = None,
     ) -> CaseStatsOut:
+        services = services_of(request)
         principal, now = principal_of(request), services.clock()
         start, end = parse_period(from_, to, today=today_for(principal, now))
         result = await uc.followup_stats(
@@ -131,9 +131,8 @@ class FollowupController(Controller):
         summary="Get a follow-up case with its notes",
         responses=problems(403, 404),
     )
-    async def get_case(
-        self, request: Request, case_id: FromPath[UUID], services: ServicesDep
-    ) -> CaseOut:
+    async def get_case(self, request: Request, case_id: FromPath[UUID]) -> CaseOut:
+        services = services_of(request)
         case = await services.followups.get(
             tenant_id=principal_of(request).tenant_id, case_id=case_id
         )
@@ -155,8 +154,8 @@ class FollowupController(Controller):
         request: Request,
         case_id: FromPath[UUID],
         data: JSONBody[CaseUpdateIn],
-        services: ServicesDep,
     ) -> CaseOut:
+        services = services_of(request)
         now = services.clock()
         case = await uc.update_case(
             services.followups,
@@ -180,8 +179,8 @@ class FollowupController(Controller):
         request: Request,
         case_id: FromPath[UUID],
         data: JSONBody[NoteCreate],
-        services: ServicesDep,
     ) -> NoteOut:
+        services = services_of(request)
         note = await services.followups.add_note(
             tenant_id=principal_of(request).tenant_id,
             case_id=case_id,
@@ -204,7 +203,8 @@ class SettingsController(Controller):
         summary="The tenant's follow-up settings",
         responses=problems(403),
     )
-    async def get_settings(self, request: Request, services: ServicesDep) -> SettingsOut:
+    async def get_settings(self, request: Request) -> SettingsOut:
+        services = services_of(request)
         found = await services.followups.settings(tenant_id=principal_of(request).tenant_id)
         return settings_out(found)
 
@@ -218,8 +218,9 @@ class SettingsController(Controller):
         responses=problems(400, 403),
     )
     async def update_settings(
-        self, request: Request, data: JSONBody[SettingsUpdate], services: ServicesDep
+        self, request: Request, data: JSONBody[SettingsUpdate]
     ) -> SettingsOut:
+        services = services_of(request)
         categories = (
             data.followup_categories if isinstance(data.followup_categories, list) else None
         )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import msgspec
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 
-from api.services import ServicesDep
+from api.services import services_of
 
 
 class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -27,7 +27,8 @@ class HealthController(Controller):
         operation_id="getReadiness",
         summary="Ready to serve: 200 (degraded while Redis is down), 503 without PostgreSQL",
     )
-    async def ready(self, services: ServicesDep) -> Response[Health]:
+    async def ready(self, request: Request) -> Response[Health]:
+        services = services_of(request)
         database = await services.check_database()
         redis = await services.check_redis()
         status = "ok" if database and redis else "degraded" if database else "unavailable"

@@ -26,7 +26,7 @@ from api.schemas.responses import (
     ResponseUpdate,
     response_out,
 )
-from api.services import ServicesDep
+from api.services import services_of
 from api.writes import BatchBody, invalid_item, render_batch, render_single
 from domain import responses as uc
 from domain.errors import InvalidInput
@@ -89,9 +89,9 @@ class ResponseController(Controller):
         self,
         request: Request,
         data: JSONBody[ResponseCreate],
-        services: ServicesDep,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ResponseOut]:
+        services = services_of(request)
         principal = principal_of(request)
         answer = uc.build_response(data.to_domain(), principal=principal, now=services.clock())
 
@@ -132,9 +132,9 @@ class ResponseController(Controller):
         self,
         request: Request,
         data: JSONBody[BatchCreate],
-        services: ServicesDep,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[BatchResult]:
+        services = services_of(request)
         principal = principal_of(request)
         now = services.clock()
         invalid: dict[int, BatchItemResult] = {}
@@ -166,7 +166,6 @@ class ResponseController(Controller):
     async def list_responses(
         self,
         request: Request,
-        services: ServicesDep,
         survey_id: FromQuery[UUID | None] = None,
         from_: Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
         to: Annotated[str | None, QueryParameter(description="YYYY-MM-DD, inclusive")] = None,
@@ -175,6 +174,7 @@ class ResponseController(Controller):
         limit: Limit = DEFAULT_PAGE,
         cursor: Cursor = None,
     ) -> ResponseList:
+        services = services_of(request)
         flt = _filter(principal_of(request).tenant_id, survey_id, from_, to, category, segment)
         page = await uc.list_responses(flt, limit=limit, cursor=cursor, uow=services.uow)
         return ResponseList(
@@ -194,7 +194,6 @@ class ResponseController(Controller):
     async def export(
         self,
         request: Request,
-        services: ServicesDep,
         format: FromQuery[ExportFormat] = ExportFormat.CSV,
         survey_id: FromQuery[UUID | None] = None,
         from_: Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
@@ -202,6 +201,7 @@ class ResponseController(Controller):
         category: FromQuery[Category | None] = None,
         segment: Annotated[list[str] | None, QueryParameter(description="dim:value")] = None,
     ) -> Stream:
+        services = services_of(request)
         flt = _filter(principal_of(request).tenant_id, survey_id, from_, to, category, segment)
         answers = services.exporter.stream(flt)
         if format is ExportFormat.NDJSON:
@@ -219,9 +219,8 @@ class ResponseController(Controller):
         opt=requires(Scope.RESULTS_READ),
         responses=problems(403, 404),
     )
-    async def get_response(
-        self, request: Request, response_id: FromPath[UUID], services: ServicesDep
-    ) -> ResponseOut:
+    async def get_response(self, request: Request, response_id: FromPath[UUID]) -> ResponseOut:
+        services = services_of(request)
         answer = await uc.get_response(
             tenant_id=principal_of(request).tenant_id, response_id=response_id, uow=services.uow
         )
@@ -243,8 +242,8 @@ class ResponseController(Controller):
         request: Request,
         response_id: FromPath[UUID],
         data: JSONBody[ResponseUpdate],
-        services: ServicesDep,
     ) -> ResponseOut:
+        services = services_of(request)
         answer = await services.ingestor.set_excluded(
             principal_of(request).tenant_id,
             response_id,

@@ -24,7 +24,7 @@ from api.schemas.results import (
     nps_result,
     trend_point,
 )
-from api.services import ServicesDep
+from api.services import services_of
 from domain import results as uc
 from domain.decisions import judge, results_target, target_for
 from domain.model import ResultQuery, Scope, SegmentFilter
@@ -49,12 +49,12 @@ Segment = Annotated[
 
 def _query(
     request: Request[Any, Any, Any],
-    services: ServicesDep,
     survey_id: UUID | None,
     start: str | None,
     end: str | None,
     segment: list[str] | None,
 ) -> ResultQuery:
+    services = services_of(request)
     principal = principal_of(request)
     return result_query(
         principal,
@@ -76,13 +76,13 @@ class ResultsController(Controller):
     async def nps(
         self,
         request: Request,
-        services: ServicesDep,
         survey_id: FromQuery[UUID | None] = None,
         from_: From = None,
         to: To = None,
         segment: Segment = None,
     ) -> NpsResult:
-        query = _query(request, services, survey_id, from_, to, segment)
+        services = services_of(request)
+        query = _query(request, survey_id, from_, to, segment)
         summary = await uc.nps_for_period(
             query, counters=services.counters, database=services.database
         )
@@ -101,7 +101,6 @@ class ResultsController(Controller):
     async def breakdown(
         self,
         request: Request,
-        services: ServicesDep,
         dimension: FromQuery[str],
         survey_id: FromQuery[UUID | None] = None,
         from_: From = None,
@@ -109,7 +108,8 @@ class ResultsController(Controller):
         segment: Segment = None,
         sort: FromQuery[uc.BreakdownSort] = uc.BreakdownSort.TOTAL,
     ) -> Breakdown:
-        query = _query(request, services, survey_id, from_, to, segment)
+        services = services_of(request)
+        query = _query(request, survey_id, from_, to, segment)
         pairs = await uc.nps_breakdown_vs_rest(
             query,
             parse_dimension(dimension),
@@ -138,14 +138,14 @@ class ResultsController(Controller):
     async def trend(
         self,
         request: Request,
-        services: ServicesDep,
         interval: FromQuery[TrendInterval] = TrendInterval.DAY,
         survey_id: FromQuery[UUID | None] = None,
         from_: From = None,
         to: To = None,
         segment: Segment = None,
     ) -> Trend:
-        query = _query(request, services, survey_id, from_, to, segment)
+        services = services_of(request)
+        query = _query(request, survey_id, from_, to, segment)
         points = await uc.nps_trend(
             query, interval, counters=services.counters, database=services.database
         )
@@ -181,7 +181,6 @@ class ResultsController(Controller):
     async def compare(
         self,
         request: Request,
-        services: ServicesDep,
         survey_id: FromQuery[UUID | None] = None,
         segment: Segment = None,
         a_from: FromQuery[str | None] = None,
@@ -193,6 +192,7 @@ class ResultsController(Controller):
         from_: From = None,
         to: To = None,
     ) -> CompareResult:
+        services = services_of(request)
         principal = principal_of(request)
         a, b = compare_queries(
             principal,
@@ -227,12 +227,12 @@ class ResultsController(Controller):
     async def sample_size(
         self,
         request: Request,
-        services: ServicesDep,
         margin: Annotated[float, QueryParameter(gt=0, le=100, description="points")] = 5.0,
         survey_id: FromQuery[UUID | None] = None,
         segment: Segment = None,
     ) -> SampleSize:
-        query = _query(request, services, survey_id, None, None, segment)
+        services = services_of(request)
+        query = _query(request, survey_id, None, None, segment)
         summary = await uc.nps_for_period(
             query, counters=services.counters, database=services.database
         )

@@ -13,7 +13,7 @@ from api.body import StrictBody
 from api.docs import problems
 from api.params import Cursor, Limit
 from api.schemas.surveys import SurveyCreate, SurveyList, SurveyOut, SurveyUpdate, survey_out
-from api.services import ServicesDep
+from api.services import services_of
 from domain import surveys
 from domain.model import DEFAULT_PAGE, Scope
 
@@ -32,9 +32,8 @@ class SurveyController(Controller):
         return_dto=None,
         responses=problems(400, 403),
     )
-    async def create(
-        self, request: Request, data: JSONBody[SurveyCreate], services: ServicesDep
-    ) -> SurveyOut:
+    async def create(self, request: Request, data: JSONBody[SurveyCreate]) -> SurveyOut:
+        services = services_of(request)
         survey = await surveys.create_survey(
             tenant_id=principal_of(request).tenant_id,
             name=data.name,
@@ -55,10 +54,10 @@ class SurveyController(Controller):
     async def list_surveys(
         self,
         request: Request,
-        services: ServicesDep,
         limit: Limit = DEFAULT_PAGE,
         cursor: Cursor = None,
     ) -> SurveyList:
+        services = services_of(request)
         page = await surveys.list_surveys(
             tenant_id=principal_of(request).tenant_id,
             limit=limit,
@@ -74,9 +73,8 @@ class SurveyController(Controller):
         opt=requires(Scope.RESULTS_READ, Scope.MANAGE),
         responses=problems(403, 404),
     )
-    async def get_survey(
-        self, request: Request, survey_id: FromPath[UUID], services: ServicesDep
-    ) -> SurveyOut:
+    async def get_survey(self, request: Request, survey_id: FromPath[UUID]) -> SurveyOut:
+        services = services_of(request)
         survey = await surveys.get_survey(
             tenant_id=principal_of(request).tenant_id, survey_id=survey_id, uow=services.uow
         )
@@ -96,8 +94,8 @@ class SurveyController(Controller):
         request: Request,
         survey_id: FromPath[UUID],
         data: JSONBody[SurveyUpdate],
-        services: ServicesDep,
     ) -> SurveyOut:
+        services = services_of(request)
         survey = await surveys.update_survey(
             tenant_id=principal_of(request).tenant_id,
             survey_id=survey_id,
@@ -115,9 +113,8 @@ class SurveyController(Controller):
         opt=requires(Scope.MANAGE),
         responses=problems(403, 404),
     )
-    async def archive(
-        self, request: Request, survey_id: FromPath[UUID], services: ServicesDep
-    ) -> SurveyOut:
+    async def archive(self, request: Request, survey_id: FromPath[UUID]) -> SurveyOut:
+        services = services_of(request)
         survey = await surveys.archive_survey(
             tenant_id=principal_of(request).tenant_id,
             survey_id=survey_id,

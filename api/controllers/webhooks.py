@@ -25,7 +25,7 @@ from api.schemas.webhooks import (
     webhook_created,
     webhook_out,
 )
-from api.services import ServicesDep
+from api.services import services_of
 from domain import webhooks as uc
 from domain.model import DEFAULT_PAGE, Scope
 
@@ -47,9 +47,8 @@ class WebhookController(Controller):
         return_dto=None,
         responses=problems(400, 403),
     )
-    async def create(
-        self, request: Request, data: JSONBody[WebhookCreate], services: ServicesDep
-    ) -> WebhookCreated:
+    async def create(self, request: Request, data: JSONBody[WebhookCreate]) -> WebhookCreated:
+        services = services_of(request)
         created = await uc.create_webhook(
             tenant_id=principal_of(request).tenant_id,
             url=data.url,
@@ -70,10 +69,10 @@ class WebhookController(Controller):
     async def list_webhooks(
         self,
         request: Request,
-        services: ServicesDep,
         limit: Limit = DEFAULT_PAGE,
         cursor: Cursor = None,
     ) -> WebhookList:
+        services = services_of(request)
         page = await services.webhooks.list(
             tenant_id=principal_of(request).tenant_id, limit=limit, cursor=cursor
         )
@@ -85,9 +84,8 @@ class WebhookController(Controller):
         summary="Get a webhook endpoint (never its secret)",
         responses=problems(403, 404),
     )
-    async def get_webhook(
-        self, request: Request, webhook_id: FromPath[UUID], services: ServicesDep
-    ) -> WebhookOut:
+    async def get_webhook(self, request: Request, webhook_id: FromPath[UUID]) -> WebhookOut:
+        services = services_of(request)
         endpoint = await services.webhooks.get(
             tenant_id=principal_of(request).tenant_id, endpoint_id=webhook_id
         )
@@ -106,8 +104,8 @@ class WebhookController(Controller):
         request: Request,
         webhook_id: FromPath[UUID],
         data: JSONBody[WebhookUpdate],
-        services: ServicesDep,
     ) -> WebhookOut:
+        services = services_of(request)
         endpoint = await uc.update_webhook(
             tenant_id=principal_of(request).tenant_id,
             endpoint_id=webhook_id,
@@ -124,9 +122,8 @@ class WebhookController(Controller):
         summary="Delete a webhook endpoint and its deliveries",
         responses=problems(403, 404),
     )
-    async def delete_webhook(
-        self, request: Request, webhook_id: FromPath[UUID], services: ServicesDep
-    ) -> None:
+    async def delete_webhook(self, request: Request, webhook_id: FromPath[UUID]) -> None:
+        services = services_of(request)
         await services.webhooks.delete(
             tenant_id=principal_of(request).tenant_id, endpoint_id=webhook_id
         )
@@ -140,9 +137,8 @@ class WebhookController(Controller):
         "carries two space-separated `v1,` signatures: with the new and the old secret.",
         responses=problems(403, 404),
     )
-    async def rotate_secret(
-        self, request: Request, webhook_id: FromPath[UUID], services: ServicesDep
-    ) -> SecretRotated:
+    async def rotate_secret(self, request: Request, webhook_id: FromPath[UUID]) -> SecretRotated:
+        services = services_of(request)
         rotated = await uc.rotate_webhook_secret(
             tenant_id=principal_of(request).tenant_id,
             endpoint_id=webhook_id,
@@ -162,9 +158,8 @@ class WebhookController(Controller):
         summary="Queue a webhook.test event for this endpoint only",
         responses=problems(403, 404, 409),
     )
-    async def send_test(
-        self, request: Request, webhook_id: FromPath[UUID], services: ServicesDep
-    ) -> DeliveryQueued:
+    async def send_test(self, request: Request, webhook_id: FromPath[UUID]) -> DeliveryQueued:
+        services = services_of(request)
         queued = await uc.send_test_event(
             tenant_id=principal_of(request).tenant_id,
             endpoint_id=webhook_id,
@@ -190,10 +185,10 @@ class WebhookDeliveryController(Controller):
         self,
         request: Request,
         webhook_id: FromPath[UUID],
-        services: ServicesDep,
         limit: Limit = DEFAULT_PAGE,
         cursor: Cursor = None,
     ) -> DeliveryList:
+        services = services_of(request)
         page = await services.webhooks.deliveries(
             tenant_id=principal_of(request).tenant_id,
             endpoint_id=webhook_id,
@@ -216,8 +211,8 @@ class WebhookDeliveryController(Controller):
         request: Request,
         webhook_id: FromPath[UUID],
         delivery_id: FromPath[UUID],
-        services: ServicesDep,
     ) -> None:
+        services = services_of(request)
         await uc.redeliver(
             tenant_id=principal_of(request).tenant_id,
             endpoint_id=webhook_id,
