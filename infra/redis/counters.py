@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from importlib import resources
@@ -26,13 +25,12 @@ from domain.nps import Histogram
 from domain.periods import bucket_keys
 from infra.postgres.outbox import OutboxRow
 from infra.redis import keys as k
+from infra.redis.breakdowns import BreakdownCache, bucket_groups
 
 READY, REBUILDING = "ready", "rebuilding"
 FORGET_AFTER_S = 300.0  # applied xids outlive their outbox rows this long (no holder is slower)
-_MISSING, _NOT_READY, _UNCHANGED = -1, 0, 2  # first element of read.lua / breakdown.lua answers
-# Breakdowns (one dimension's values over many buckets: the most expensive read) answered
-# before are kept with the counters' tag; Redis tells whether they still hold exactly.
-BREAKDOWN_CACHE = 256
+_MISSING, _NOT_READY = -1, 0  # first element of read.lua / breakdown.lua answers
+BREAKDOWN_CACHE = 256  # breakdowns kept per process (see infra.redis.breakdowns)
 
 
 def _script(name: str) -> str:
@@ -51,9 +49,7 @@ class RedisCounterStore:
         self._on_rebuild_needed = on_rebuild_needed
         self._gens: dict[UUID, int] = {}
         self._rebuilds: set[UUID] = set()
-        self._breakdowns: OrderedDict[tuple[object, ...], tuple[str, dict[str, Histogram]]] = (
-            OrderedDict()
-        )
+        self._breakdowns = BreakdownCache(BREAKDOWN_CACHE)
         self._to_forget: list[tuple[float, UUID, int, list[str]]] = []
         self.forget_after_s = FORGET_AFTER_S
 
@@ -168,26 +164,15 @@ class RedisCounterStore:
         if len(query.segments) > 1 or any(f.dimension != dimension for f in query.segments):
             raise ValueError("a filter on another dimension needs the database")
         mode, only = ("one", query.segments[0].value) if query.segments else ("all", "")
-        buckets = _joined_buckets(query.start, query.end)
-        cache_key = (query.tenant_id, _scope(query), dimension, mode, only, buckets)
-        tag, cached = self._breakdowns.get(cache_key, ("", {}))
-        args = [k.tenant_prefix(query.tenant_id), _scope(query), dimension, mode, only, tag]
-        result = await self._breakdown(keys=[k.meta_key(query.tenant_id)], args=[*args, buckets])
-        status = int(result[0])
-        if not self._ready(query.tenant_id, status):
+        groups = bucket_groups(query.start, query.end)
+        cache_key = (query.tenant_id, _scope(query), dimension, mode, only, groups)
+        args = [k.tenant_prefix(query.tenant_id), _scope(query), dimension, mode, only]
+        args += self._breakdowns.args(cache_key, groups)
+        result = await self._breakdown(keys=[k.meta_key(query.tenant_id)], args=args)
+        if not self._ready(query.tenant_id, int(result[0])):
             return None
-        if status == _UNCHANGED:
-            self._breakdowns.move_to_end(cache_key)
-            return dict(cached)
-        out: dict[str, Histogram] = {}
-        for i in range(2, len(result), 12):
-            bins = tuple(int(x) for x in result[i + 1 : i + 12])
-            if any(bins):
-                out[result[i].decode()] = bins
-        self._breakdowns[cache_key] = (result[1].decode(), out)
-        if len(self._breakdowns) > BREAKDOWN_CACHE:
-            self._breakdowns.popitem(last=False)
-        return dict(out)
+        totals = self._breakdowns.merge(cache_key, len(groups), result)
+        return {value: bins for value, bins in totals.items() if any(bins)}
 
 
 @functools.lru_cache(maxsize=1024)  # reads ask for the same few periods over and over

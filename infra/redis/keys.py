@@ -5,6 +5,8 @@
     nps:{T}:g<gen>:dims                         set of dimension names seen
     nps:{T}:g<gen>:v:<dim>                      set of values seen for a dimension
     nps:{T}:g<gen>:applied                      set of writing transactions (xid) applied
+    nps:{T}:g<gen>:bv                           hash: "<scope>:<bucket>" -> version, bumped by
+                                                every apply that changes that bucket
 
 bucket is a local day `d20261122` or month `m202611`; seg is `_` or `<dimension>=<value>`.
 """

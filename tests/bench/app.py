@@ -4,7 +4,7 @@
   does nothing else: the framework's own limit.
 - GET /bench/hgetall makes exactly one HGETALL through the service's Redis client: the
   least any live read must do.
-With NPS_BENCH_BREAKDOWN_CACHE=0 every breakdown is computed from the counters again.
+With NPS_BENCH_BREAKDOWN_CACHE=0 no breakdown is kept: every one is summed from all its buckets.
 """
 
 from __future__ import annotations

@@ -61,6 +61,9 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                 ("breakdown_365d", ", counters unchanged since the last read"),
                 ("breakdown_365d_uncached", ", every read recomputed"),
             ]
+        if "breakdown_365d_ingesting" in x:
+            rate = x["breakdown_365d_ingesting"]["answers_posted_per_s"]
+            cases.append(("breakdown_365d_ingesting", f", {rate:g} answers/s arriving meanwhile"))
         for case, label in cases:
             bd = x[case]
             out.append(

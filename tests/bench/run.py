@@ -27,7 +27,7 @@ from infra.postgres.pool import create_pool
 from infra.postgres.results import AGGREGATE, AGGREGATE_TIMEOUT_S
 from infra.redis.counters import RedisCounterStore
 from tests.bench.app import HGETALL_KEY
-from tests.bench.data import answer_rows, copy_answers
+from tests.bench.data import TEAMS, answer_rows, copy_answers
 from tests.bench.report import markdown
 from tests.bench.tools import Server, wrk
 
@@ -179,8 +179,38 @@ async def reads_at(
     out["breakdown_365d_uncached"] = wrk(
         f"{uncached.base}{path}", "get.lua", seconds=seconds, env=env
     ).as_dict()
+    load, posted = await asyncio.gather(
+        asyncio.to_thread(wrk, f"{server.base}{path}", "get.lua", seconds=seconds, env=env),
+        post_meanwhile(server, key, survey, seconds),
+    )
+    out["breakdown_365d_ingesting"] = load.as_dict() | {"answers_posted_per_s": posted}
     out["tenant"] = tid
     return out
+
+
+async def post_meanwhile(
+    server: Server, key: str, survey: str, seconds: float, *, per_s: float = 20, posters: int = 4
+) -> float:
+    """Post answers to today (teams of the loaded data) at about per_s; returns the rate."""
+    headers = {"Authorization": f"Bearer {key}"}
+    started = time.perf_counter()
+    posted = 0
+
+    async def poster(client: httpx.AsyncClient, n: int) -> None:
+        nonlocal posted
+        sent = 0
+        while time.perf_counter() - started < seconds:
+            team = TEAMS[(n + posters * sent) % len(TEAMS)]
+            body = {"survey_id": survey, "score": sent % 11, "segments": {"team": team}}
+            (await client.post("/v1/responses", json=body)).raise_for_status()
+            sent += 1
+            posted += 1
+            due = sent * posters / per_s - (time.perf_counter() - started)
+            await asyncio.sleep(max(0.0, due))
+
+    async with httpx.AsyncClient(base_url=server.base, headers=headers) as client:
+        await asyncio.gather(*(poster(client, n) for n in range(posters)))
+    return round(posted / (time.perf_counter() - started), 1)
 
 
 async def soak(server: Server, key: str, survey: str, seconds: float) -> dict[str, Any]:

@@ -291,3 +291,44 @@ async def test_a_repeated_breakdown_is_served_from_cache_only_while_counters_are
     rebuilt = await store.breakdown(q, "team")
     assert rebuilt is not None and rebuilt["a"][9] == 1 and rebuilt["b"][2] == 1
     assert rebuilt == await PgHistogramSource(pool).breakdown(q, "team")
+
+
+async def test_a_cached_breakdown_reads_again_only_the_groups_whose_buckets_changed(
+    pool, store
+) -> None:
+    """Older buckets are one group, the two newest one group each: an apply to the newest
+    re-reads only that one; a backdated apply re-reads the older group; every answer equals
+    PostgreSQL's."""
+    tenant_id, survey_id = await _tenant(pool, store)
+    gen = await store.expected_gen(tenant_id)
+    assert gen is not None
+    q = _query(tenant_id, start=date(2026, 3, 1), end=date(2026, 6, 30))  # m03 m04 | m05 | m06
+    pg = PgHistogramSource(pool)
+
+    async def add(day: date, team: str, score: int) -> None:
+        rows = await _commit(pool, [_answer(tenant_id, survey_id, score, day, {"team": team})])
+        assert await store.apply(tenant_id, gen, rows)
+
+    await add(date(2026, 3, 3), "a", 9)
+    await add(date(2026, 6, 6), "b", 2)
+    first = await store.breakdown(q, "team")
+    assert first == await pg.breakdown(q, "team")
+    # A write that bypasses apply leaves the versions as they were: only a re-read shows it.
+    older = k.hist_key(tenant_id, gen, "all", "m202604", "team=a")
+    await store.redis.hincrby(older, "9", 100)
+    await add(date(2026, 6, 7), "a", 10)  # the newest group changes, the older one does not
+    second = await store.breakdown(q, "team")
+    assert second is not None and second["a"][9] == 1 and second["a"][10] == 1
+    assert second == await pg.breakdown(q, "team")
+    await store.redis.hincrby(older, "9", -100)
+    await add(date(2026, 4, 1), "c", 7)  # backdated: the older group is read again
+    third = await store.breakdown(q, "team")
+    assert third is not None and third["c"][7] == 1
+    assert third == await pg.breakdown(q, "team")
+    one = _query(
+        tenant_id, start=q.start, end=q.end, segments=(SegmentFilter(dimension="team", value="a"),)
+    )
+    assert await store.breakdown(one, "team") == await pg.breakdown(one, "team")
+    await add(date(2026, 5, 5), "a", 0)
+    assert await store.breakdown(one, "team") == await pg.breakdown(one, "team")
+    assert await store.breakdown(q, "team") == await pg.breakdown(q, "team")

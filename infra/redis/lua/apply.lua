@@ -7,14 +7,15 @@
 -- The keys are built from the prefix and share KEYS[1]'s {tenant} hash tag.
 -- Refuses (returns {0, state, gen}) unless meta matches; else {1, transactions applied now}
 -- (a transaction already in the applied set is skipped: a retry never counts twice).
--- Meta's `ver` counts the applies that changed something: cached reads compare it.
+-- Every (scope, bucket) that changes has its version in the generation's `bv` hash bumped:
+-- a cached breakdown compares the versions of its buckets to tell what it must read again.
 local meta = redis.call('HMGET', KEYS[1], 'state', 'gen')
 if meta[1] ~= ARGV[1] or meta[2] ~= ARGV[2] then
   return {0, meta[1] or '', meta[2] or ''}
 end
 local prefix = ARGV[3]
 local hist = prefix .. 'h:'
-local sums, members = {}, {}
+local sums, members, touched = {}, {}, {}
 local applied = 0
 for _, group in ipairs(cjson.decode(ARGV[4])) do
   if redis.call('SADD', KEYS[2], group[1]) == 1 then
@@ -29,6 +30,7 @@ for _, group in ipairs(cjson.decode(ARGV[4])) do
       end
       for _, scope in ipairs({row[1], 'all'}) do
         for b = 2, 3 do
+          touched[scope .. ':' .. row[b]] = true
           local base = hist .. scope .. ':' .. row[b] .. ':'
           for _, seg in ipairs(segs) do
             local key = base .. seg
@@ -55,7 +57,7 @@ for seg, dimension in pairs(members) do
   redis.call('SADD', prefix .. 'dims', dimension)
   redis.call('SADD', prefix .. 'v:' .. dimension, string.sub(seg, #dimension + 2))
 end
-if applied > 0 then
-  redis.call('HINCRBY', KEYS[1], 'ver', 1)
+for field in pairs(touched) do
+  redis.call('HINCRBY', prefix .. 'bv', field, 1)
 end
 return {1, applied}
