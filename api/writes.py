@@ -1,20 +1,24 @@
-"""Rendering of answer writes: the stored status and body of single and batch posts."""
+"""Answer writes: the items of a batch, and the stored status and body of single and batch posts."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
-from api.body import StrictBody
+from api.body import StrictBody, decode_strict
 from api.schemas.responses import (
     BatchCreate,
     BatchCreateDoc,
     BatchItemResult,
     BatchResult,
     ItemError,
+    ResponseCreate,
     response_out,
 )
 from domain import responses as uc
 from domain.errors import DomainError, InvalidInput, NotFound
+from domain.model import Principal, Response
 from domain.responses import IngestResult, Outcome
 
 _encode = msgspec.json.encode
@@ -52,6 +56,33 @@ def invalid_item(index: int, exc: InvalidInput) -> BatchItemResult:
         status=422,
         error=ItemError(status=422, title=exc.title, detail=exc.detail, errors=errors),
     )
+
+
+def build_batch(
+    raws: list[msgspec.Raw], principal: Principal, now: datetime
+) -> tuple[list[Response], list[int], dict[int, BatchItemResult]]:
+    """The answers of a batch, their positions, and a 422 result for each invalid item.
+
+    Every item is decoded in one call when all are well formed; only otherwise one by one,
+    so that each error names its item.
+    """
+    try:
+        items = decode_strict(b"[" + b",".join(raws) + b"]", list[ResponseCreate])
+    except InvalidInput:
+        items = None
+    answers, positions, invalid = [], [], {}
+    for i, raw in enumerate(raws):
+        try:
+            item = (
+                items[i]
+                if items is not None
+                else decode_strict(raw, ResponseCreate, root=f"responses[{i}]")
+            )
+            answers.append(uc.build_response(item.to_domain(), principal=principal, now=now))
+            positions.append(i)
+        except InvalidInput as exc:
+            invalid[i] = invalid_item(i, exc)
+    return answers, positions, invalid
 
 
 def render_batch(invalid: dict[int, BatchItemResult], positions: list[int]) -> uc.Render:

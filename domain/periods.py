@@ -28,6 +28,7 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
         raise ValueError(f"unknown time zone: {name!r}") from None
 
 
+@functools.lru_cache(maxsize=4096)  # a batch's answers mostly share one instant (now)
 def local_date(ts: datetime, tz: str) -> date:
     """The calendar date of the aware instant `ts` in zone `tz`."""
     if ts.utcoffset() is None:

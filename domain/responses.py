@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+import random
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import msgspec
 
@@ -79,13 +80,29 @@ class Ingestor(Protocol):
         ...
 
 
+def new_response_id(now: datetime) -> UUID:
+    """A UUIDv7 (RFC 9562): the instant's Unix milliseconds, then 74 random bits.
+
+    A tenant's answers get nearly ascending ids, so the (tenant_id, id) index grows at its
+    right edge instead of splitting pages all over. The ids identify, they guard nothing
+    (every read is scoped by the caller's tenant), so the random module's bits do.
+    """
+    ms = int(now.timestamp() * 1000) & _MS_MASK
+    bits = random.getrandbits(74)
+    return UUID(int=ms << 80 | _VERSION_7 | (bits >> 62) << 64 | _VARIANT | bits & _RAND_B)
+
+
+_MS_MASK, _RAND_B = (1 << 48) - 1, (1 << 62) - 1
+_VERSION_7, _VARIANT = 0x7 << 76, 0b10 << 62
+
+
 def build_response(cmd: NewResponse, *, principal: Principal, now: datetime) -> Response:
     """The answer to store; rejects answers dated more than five minutes ahead."""
     answered_at = cmd.answered_at or now
     if answered_at - now > MAX_FUTURE:
         raise InvalidInput.field("answered_at", "must not be more than 5 minutes in the future")
     return Response(
-        id=uuid4(),
+        id=new_response_id(now),
         tenant_id=principal.tenant_id,
         survey_id=cmd.survey_id,
         score=cmd.score,

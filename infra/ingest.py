@@ -148,11 +148,12 @@ class IngestBatcher:
         async with self._pool.acquire() as conn, conn.transaction():
             inserted = await insert_responses(conn, responses, claims=_expected_claims(batch))
             outbox = inserted.outbox
-            created = {row.response_id for row in outbox}
+            # None when every answer was stored: no id needs looking up then.
+            created = {row.response_id for row in outbox} if len(outbox) < len(responses) else None
             answers = await _answers(conn, batch, inserted.claims, created)
             events = []
             if inserted.hooks:  # someone listens: only then are payloads built
-                stored = [r for r in responses if r.id in created]
+                stored = [r for r in responses if created is None or r.id in created]
                 now = datetime.now(UTC)
                 events = ingest_events(stored, inserted.followups, inserted.hooks, now)
                 await enqueue_events(conn, events)
@@ -257,7 +258,7 @@ async def _answers(
     conn: asyncpg.Connection,
     batch: list[_Submission],
     claims: dict[tuple[UUID, str], ClaimState],
-    created: set[UUID],
+    created: set[UUID] | None,
 ) -> list[Ingested | Exception]:
     """What each submission is answered: its results, a replay, or the error of its key."""
     answers: list[Ingested | Exception | None] = [None] * len(batch)
@@ -306,8 +307,10 @@ def _replay(sub: _Submission, recorded: tuple[bytes, Replay] | None) -> Ingested
 
 
 async def _results(
-    conn: asyncpg.Connection, responses: list[Response], created: set[UUID]
+    conn: asyncpg.Connection, responses: list[Response], created: set[UUID] | None
 ) -> list[IngestResult]:
+    if created is None:
+        return [IngestResult(outcome=Outcome.CREATED, response=r) for r in responses]
     missing = [i for i, r in enumerate(responses) if r.id not in created]
     resolved = await resolve_not_created(conn, [responses[i] for i in missing]) if missing else []
     results = [
@@ -320,12 +323,12 @@ async def _results(
 
 
 async def _touch_customers(
-    conn: asyncpg.Connection, responses: list[Response], created: set[UUID]
+    conn: asyncpg.Connection, responses: list[Response], created: set[UUID] | None
 ) -> None:
     """Stamp the customers who answered, tenant by tenant in one order (last: it locks)."""
     by_tenant: dict[UUID, list[str]] = {}
     for r in responses:
-        if r.customer_id is not None and r.id in created:
+        if r.customer_id is not None and (created is None or r.id in created):
             by_tenant.setdefault(r.tenant_id, []).append(r.customer_id)
     for tenant_id in sorted(by_tenant):
         await touch_customers(conn, tenant_id, by_tenant[tenant_id])

@@ -11,14 +11,13 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from litestar.response import Stream
 
 from api.auth import principal_of, requires
-from api.body import StrictBody, decode_strict
+from api.body import StrictBody
 from api.docs import problems
 from api.export import ExportFormat, csv_chunks, ndjson_chunks
 from api.idempotency import run_idempotent
 from api.params import Cursor, Limit, parse_date, parse_segments
 from api.schemas.responses import (
     BatchCreate,
-    BatchItemResult,
     BatchResult,
     ResponseCreate,
     ResponseList,
@@ -27,7 +26,7 @@ from api.schemas.responses import (
     response_out,
 )
 from api.services import services_of
-from api.writes import BatchBody, invalid_item, render_batch, render_single
+from api.writes import BatchBody, build_batch, render_batch, render_single
 from domain import responses as uc
 from domain.errors import InvalidInput
 from domain.idempotency import Replay
@@ -136,16 +135,7 @@ class ResponseController(Controller):
     ) -> Response[BatchResult]:
         services = services_of(request)
         principal = principal_of(request)
-        now = services.clock()
-        invalid: dict[int, BatchItemResult] = {}
-        answers, positions = [], []
-        for i, raw in enumerate(data.responses):
-            try:
-                item = decode_strict(raw, ResponseCreate, root=f"responses[{i}]")
-                answers.append(uc.build_response(item.to_domain(), principal=principal, now=now))
-                positions.append(i)
-            except InvalidInput as exc:
-                invalid[i] = invalid_item(i, exc)
+        answers, positions, invalid = build_batch(data.responses, principal, services.clock())
         render = render_batch(invalid, positions)
 
         async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes] | Replay:

@@ -84,11 +84,12 @@ WITH input AS (
 )
 -- One row per tenant of the outbox rows and of the cases (their columns as arrays: a few
 -- rows decode much faster than one per answer), per listened tenant and per key. Joined in
--- Python: a join of two CTE scans here would be a nested loop over both.
-SELECT 'o' AS kind, o.tenant_id, min(o.xid) AS xid, array_agg(o.id) AS ids,
-       array_agg(o.response_id) AS responses, NULL::uuid[] AS cases, NULL::timestamptz[] AS due,
-       NULL::text[] AS hooks, NULL::text AS claim_key, NULL::boolean AS locked,
-       NULL::boolean AS claimed
+-- Python: a join of two CTE scans here would be a nested loop over both. Outbox ids are
+-- drawn in the order the answers are inserted (the input's), so `ids` keeps that order.
+SELECT 'o' AS kind, o.tenant_id, min(o.xid) AS xid, array_agg(o.id ORDER BY o.id) AS ids,
+       array_agg(o.response_id ORDER BY o.id) AS responses, NULL::uuid[] AS cases,
+       NULL::timestamptz[] AS due, NULL::text[] AS hooks, NULL::text AS claim_key,
+       NULL::boolean AS locked, NULL::boolean AS claimed
 FROM outbox o GROUP BY o.tenant_id
 UNION ALL
 SELECT 'c', c.tenant_id, NULL, NULL, array_agg(c.response_id), array_agg(c.id),
@@ -148,14 +149,12 @@ async def insert_responses(
     `claims` are the Idempotency-Keys of the requests they belong to.
     """
     rows = await conn.fetch(_INSERT, _encode(responses), _encode(claims), LOCK_SPACE)
-    by_id = {r.id: r for r in responses}
     outbox, cases, hooks, states = [], {}, {}, {}
     for row in rows:
         kind = row["kind"]
         if kind == "o":
             xid = row["xid"]
-            for outbox_id, response_id in zip(row["ids"], row["responses"], strict=True):
-                answer = by_id[response_id]
+            for outbox_id, answer in zip(row["ids"], _answers_of(responses, row), strict=True):
                 outbox.append(
                     OutboxRow(
                         id=outbox_id,
@@ -181,6 +180,16 @@ async def insert_responses(
             key = (row["tenant_id"], row["claim_key"])
             states[key] = state if row["locked"] else ClaimState.BUSY
     return Inserted(outbox=outbox, followups=cases, hooks=hooks, claims=states)
+
+
+def _answers_of(responses: Sequence[Response], row: asyncpg.Record) -> Sequence[Response]:
+    """The answers of one tenant's outbox row, in its order: the input itself when every
+    answer of the batch was stored (no id to look up), else found by id."""
+    ids = row["responses"]
+    if len(ids) == len(responses) and ids[0] == responses[0].id and ids[-1] == responses[-1].id:
+        return responses
+    by_id = {r.id: r for r in responses}
+    return [by_id[i] for i in ids]
 
 
 async def resolve_not_created(

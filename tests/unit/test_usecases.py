@@ -240,3 +240,17 @@ async def test_trend_points_cover_the_period(store, uow) -> None:
         (2, 8, 1),
         (9, 14, 0),
     ]
+
+
+def test_response_ids_are_uuid7_in_time_order_and_unique() -> None:
+    import uuid
+    from datetime import timedelta
+
+    from domain.responses import new_response_id
+
+    first = new_response_id(NOW)
+    assert first.version == 7 and first.variant == uuid.RFC_4122
+    assert first.int >> 80 == int(NOW.timestamp() * 1000)  # the instant's milliseconds lead
+    later = [new_response_id(NOW + timedelta(milliseconds=ms)) for ms in range(1, 200)]
+    assert [first, *later] == sorted([first, *later])
+    assert len({new_response_id(NOW) for _ in range(100_000)}) == 100_000
