@@ -34,6 +34,7 @@ class RedisPrincipalCache:
         self._listener = listener or redis  # a client without read timeout for pub/sub
         self._ttl = ttl
         self._entries: dict[tuple[UUID, UUID], tuple[bytes, Principal, float]] = {}
+        self._stopped = False
 
     def get(self, parsed: ParsedKey) -> Principal | None:
         entry = self._entries.get((parsed.tenant_id, parsed.key_id))
@@ -67,9 +68,14 @@ class RedisPrincipalCache:
         except Exception as exc:  # other processes forget the key within TTL_S anyway
             log.warning("revocation_not_published", error=type(exc).__name__)
 
+    def stop(self) -> None:
+        """End listen() at its next wake-up (a cancelled pub/sub read may not end it)."""
+        self._stopped = True
+
     async def listen(self) -> None:
         """Evict keys revoked by other processes; reconnects after Redis outages."""
-        while True:
+        self._stopped = False
+        while not self._stopped:
             try:
                 async with self._listener.pubsub() as pubsub:
                     await pubsub.subscribe(CHANNEL)
@@ -79,6 +85,8 @@ class RedisPrincipalCache:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if self._stopped:
+                    return
                 log.warning("revocation_listener_down", error=type(exc).__name__)
                 self._entries.clear()  # revocations may have been missed meanwhile
                 await asyncio.sleep(1)

@@ -29,6 +29,7 @@ from infra.webhooks.relay import WebhookRelay
 from infra.webhooks.targets import DnsTargetGuard
 
 log = structlog.get_logger(__name__)
+STOP_TIMEOUT_S = 5.0  # background tasks get this long to finish when the API stops
 
 
 class MissingAdminToken(RuntimeError):
@@ -150,11 +151,13 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         try:
             yield rt
         finally:
+            rt.principals.stop()
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            # A blocked pub/sub read can swallow its cancellation (redis-py): closing its
+            # connection ends it; the wait is bounded all the same.
+            await listener.aclose()
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
             await rt.batcher.close()
     finally:
         if rt is not None:

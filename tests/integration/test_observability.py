@@ -71,3 +71,21 @@ async def test_docs_and_spec_are_served(app_client) -> None:
     assert spec.status_code == 200 and spec.json()["openapi"].startswith("3.1")
     page = await app_client.get("/docs")
     assert page.status_code == 200 and "swagger" in page.text.lower()
+
+
+async def test_a_started_app_keeps_its_start_up_objects_out_of_collections(
+    server_urls, settings
+) -> None:
+    """Also stops while its revocation listener is blocked in a pub/sub read (that read
+    swallowed its cancellation under the test client, and the stop hung)."""
+    import gc
+
+    gc.unfreeze()
+    async with migrated_database(server_urls[0], "nps_gc") as url:
+        app = create_app(msgspec.structs.replace(settings, database_url=url))
+        try:
+            async with AsyncTestClient(app=app, base_url="http://nps.test") as client:
+                assert (await client.get("/health/live")).status_code == 200
+                assert gc.get_freeze_count() > 10_000  # the routes, schemas and pools at least
+        finally:
+            gc.unfreeze()
