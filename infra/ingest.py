@@ -1,9 +1,10 @@
 """IngestBatcher: group commit of concurrent answers, then one counter apply per tenant.
 
 Concurrent submissions are written in one PostgreSQL transaction (their Idempotency-Key
-claims, responses and one counter_outbox row per stored answer). Only after the commit are the
-counter deltas sent to Redis and the applied outbox rows deleted; every caller is answered
-after its batch committed. Whatever cannot be applied stays in the outbox for the drainer.
+claims, responses and one counter_outbox row per stored answer; see infra.ingest_outcomes
+for what each is answered). Only after the commit are the counter deltas sent to Redis and
+the applied outbox rows deleted; every caller is answered after its batch committed.
+Whatever cannot be applied stays in the outbox for the drainer.
 """
 
 from __future__ import annotations
@@ -15,30 +16,21 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
-import msgspec
 import structlog
 
-from domain.errors import Conflict, IdempotencyMismatch
-from domain.idempotency import Replay
+from domain.errors import Conflict
 from domain.model import Response
-from domain.responses import IdempotencyCompletion, Ingested, IngestResult, Outcome
+from domain.responses import IdempotencyCompletion, Ingested
 from domain.webhook_payloads import ingest_events
-from infra.postgres import exclusions, idempotency
+from infra.ingest_outcomes import STILL_RUNNING, Submission, answers_of, expected_claims
+from infra.postgres import exclusions
 from infra.postgres.customers import touch_customers
-from infra.postgres.ingest_sql import Claim, ClaimState, insert_responses, resolve_not_created
+from infra.postgres.ingest_sql import insert_responses
 from infra.postgres.outbox import OutboxRow, delete_outbox
 from infra.postgres.webhooks_outbox import enqueue_events
 from infra.redis.counters import RedisCounterStore
 
 log = structlog.get_logger(__name__)
-STILL_RUNNING = "a request with this Idempotency-Key is still being processed; retry later"
-
-
-class _Submission(msgspec.Struct, kw_only=True):
-    tenant_id: UUID
-    responses: Sequence[Response]
-    idempotency: IdempotencyCompletion | None
-    future: asyncio.Future[Ingested]
 
 
 class IngestBatcher:
@@ -58,7 +50,7 @@ class IngestBatcher:
         self._on_events = on_events  # wakes the webhook relay after a commit with events
         self._max_rows = max_rows
         self._slots = asyncio.Semaphore(max_concurrent)
-        self._pending: list[_Submission] = []
+        self._pending: list[Submission] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._flushes: set[asyncio.Task[None]] = set()
@@ -74,7 +66,7 @@ class IngestBatcher:
             self._task = asyncio.create_task(self._collect())
         future: asyncio.Future[Ingested] = asyncio.get_running_loop().create_future()
         self._pending.append(
-            _Submission(
+            Submission(
                 tenant_id=tenant_id, responses=responses, idempotency=idempotency, future=future
             )
         )
@@ -105,8 +97,8 @@ class IngestBatcher:
             self._flushes.add(task)
             task.add_done_callback(self._flushes.discard)
 
-    def _take(self) -> list[_Submission]:
-        batch: list[_Submission] = []
+    def _take(self) -> list[Submission]:
+        batch: list[Submission] = []
         keys: set[tuple[UUID, str]] = set()
         rows = 0
         while self._pending and (
@@ -123,7 +115,7 @@ class IngestBatcher:
             rows += len(sub.responses)
         return batch
 
-    async def _flush(self, batch: list[_Submission]) -> None:
+    async def _flush(self, batch: list[Submission]) -> None:
         try:
             try:
                 await self._write(batch)
@@ -142,15 +134,15 @@ class IngestBatcher:
         finally:
             self._slots.release()
 
-    async def _write(self, batch: list[_Submission]) -> None:
+    async def _write(self, batch: list[Submission]) -> None:
         gens = {t: await self._gen(t) for t in {s.tenant_id for s in batch}}
         responses = [r for s in batch for r in s.responses]
         async with self._pool.acquire() as conn, conn.transaction():
-            inserted = await insert_responses(conn, responses, claims=_expected_claims(batch))
+            inserted = await insert_responses(conn, responses, claims=expected_claims(batch))
             outbox = inserted.outbox
             # None when every answer was stored: no id needs looking up then.
             created = {row.response_id for row in outbox} if len(outbox) < len(responses) else None
-            answers = await _answers(conn, batch, inserted.claims, created)
+            answers = await answers_of(conn, batch, inserted.claims, created)
             events = []
             if inserted.hooks:  # someone listens: only then are payloads built
                 stored = [r for r in responses if created is None or r.id in created]
@@ -224,102 +216,9 @@ class IngestBatcher:
                 log.warning("outbox_delete_deferred", error=type(exc).__name__, rows=len(rows))
 
 
-def _fail(sub: _Submission, exc: BaseException) -> None:
+def _fail(sub: Submission, exc: BaseException) -> None:
     if not sub.future.done():
         sub.future.set_exception(exc)
-
-
-def _expected_claims(batch: list[_Submission]) -> list[Claim]:
-    """Each key with the answer its request gets when every answer is stored now."""
-    claims = []
-    last = 0
-    for sub in batch:
-        first, last = last + 1, last + len(sub.responses)
-        if sub.idempotency is None:
-            continue
-        expected = [IngestResult(outcome=Outcome.CREATED, response=r) for r in sub.responses]
-        rendered = sub.idempotency.render(expected)
-        assert rendered is not None  # stored answers always render
-        claims.append(
-            Claim(
-                tenant_id=sub.tenant_id,
-                key=sub.idempotency.key,
-                request_hash=sub.idempotency.request_hash,
-                status_code=rendered[0],
-                body=rendered[1],
-                first=first,
-                last=last,
-            )
-        )
-    return claims
-
-
-async def _answers(
-    conn: asyncpg.Connection,
-    batch: list[_Submission],
-    claims: dict[tuple[UUID, str], ClaimState],
-    created: set[UUID] | None,
-) -> list[Ingested | Exception]:
-    """What each submission is answered: its results, a replay, or the error of its key."""
-    answers: list[Ingested | Exception | None] = [None] * len(batch)
-    taken, run = [], []
-    for i, sub in enumerate(batch):
-        state = claims.get((sub.tenant_id, sub.idempotency.key)) if sub.idempotency else None
-        if state is ClaimState.BUSY:
-            answers[i] = Conflict(STILL_RUNNING)
-        elif state is ClaimState.TAKEN:
-            taken.append(i)
-        else:
-            run.append(i)
-    if taken:
-        keys = [_key(batch[i]) for i in taken]
-        recorded = await idempotency.stored(conn, keys)
-        for i, key in zip(taken, keys, strict=True):
-            answers[i] = _replay(batch[i], recorded.get(key))
-    responses = [r for i in run for r in batch[i].responses]
-    results = await _results(conn, responses, created)
-    corrections = []
-    start = 0
-    for i in run:
-        sub = batch[i]
-        answers[i] = mine = results[start : start + len(sub.responses)]
-        start += len(sub.responses)
-        if sub.idempotency is not None and any(r.outcome is not Outcome.CREATED for r in mine):
-            corrections.append((*_key(sub), sub.idempotency.render(mine)))
-    await idempotency.correct(conn, corrections)
-    assert all(a is not None for a in answers)
-    return [a for a in answers if a is not None]
-
-
-def _key(sub: _Submission) -> tuple[UUID, str]:
-    assert sub.idempotency is not None
-    return sub.tenant_id, sub.idempotency.key
-
-
-def _replay(sub: _Submission, recorded: tuple[bytes, Replay] | None) -> Ingested | Exception:
-    assert sub.idempotency is not None
-    if recorded is None:  # forgotten meanwhile (purged): the client may simply retry
-        return Conflict(STILL_RUNNING)
-    request_hash, replay = recorded
-    if request_hash != sub.idempotency.request_hash:
-        return IdempotencyMismatch("this Idempotency-Key was used with another request body")
-    return replay
-
-
-async def _results(
-    conn: asyncpg.Connection, responses: list[Response], created: set[UUID] | None
-) -> list[IngestResult]:
-    if created is None:
-        return [IngestResult(outcome=Outcome.CREATED, response=r) for r in responses]
-    missing = [i for i, r in enumerate(responses) if r.id not in created]
-    resolved = await resolve_not_created(conn, [responses[i] for i in missing]) if missing else []
-    results = [
-        IngestResult(outcome=Outcome.CREATED, response=r) if r.id in created else None
-        for r in responses
-    ]
-    for i, result in zip(missing, resolved, strict=True):
-        results[i] = result
-    return [r for r in results if r is not None]
 
 
 async def _touch_customers(
