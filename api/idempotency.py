@@ -12,11 +12,11 @@ from typing import Any
 
 from litestar import Request, Response
 
-from domain.idempotency import Replay
+from domain.idempotency import Recorded
 from domain.responses import IdempotencyCompletion, Render
 
 REPLAYED = "Idempotent-Replayed"
-Run = Callable[[IdempotencyCompletion | None], Awaitable[tuple[int, bytes] | Replay]]
+Run = Callable[[IdempotencyCompletion | None], Awaitable[tuple[int, bytes] | Recorded]]
 
 
 def json_response(status: int, body: bytes, **headers: str) -> Response[Any]:
@@ -33,6 +33,7 @@ async def run_idempotent(
         digest.update(await request.body())
         completion = IdempotencyCompletion(key=key, request_hash=digest.digest(), render=render)
     outcome = await run(completion)
-    if isinstance(outcome, Replay):
-        return json_response(outcome.status_code, outcome.body, **{REPLAYED: "true"})
-    return json_response(*outcome)
+    if not isinstance(outcome, Recorded):
+        return json_response(*outcome)
+    replayed = {REPLAYED: "true"} if outcome.replayed else {}
+    return json_response(outcome.status_code, outcome.body, **replayed)

@@ -9,8 +9,11 @@ from __future__ import annotations
 import msgspec
 
 
-class Replay(msgspec.Struct, frozen=True, kw_only=True):
-    """The key was used before with the same request: answer what was answered then."""
+class Recorded(msgspec.Struct, frozen=True, kw_only=True):
+    """The status and body recorded for a key: the request's answer, once and on retries.
+
+    `replayed` when an earlier request recorded them (nothing was stored now)."""
 
     status_code: int
     body: bytes
+    replayed: bool

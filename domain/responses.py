@@ -12,7 +12,7 @@ from uuid import UUID
 import msgspec
 
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.idempotency import Replay
+from domain.idempotency import Recorded
 from domain.model import Page, Principal, Response
 from domain.periods import local_date
 from domain.ports import ResponseFilter, UnitOfWorkFactory
@@ -56,10 +56,12 @@ class IdempotencyCompletion(msgspec.Struct, frozen=True, kw_only=True):
     render: Render
 
 
-# What an ingest answers: one result per answer, or the replay of an earlier request with
-# the same Idempotency-Key (then nothing was stored). A key still in use by a running
-# request raises Conflict; a key used with another body raises IdempotencyMismatch.
-Ingested = list[IngestResult] | Replay
+# What an ingest answers: one result per answer, or, for a request with an Idempotency-Key,
+# the status and body recorded for the key (by this request, or by an earlier one: then
+# nothing was stored now). A keyed request that stored nothing records nothing and gets its
+# results. A key still in use by a running request raises Conflict; a key used with
+# another body raises IdempotencyMismatch.
+Ingested = list[IngestResult] | Recorded
 
 
 class Ingestor(Protocol):

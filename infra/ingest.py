@@ -138,11 +138,12 @@ class IngestBatcher:
         gens = {t: await self._gen(t) for t in {s.tenant_id for s in batch}}
         responses = [r for s in batch for r in s.responses]
         async with self._pool.acquire() as conn, conn.transaction():
-            inserted = await insert_responses(conn, responses, claims=expected_claims(batch))
+            claims = expected_claims(batch)
+            inserted = await insert_responses(conn, responses, claims=claims)
             outbox = inserted.outbox
             # None when every answer was stored: no id needs looking up then.
             created = {row.response_id for row in outbox} if len(outbox) < len(responses) else None
-            answers = await answers_of(conn, batch, inserted.claims, created)
+            answers = await answers_of(conn, batch, claims, inserted.claims, created)
             events = []
             if inserted.hooks:  # someone listens: only then are payloads built
                 stored = [r for r in responses if created is None or r.id in created]

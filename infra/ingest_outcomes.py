@@ -11,7 +11,7 @@ import asyncpg
 import msgspec
 
 from domain.errors import Conflict, IdempotencyMismatch
-from domain.idempotency import Replay
+from domain.idempotency import Recorded
 from domain.model import Response
 from domain.responses import IdempotencyCompletion, Ingested, IngestResult, Outcome
 from infra.postgres import idempotency
@@ -55,10 +55,12 @@ def expected_claims(batch: list[Submission]) -> list[Claim]:
 async def answers_of(
     conn: asyncpg.Connection,
     batch: list[Submission],
+    expected: list[Claim],
     claims: dict[tuple[UUID, str], ClaimState],
     created: set[UUID] | None,
 ) -> list[Ingested | Exception]:
-    """What each submission is answered: its results, a replay, or the error of its key."""
+    """What each submission is answered: its results, the answer recorded for its key (now
+    or before), or the error of its key."""
     answers: list[Ingested | Exception | None] = [None] * len(batch)
     taken, run = [], []
     for i, sub in enumerate(batch):
@@ -76,14 +78,23 @@ async def answers_of(
             answers[i] = _replay(batch[i], recorded.get(key))
     responses = [r for i in run for r in batch[i].responses]
     results = await _results(conn, responses, created)
+    recorded_now = {(c.tenant_id, c.key): c for c in expected}
     corrections = []
     start = 0
     for i in run:
         sub = batch[i]
         answers[i] = mine = results[start : start + len(sub.responses)]
         start += len(sub.responses)
-        if sub.idempotency is not None and any(r.outcome is not Outcome.CREATED for r in mine):
-            corrections.append((*_key(sub), sub.idempotency.render(mine)))
+        if sub.idempotency is None:
+            continue
+        if all(r.outcome is Outcome.CREATED for r in mine):  # recorded as expected
+            claim = recorded_now[_key(sub)]
+            answers[i] = Recorded(status_code=claim.status_code, body=claim.body, replayed=False)
+            continue
+        final = sub.idempotency.render(mine)
+        corrections.append((*_key(sub), final))
+        if final is not None:  # else the key is forgotten and the results tell why
+            answers[i] = Recorded(status_code=final[0], body=final[1], replayed=False)
     await idempotency.correct(conn, corrections)
     assert all(a is not None for a in answers)
     return [a for a in answers if a is not None]
@@ -94,7 +105,7 @@ def _key(sub: Submission) -> tuple[UUID, str]:
     return sub.tenant_id, sub.idempotency.key
 
 
-def _replay(sub: Submission, recorded: tuple[bytes, Replay] | None) -> Ingested | Exception:
+def _replay(sub: Submission, recorded: tuple[bytes, Recorded] | None) -> Ingested | Exception:
     assert sub.idempotency is not None
     if recorded is None:  # forgotten meanwhile (purged): the client may simply retry
         return Conflict(STILL_RUNNING)

@@ -29,7 +29,7 @@ from api.services import services_of
 from api.writes import BatchBody, build_batch, render_batch, render_single
 from domain import responses as uc
 from domain.errors import InvalidInput
-from domain.idempotency import Replay
+from domain.idempotency import Recorded
 from domain.model import DEFAULT_PAGE, Scope
 from domain.nps import Category
 from domain.ports import ResponseFilter
@@ -94,14 +94,14 @@ class ResponseController(Controller):
         principal = principal_of(request)
         answer = uc.build_response(data.to_domain(), principal=principal, now=services.clock())
 
-        async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes] | Replay:
+        async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes] | Recorded:
             outcome = await uc.record_responses(
                 [answer],
                 principal=principal,
                 ingestor=services.ingestor,
                 idempotency=completion,
             )
-            if isinstance(outcome, Replay):
+            if isinstance(outcome, Recorded):
                 return outcome
             uc.raise_for(outcome[0])
             rendered = render_single(outcome)
@@ -138,11 +138,11 @@ class ResponseController(Controller):
         answers, positions, invalid = build_batch(data.responses, principal, services.clock())
         render = render_batch(invalid, positions)
 
-        async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes] | Replay:
+        async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes] | Recorded:
             outcome = await uc.record_responses(
                 answers, principal=principal, ingestor=services.ingestor, idempotency=completion
             )
-            return outcome if isinstance(outcome, Replay) else render(outcome)
+            return outcome if isinstance(outcome, Recorded) else render(outcome)
 
         return await run_idempotent(request, idempotency_key, render, run)
 

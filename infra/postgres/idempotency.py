@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from domain.idempotency import Replay
+from domain.idempotency import Recorded
 
 KEEP_HOURS = 48
 # Key space of the claim locks (two-int advisory locks; hashtext of tenant and key second).
@@ -24,7 +24,9 @@ LOCK_SPACE = 7_366_917
 Key = tuple[UUID, str]
 
 
-async def stored(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key, tuple[bytes, Replay]]:
+async def stored(
+    conn: asyncpg.Connection, keys: Sequence[Key]
+) -> dict[Key, tuple[bytes, Recorded]]:
     """The request hash and answer recorded for each key (keys claimed by others before)."""
     rows = await conn.fetch(
         "SELECT k.tenant_id, k.key, k.request_hash, k.status_code, k.body"
@@ -36,7 +38,7 @@ async def stored(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[Key, tup
     return {
         (r["tenant_id"], r["key"]): (
             r["request_hash"],
-            Replay(status_code=r["status_code"], body=r["body"]),
+            Recorded(status_code=r["status_code"], body=r["body"], replayed=True),
         )
         for r in rows
     }
