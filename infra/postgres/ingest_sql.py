@@ -48,9 +48,11 @@ WITH input AS (
             body = EXCLUDED.body, created_at = now(), completed_at = now()
         WHERE k.completed_at IS NULL  -- left incomplete by a request that died (older code)
     RETURNING tenant_id, key
-), refused AS (  -- the answers of requests whose key is not theirs now
-    SELECT c.first, c.last FROM claims c
-    WHERE NOT EXISTS (SELECT 1 FROM claimed x WHERE x.tenant_id = c.tenant_id AND x.key = c.key)
+), outcome AS (  -- per key: locked now, and claimed by this statement (else not theirs)
+    SELECT c.tenant_id, c.key, c.first, c.last, c.locked,
+           EXISTS (SELECT 1 FROM claimed x WHERE x.tenant_id = c.tenant_id AND x.key = c.key)
+               AS won
+    FROM claims c
 ), stored AS (
     INSERT INTO responses (tenant_id, id, survey_id, score, comment, customer_id, segments,
                            answered_at, received_at, local_date, locale, external_id)
@@ -58,7 +60,9 @@ WITH input AS (
            u.answered_at, u.received_at, u.local_date, u.locale, u.external_id
     FROM input u
     JOIN surveys s ON s.tenant_id = u.tenant_id AND s.id = u.survey_id AND s.archived_at IS NULL
-    WHERE NOT EXISTS (SELECT 1 FROM refused f WHERE u.ord BETWEEN f.first AND f.last)
+    WHERE NOT EXISTS (
+        SELECT 1 FROM outcome f WHERE NOT f.won AND u.ord BETWEEN f.first AND f.last
+    )
     ORDER BY u.ord
     ON CONFLICT (tenant_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
     RETURNING tenant_id, id, survey_id, local_date, score, segments, received_at
@@ -98,9 +102,8 @@ FROM cases c GROUP BY c.tenant_id
 UNION ALL
 SELECT 'h', h.tenant_id, NULL, NULL, NULL, NULL, NULL, h.types, NULL, NULL, NULL FROM hooks h
 UNION ALL
-SELECT 'k', l.tenant_id, NULL, NULL, NULL, NULL, NULL, NULL, l.key, l.locked,
-       EXISTS (SELECT 1 FROM claimed c WHERE c.tenant_id = l.tenant_id AND c.key = l.key)
-FROM claims l
+SELECT 'k', l.tenant_id, NULL, NULL, NULL, NULL, NULL, NULL, l.key, l.locked, l.won
+FROM outcome l
 """
 
 
@@ -154,7 +157,7 @@ async def insert_responses(
         kind = row["kind"]
         if kind == "o":
             xid = row["xid"]
-            for outbox_id, answer in zip(row["ids"], _answers_of(responses, row), strict=True):
+            for outbox_id, answer in zip(row["ids"], _stored_in_order(responses, row), strict=True):
                 outbox.append(
                     OutboxRow(
                         id=outbox_id,
@@ -182,7 +185,7 @@ async def insert_responses(
     return Inserted(outbox=outbox, followups=cases, hooks=hooks, claims=states)
 
 
-def _answers_of(responses: Sequence[Response], row: asyncpg.Record) -> Sequence[Response]:
+def _stored_in_order(responses: Sequence[Response], row: asyncpg.Record) -> Sequence[Response]:
     """The answers of one tenant's outbox row, in its order: the input itself when every
     answer of the batch was stored (no id to look up), else found by id."""
     ids = row["responses"]
