@@ -157,6 +157,13 @@ async def survey_id(app_client, tenant: TenantCtx) -> str:  # type: ignore[no-un
     return str(r.json()["id"])
 
 
+async def nps_total(client, tenant: TenantCtx) -> int:  # type: ignore[no-untyped-def]
+    """How many answers the tenant's NPS counts (all surveys, the default period)."""
+    r = await client.get("/v1/nps", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    return int(r.json()["total"])
+
+
 async def post_batch(client, tenant: TenantCtx, items: list[dict]) -> list[str]:  # type: ignore[no-untyped-def]
     """Post answers through the batch endpoint (1000 at a time); returns their ids."""
     ids: list[str] = []

@@ -8,11 +8,7 @@ import uuid
 import asyncpg
 
 from infra.postgres.idempotency import LOCK_SPACE
-
-
-async def _total(client, tenant) -> int:  # type: ignore[no-untyped-def]
-    r = await client.get("/v1/nps", headers=tenant.headers)
-    return int(r.json()["total"])
+from tests.conftest import nps_total
 
 
 async def test_key_held_by_a_running_request_elsewhere_is_409_at_once(
@@ -36,11 +32,11 @@ async def test_key_held_by_a_running_request_elsewhere_is_409_at_once(
         )
         assert r.status_code == 409, r.text
         assert r.headers["content-type"].startswith("application/problem+json")
-        assert await _total(app_client, tenant) == 0
+        assert await nps_total(app_client, tenant) == 0
         await tx.rollback()
         r = await app_client.post("/v1/responses", json=body, headers=headers)
         assert r.status_code == 201 and "idempotent-replayed" not in r.headers
-        assert await _total(app_client, tenant) == 1
+        assert await nps_total(app_client, tenant) == 1
     finally:
         await other.close()
 
@@ -97,7 +93,7 @@ async def test_replay_of_a_batch_with_a_known_external_id_gives_the_corrected_an
     again = await app_client.post("/v1/responses/batch", json={"responses": items}, headers=headers)
     assert again.status_code == 207 and again.headers.get("idempotent-replayed") == "true"
     assert again.json() == r.json()
-    assert await _total(app_client, tenant) == 2
+    assert await nps_total(app_client, tenant) == 2
 
 
 async def test_concurrent_posts_with_one_key_never_store_twice_and_all_get_an_answer(
@@ -112,4 +108,4 @@ async def test_concurrent_posts_with_one_key_never_store_twice_and_all_get_an_an
     assert {r.status_code for r in results} <= {201, 409}
     assert len([r for r in created if "idempotent-replayed" not in r.headers]) == 1
     assert len({r.json()["id"] for r in created}) == 1
-    assert await _total(app_client, tenant) == 1
+    assert await nps_total(app_client, tenant) == 1

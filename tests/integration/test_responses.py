@@ -8,15 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import TenantCtx, make_tenant
+from tests.conftest import TenantCtx, make_tenant, nps_total
 
 PROBLEM = "application/problem+json"
-
-
-async def _nps_total(client, tenant: TenantCtx) -> int:
-    r = await client.get("/v1/nps", headers=tenant.headers)
-    assert r.status_code == 200, r.text
-    return int(r.json()["total"])
 
 
 async def _stored(client, tenant: TenantCtx) -> list[dict]:
@@ -96,7 +90,7 @@ async def test_bad_answer_is_422_naming_the_field_and_stores_nothing(
     assert problem["status"] == 422
     assert problem["errors"][0]["field"] == field, problem
     assert await _stored(app_client, tenant) == []
-    assert await _nps_total(app_client, tenant) == 0
+    assert await nps_total(app_client, tenant) == 0
 
 
 async def test_missing_survey_id_and_bad_uuid_are_422(app_client, tenant) -> None:
@@ -158,7 +152,7 @@ async def test_unknown_and_foreign_surveys_are_404(
         )
         assert r.status_code == 404
         assert r.json()["detail"] == "survey not found"
-    assert await _nps_total(app_client, other) == 0
+    assert await nps_total(app_client, other) == 0
 
 
 async def test_archived_survey_refuses_answers_with_409_and_keeps_results(
@@ -189,7 +183,7 @@ async def test_answers_of_another_tenant_are_invisible(
     unknown = await app_client.get(f"/v1/responses/{uuid.uuid4()}", headers=other.headers)
     assert unknown.status_code == 404 and unknown.json()["detail"] == r.json()["detail"]
     assert await _stored(app_client, other) == []
-    assert await _nps_total(app_client, other) == 0
+    assert await nps_total(app_client, other) == 0
 
 
 async def test_retry_with_same_idempotency_key_replays_and_counts_once(
@@ -203,7 +197,7 @@ async def test_retry_with_same_idempotency_key_replays_and_counts_once(
     assert second.json() == first.json()
     assert second.headers.get("idempotent-replayed") == "true"
     assert "idempotent-replayed" not in first.headers
-    assert await _nps_total(app_client, tenant) == 1
+    assert await nps_total(app_client, tenant) == 1
 
 
 async def test_same_idempotency_key_with_another_body_is_422(app_client, tenant, survey_id) -> None:
@@ -215,7 +209,7 @@ async def test_same_idempotency_key_with_another_body_is_422(app_client, tenant,
         "/v1/responses", json={"survey_id": survey_id, "score": 3}, headers=headers
     )
     assert r.status_code == 422
-    assert await _nps_total(app_client, tenant) == 1
+    assert await nps_total(app_client, tenant) == 1
 
 
 async def test_idempotency_keys_are_scoped_per_tenant(
@@ -253,7 +247,7 @@ async def test_concurrent_retries_with_one_key_store_one_answer(
     ids = {r.json()["id"] for r in results if r.status_code == 201}
     assert len(ids) == 1
     assert len(await _stored(app_client, tenant)) == 1
-    assert await _nps_total(app_client, tenant) == 1
+    assert await nps_total(app_client, tenant) == 1
 
 
 async def test_failed_request_releases_its_idempotency_key(app_client, tenant, survey_id) -> None:
@@ -288,7 +282,7 @@ async def test_external_id_posted_again_returns_the_stored_answer_counted_once(
     )
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["id"] == first.json()["id"] and again.json()["score"] == 4
-    assert await _nps_total(app_client, tenant) == 1
+    assert await nps_total(app_client, tenant) == 1
 
 
 async def test_batch_stores_valid_items_and_reports_each(app_client, tenant, survey_id) -> None:
@@ -309,7 +303,7 @@ async def test_batch_stores_valid_items_and_reports_each(app_client, tenant, sur
     assert results[1]["error"]["errors"][0]["field"] == "responses[1].score"
     assert results[4]["error"]["errors"][0]["field"] == "responses[4].score"
     assert "id" in results[0] and "error" not in results[0]
-    assert await _nps_total(app_client, tenant) == 2
+    assert await nps_total(app_client, tenant) == 2
 
 
 async def test_batch_all_valid_is_200(app_client, tenant, survey_id) -> None:
@@ -319,7 +313,7 @@ async def test_batch_all_valid_is_200(app_client, tenant, survey_id) -> None:
     )
     assert r.status_code == 200
     assert all(x["status"] == 201 for x in r.json()["results"])
-    assert await _nps_total(app_client, tenant) == 11
+    assert await nps_total(app_client, tenant) == 11
 
 
 async def test_batch_limits(app_client, tenant, survey_id) -> None:
@@ -330,7 +324,7 @@ async def test_batch_limits(app_client, tenant, survey_id) -> None:
         "/v1/responses/batch", json={"responses": items}, headers=tenant.headers
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "responses"
-    assert await _nps_total(app_client, tenant) == 0
+    assert await nps_total(app_client, tenant) == 0
 
 
 async def test_batch_with_idempotency_key_replays(app_client, tenant, survey_id) -> None:
@@ -343,7 +337,7 @@ async def test_batch_with_idempotency_key_replays(app_client, tenant, survey_id)
     assert first.status_code == second.status_code == 207
     assert first.json() == second.json()
     assert second.headers.get("idempotent-replayed") == "true"
-    assert await _nps_total(app_client, tenant) == 1
+    assert await nps_total(app_client, tenant) == 1
 
 
 async def test_listing_filters_and_pages_newest_first(app_client, tenant, survey_id) -> None:
