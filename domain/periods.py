@@ -28,12 +28,27 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
         raise ValueError(f"unknown time zone: {name!r}") from None
 
 
-@functools.lru_cache(maxsize=4096)  # a batch's answers mostly share one instant (now)
+# Per zone, the UTC span [lo, hi) of the local day last asked for and that day: nearly
+# every instant asked for (now, for a new answer or a read's today) falls in it. Only a
+# day of 24 hours at one offset is kept; the few days with a change of offset are worked
+# out every time, so no rule of any zone's transitions has to hold here.
+_current_day: dict[str, tuple[datetime, datetime, date]] = {}
+_DAY, _TICK = timedelta(days=1), timedelta(microseconds=1)
+
+
 def local_date(ts: datetime, tz: str) -> date:
     """The calendar date of the aware instant `ts` in zone `tz`."""
     if ts.utcoffset() is None:
         raise ValueError("local_date needs a timezone-aware datetime")
-    return ts.astimezone(zone(tz)).date()
+    known = _current_day.get(tz)
+    if known is not None and known[0] <= ts < known[1]:
+        return known[2]
+    z = zone(tz)
+    day = ts.astimezone(z).date()
+    lo, hi = utc_bounds(day, day, tz)
+    if hi - lo == _DAY and lo.astimezone(z).utcoffset() == (hi - _TICK).astimezone(z).utcoffset():
+        _current_day[tz] = (lo, hi, day)
+    return day
 
 
 def day_key(d: date) -> str:

@@ -275,3 +275,39 @@ def test_known_zones_are_returned_and_cached() -> None:
     assert berlin.key == "Europe/Berlin"
     assert zone("Europe/Berlin") is berlin
     assert zone("UTC").key == "UTC"
+
+
+@given(
+    instants=st.lists(
+        st.datetimes(
+            min_value=datetime(1990, 1, 1), max_value=datetime(2060, 12, 31), timezones=st.just(UTC)
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    tz=st.sampled_from(ZONES),
+)
+def test_local_date_remembering_the_current_day_answers_like_the_zone(
+    instants: list[datetime], tz: str
+) -> None:
+    """Instants near each other (the day kept per zone) and far apart, in any order."""
+    near = [i + timedelta(minutes=m) for i in instants[:1] for m in range(-1500, 1500, 7)]
+    for instant in [*instants, *near, *reversed(instants)]:
+        assert local_date(instant, tz) == instant.astimezone(zoneinfo.ZoneInfo(tz)).date()
+        other = instant.astimezone(zoneinfo.ZoneInfo("Asia/Kolkata"))  # same instant, other offset
+        assert local_date(other, tz) == local_date(instant, tz)
+
+
+@pytest.mark.parametrize(
+    ("tz", "around"),
+    [
+        ("Asia/Beirut", datetime(2026, 10, 24, 21, 0, tzinfo=UTC)),  # 00:00 set back to 23:00
+        ("America/Santiago", datetime(2026, 9, 6, 4, 0, tzinfo=UTC)),  # 00:00 jumps to 01:00
+        ("Europe/Berlin", datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),
+        ("Pacific/Apia", datetime(2011, 12, 30, 10, 0, tzinfo=UTC)),  # 30 December skipped
+    ],
+)
+def test_local_date_minute_by_minute_across_a_change_of_offset(tz: str, around: datetime) -> None:
+    minutes = [around + timedelta(minutes=m) for m in range(-36 * 60, 36 * 60)]
+    for instant in [*minutes, *reversed(minutes)]:
+        assert local_date(instant, tz) == instant.astimezone(zoneinfo.ZoneInfo(tz)).date()
