@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime, timedelta
 from typing import Annotated
@@ -57,6 +58,13 @@ def parse_period(
     start: str | None, end: str | None, *, today: date, names: tuple[str, str] = ("from", "to")
 ) -> tuple[date, date]:
     """Inclusive local dates; default: the 30 days ending today in the tenant's zone."""
+    return _period(start, end, today, names)
+
+
+@functools.lru_cache(maxsize=1024)  # dashboards ask for the same few periods over and over
+def _period(
+    start: str | None, end: str | None, today: date, names: tuple[str, str]
+) -> tuple[date, date]:
     first, last = parse_date(start, names[0]), parse_date(end, names[1])
     default_first, default_last = default_period(today)
     if first is None and last is None:

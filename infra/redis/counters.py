@@ -10,31 +10,34 @@ applied to it twice.
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from importlib import resources
-from typing import Any
 from uuid import UUID
 
 import redis.asyncio as aioredis
 
 from domain.model import ResultQuery
 from domain.nps import Histogram
-from domain.periods import bucket_keys
 from infra.postgres.outbox import OutboxRow
 from infra.redis import keys as k
-from infra.redis.breakdowns import BreakdownCache, bucket_groups
+from infra.redis.read_cache import (
+    GroupCache,
+    breakdown_parts,
+    breakdown_total,
+    bucket_groups,
+    histogram_parts,
+    histogram_totals,
+    period_groups,
+)
+from infra.redis.scripts import Script
 
 READY, REBUILDING = "ready", "rebuilding"
 FORGET_AFTER_S = 300.0  # applied xids outlive their outbox rows this long (no holder is slower)
 _MISSING, _NOT_READY = -1, 0  # first element of read.lua / breakdown.lua answers
-BREAKDOWN_CACHE = 256  # breakdowns kept per process (see infra.redis.breakdowns)
-
-
-def _script(name: str) -> str:
-    return resources.files("infra.redis").joinpath("lua", name).read_text()
+BREAKDOWN_CACHE = 256  # breakdowns kept per process (see infra.redis.read_cache)
+HISTOGRAM_CACHE = 1024  # period reads kept per process
+_EMPTY: Histogram = (0,) * 11
 
 
 class RedisCounterStore:
@@ -42,14 +45,15 @@ class RedisCounterStore:
         self, redis: aioredis.Redis, *, on_rebuild_needed: Callable[[UUID], object] | None = None
     ) -> None:
         self.redis = redis
-        self._apply = redis.register_script(_script("apply.lua"))
-        self._read = redis.register_script(_script("read.lua"))
-        self._breakdown = redis.register_script(_script("breakdown.lua"))
-        self._set_meta = redis.register_script(_script("set_meta.lua"))
+        self._apply = Script(redis, "apply.lua")
+        self._read = Script(redis, "read.lua")
+        self._breakdown = Script(redis, "breakdown.lua")
+        self._set_meta = Script(redis, "set_meta.lua")
         self._on_rebuild_needed = on_rebuild_needed
         self._gens: dict[UUID, int] = {}
         self._rebuilds: set[UUID] = set()
-        self._breakdowns = BreakdownCache(BREAKDOWN_CACHE)
+        self._breakdowns: GroupCache[dict[str, Histogram]] = GroupCache(BREAKDOWN_CACHE, dict)
+        self._histograms: GroupCache[Histogram] = GroupCache(HISTOGRAM_CACHE, lambda: _EMPTY)
         self._to_forget: list[tuple[float, UUID, int, list[str]]] = []
         self.forget_after_s = FORGET_AFTER_S
 
@@ -144,19 +148,25 @@ class RedisCounterStore:
     async def histograms(
         self, query: ResultQuery, periods: Sequence[tuple[date, date]]
     ) -> list[Histogram] | None:
-        """11 sums per inclusive period in one round trip; None when not ready."""
+        """11 sums per inclusive period in one round trip; None when not ready. Only the
+        bucket groups that changed since this process last read them are summed again."""
         if len(query.segments) > 1:
             raise ValueError("counters hold one segment dimension at a time")
         seg = k.NO_SEGMENT
         if query.segments:
             seg = k.segment(query.segments[0].dimension, query.segments[0].value)
-        args: list[Any] = [k.tenant_prefix(query.tenant_id), _scope(query), seg]
-        args += [_joined_buckets(start, end) for start, end in periods]
+        scope, asked = _scope(query), tuple(periods)
+        groups, spans = period_groups(asked)
+        cache_key = (query.tenant_id, scope, seg, asked)
+        args = [k.tenant_prefix(query.tenant_id), scope, seg]
+        args += self._histograms.args(cache_key, groups)
         result = await self._read(keys=[k.meta_key(query.tenant_id)], args=args)
         if not self._ready(query.tenant_id, int(result[0])):
             return None
-        sums = [int(x) for x in result[1:]]
-        return [tuple(sums[i : i + 11]) for i in range(0, len(sums), 11)]
+        parts = self._histograms.update(
+            cache_key, len(groups), result[1].decode(), histogram_parts(result)
+        )
+        return histogram_totals(parts, spans)
 
     async def breakdown(self, query: ResultQuery, dimension: str) -> dict[str, Histogram] | None:
         """{value: histogram} of one dimension over the period (empty groups dropped);
@@ -171,13 +181,10 @@ class RedisCounterStore:
         result = await self._breakdown(keys=[k.meta_key(query.tenant_id)], args=args)
         if not self._ready(query.tenant_id, int(result[0])):
             return None
-        totals = self._breakdowns.merge(cache_key, len(groups), result)
-        return {value: bins for value, bins in totals.items() if any(bins)}
-
-
-@functools.lru_cache(maxsize=1024)  # reads ask for the same few periods over and over
-def _joined_buckets(start: date, end: date) -> str:
-    return ",".join(bucket_keys(start, end))
+        parts = self._breakdowns.update(
+            cache_key, len(groups), result[1].decode(), breakdown_parts(result)
+        )
+        return {value: bins for value, bins in breakdown_total(parts).items() if any(bins)}
 
 
 def _scope(query: ResultQuery) -> str:

@@ -13,6 +13,7 @@ bucket is a local day `d20261122` or month `m202611`; seg is `_` or `<dimension>
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING
@@ -30,10 +31,12 @@ NO_SEGMENT = "_"
 ALL_SURVEYS = "all"
 
 
+@functools.lru_cache(maxsize=4096)  # every read and apply names its tenant's keys
 def tenant_prefix(tenant_id: UUID) -> str:
     return f"nps:{{{tenant_id}}}:"
 
 
+@functools.lru_cache(maxsize=4096)
 def meta_key(tenant_id: UUID) -> str:
     return f"{tenant_prefix(tenant_id)}meta"
 

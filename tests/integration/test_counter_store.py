@@ -332,3 +332,49 @@ async def test_a_cached_breakdown_reads_again_only_the_groups_whose_buckets_chan
     await add(date(2026, 5, 5), "a", 0)
     assert await store.breakdown(one, "team") == await pg.breakdown(one, "team")
     assert await store.breakdown(q, "team") == await pg.breakdown(q, "team")
+
+
+async def test_a_repeated_period_read_sums_again_only_the_groups_whose_buckets_changed(
+    pool, store
+) -> None:
+    """Like breakdowns, period reads (one or several periods, with or without a segment)
+    are kept per process: a cached group is used only while no apply changed its buckets,
+    so every answer equals PostgreSQL's; a rebuild's new generation starts afresh."""
+    tenant_id, survey_id = await _tenant(pool, store)
+    gen = await store.expected_gen(tenant_id)
+    assert gen is not None
+    pg = PgHistogramSource(pool)
+    team_a = (SegmentFilter(dimension="team", value="a"),)
+    periods = [(date(2026, 3, 1), date(2026, 6, 30)), (date(2026, 6, 1), date(2026, 6, 7))]
+    queries = [_query(tenant_id, start=date(2026, 3, 1), end=date(2026, 6, 30))]
+    queries.append(
+        _query(tenant_id, start=date(2026, 3, 1), end=date(2026, 6, 30), segments=team_a)
+    )
+
+    async def add(day: date, team: str, score: int) -> None:
+        rows = await _commit(pool, [_answer(tenant_id, survey_id, score, day, {"team": team})])
+        assert await store.apply(tenant_id, gen, rows)
+
+    async def same_as_postgres() -> list[list[tuple[int, ...]] | None]:
+        got = [await store.histograms(q, periods) for q in queries]
+        assert got == [await pg.histograms(q, periods) for q in queries]
+        return got
+
+    await add(date(2026, 3, 3), "a", 9)
+    await add(date(2026, 6, 6), "b", 2)
+    first = await same_as_postgres()
+    # A write that bypasses apply leaves the versions as they were: the cached sums stay.
+    older = k.hist_key(tenant_id, gen, "all", "m202604", "_")
+    await store.redis.hincrby(older, "9", 100)
+    assert [await store.histograms(q, periods) for q in queries] == first
+    await add(date(2026, 6, 7), "a", 10)  # only the newest groups are summed again
+    second = await same_as_postgres()
+    assert second != first
+    await store.redis.hincrby(older, "9", -100)
+    await add(date(2026, 4, 1), "c", 7)  # backdated: the older group is summed again
+    assert (await same_as_postgres())[0] != second[0]
+    await add(date(2026, 5, 5), "a", 0)
+    await same_as_postgres()
+    await store.redis.hincrby(older, "9", 100)  # drift, then a rebuild from PostgreSQL
+    await rebuild(pool, store, tenant_id)
+    await same_as_postgres()
