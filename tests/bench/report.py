@@ -50,7 +50,7 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                 (
                     f"{label}, {_n(size)} answers",
                     _load(x[case]),
-                    "one Redis HGETALL: " + _load(x["hgetall"]),
+                    "one Redis HGETALL: " + _load(x[case].get("baseline", x["hgetall"])),
                     f"{x[case]['ratio_rps']:.2f}x",
                     "≥ 0.7x",
                 )

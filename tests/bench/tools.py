@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +100,20 @@ class Load:
             "errors": self.errors,
             "requests": self.requests,
         }
+
+
+def combined(loads: Sequence[Load]) -> Load:
+    """Several runs of one case as one: their requests over their total time; p50 and p99
+    are weighted by requests (percentiles of separate runs do not combine exactly)."""
+    requests = sum(x.requests for x in loads)
+    seconds = sum(x.requests / x.rps for x in loads if x.rps)
+    return Load(
+        rps=requests / seconds if seconds else 0.0,
+        p50_ms=sum(x.p50_ms * x.requests for x in loads) / max(requests, 1),
+        p99_ms=sum(x.p99_ms * x.requests for x in loads) / max(requests, 1),
+        errors=sum(x.errors for x in loads),
+        requests=requests,
+    )
 
 
 def wrk_binary() -> str:
