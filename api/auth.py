@@ -9,7 +9,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from domain.keys import hash_secret, parse_key
+from domain.keys import hash_secret
 from domain.model import Principal, Scope
 
 ADMIN = "admin"
@@ -39,10 +39,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             if not hmac.compare_digest(hash_secret(token), services.admin_token_hash):
                 raise NotAuthorizedException("invalid admin token")
             return AuthenticationResult(user=ADMIN, auth=None)
-        parsed = parse_key(token)
-        principal = None
-        if parsed is not None:
-            principal = await services.authenticate(parsed)
+        principal = await services.authenticate(token)
         if principal is None:
             raise NotAuthorizedException("invalid or revoked API key")
         wanted = connection.scope["route_handler"].opt.get(SCOPES_OPT)

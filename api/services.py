@@ -12,7 +12,6 @@ from litestar import Request
 from domain.customers import CustomerRepository
 from domain.decisions import ChangeRepository, TargetRepository
 from domain.followups import FollowupRepository
-from domain.keys import ParsedKey
 from domain.model import Principal
 from domain.ports import HistogramSource, ResponseExporter, UnitOfWorkFactory
 from domain.responses import Ingestor
@@ -47,8 +46,8 @@ class Services:
     check_redis: Callable[[], Awaitable[bool]]
     clock: Callable[[], datetime] = utc_now
 
-    async def authenticate(self, parsed: ParsedKey) -> Principal | None:
-        return await authenticate(parsed, uow=self.uow, cache=self.principals)
+    async def authenticate(self, token: str) -> Principal | None:
+        return await authenticate(token, uow=self.uow, cache=self.principals)
 
 
 def services_of(request: Request[Any, Any, Any]) -> Services:

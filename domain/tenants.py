@@ -9,7 +9,7 @@ from typing import Protocol
 from uuid import UUID, uuid4
 
 from domain.errors import InvalidInput
-from domain.keys import ParsedKey, format_key, hash_secret, new_secret
+from domain.keys import ParsedKey, format_key, hash_secret, new_secret, parse_key
 from domain.model import ApiKey, Page, Principal, Scope, Tenant
 from domain.periods import zone
 from domain.ports import UnitOfWorkFactory
@@ -22,8 +22,8 @@ class CounterInitializer(Protocol):
 class PrincipalCache(Protocol):
     """Recently authenticated keys, so that a request needs no database round trip."""
 
-    def get(self, parsed: ParsedKey) -> Principal | None: ...
-    def put(self, parsed: ParsedKey, principal: Principal) -> None: ...
+    def get(self, token: str) -> Principal | None: ...
+    def put(self, token: str, parsed: ParsedKey, principal: Principal) -> None: ...
     async def revoked(self, *, tenant_id: UUID, key_id: UUID) -> None: ...
 
 
@@ -90,10 +90,14 @@ async def revoke_key(
 
 
 async def authenticate(
-    parsed: ParsedKey, *, uow: UnitOfWorkFactory, cache: PrincipalCache | None = None
+    token: str, *, uow: UnitOfWorkFactory, cache: PrincipalCache | None = None
 ) -> Principal | None:
-    if cache is not None and (hit := cache.get(parsed)) is not None:
+    """The principal of a bearer token; None for a malformed, unknown or revoked key."""
+    if cache is not None and (hit := cache.get(token)) is not None:
         return hit
+    parsed = parse_key(token)
+    if parsed is None:
+        return None
     async with uow() as tx:
         principal = await tx.keys.principal(
             tenant_id=parsed.tenant_id,
@@ -101,5 +105,5 @@ async def authenticate(
             secret_hash=hash_secret(parsed.secret),
         )
     if cache is not None and principal is not None:
-        cache.put(parsed, principal)
+        cache.put(token, parsed, principal)
     return principal

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import hmac
 import time
 from uuid import UUID
 
@@ -33,33 +32,36 @@ class RedisPrincipalCache:
         self._redis = redis
         self._listener = listener or redis  # a client without read timeout for pub/sub
         self._ttl = ttl
-        self._entries: dict[tuple[UUID, UUID], tuple[bytes, Principal, float]] = {}
+        # By the SHA-256 of the whole token: a hit needs neither parsing nor a comparison
+        # of secrets (only the right token has that digest); the key's id finds it to evict.
+        self._entries: dict[bytes, tuple[Principal, float]] = {}
+        self._digests: dict[tuple[UUID, UUID], bytes] = {}
         self._stopped = False
 
-    def get(self, parsed: ParsedKey) -> Principal | None:
-        entry = self._entries.get((parsed.tenant_id, parsed.key_id))
+    def get(self, token: str) -> Principal | None:
+        digest = _digest(token)
+        entry = self._entries.get(digest)
         if entry is None:
             return None
-        digest, principal, expires = entry
+        principal, expires = entry
         if expires < time.monotonic():
-            del self._entries[(parsed.tenant_id, parsed.key_id)]
-            return None
-        if not hmac.compare_digest(digest, _digest(parsed.secret)):
+            del self._entries[digest]
             return None
         return principal
 
-    def put(self, parsed: ParsedKey, principal: Principal) -> None:
+    def put(self, token: str, parsed: ParsedKey, principal: Principal) -> None:
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
-        expires = time.monotonic() + self._ttl
-        self._entries[(parsed.tenant_id, parsed.key_id)] = (
-            _digest(parsed.secret),
-            principal,
-            expires,
-        )
+            self._digests.clear()
+        key = (parsed.tenant_id, parsed.key_id)
+        self._entries.pop(self._digests.get(key, b""), None)
+        digest = self._digests[key] = _digest(token)
+        self._entries[digest] = (principal, time.monotonic() + self._ttl)
 
     def evict(self, tenant_id: UUID, key_id: UUID) -> None:
-        self._entries.pop((tenant_id, key_id), None)
+        digest = self._digests.pop((tenant_id, key_id), None)
+        if digest is not None:
+            self._entries.pop(digest, None)
 
     async def revoked(self, *, tenant_id: UUID, key_id: UUID) -> None:
         self.evict(tenant_id, key_id)
@@ -97,5 +99,5 @@ class RedisPrincipalCache:
             self.evict(UUID(tenant), UUID(key))
 
 
-def _digest(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode()).digest()
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()

@@ -67,14 +67,13 @@ async def test_created_key_authenticates_until_revoked(uow) -> None:
         tenant_id=tenant.id, name="k", scopes=[Scope.MANAGE, Scope.MANAGE], now=NOW, uow=uow
     )
     assert key.scopes == (Scope.MANAGE,)
-    parsed = parse_key(text)
-    assert parsed is not None
-    principal = await tenants.authenticate(parsed, uow=uow)
+    principal = await tenants.authenticate(text, uow=uow)
     assert principal is not None and principal.tenant_id == tenant.id
-    wrong = parse_key(text[:-1] + ("A" if text[-1] != "A" else "B"))
-    assert wrong is not None and await tenants.authenticate(wrong, uow=uow) is None
+    wrong = text[:-1] + ("A" if text[-1] != "A" else "B")
+    assert parse_key(wrong) is not None and await tenants.authenticate(wrong, uow=uow) is None
+    assert await tenants.authenticate("nps_" + text, uow=uow) is None  # malformed
     await tenants.revoke_key(tenant_id=tenant.id, key_id=key.id, uow=uow)
-    assert await tenants.authenticate(parsed, uow=uow) is None
+    assert await tenants.authenticate(text, uow=uow) is None
 
 
 async def test_key_for_unknown_tenant_is_not_found(uow) -> None:
