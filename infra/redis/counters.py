@@ -163,10 +163,14 @@ class RedisCounterStore:
         result = await self._read(keys=[k.meta_key(query.tenant_id)], args=args)
         if not self._ready(query.tenant_id, int(result[0])):
             return None
-        parts = self._histograms.update(
-            cache_key, len(groups), result[1].decode(), histogram_parts(result)
+        totals = self._histograms.update(
+            cache_key,
+            len(groups),
+            result[1].decode(),
+            histogram_parts(result),
+            lambda parts: histogram_totals(parts, spans),
         )
-        return histogram_totals(parts, spans)
+        return list(totals)  # the caller's own list: the kept one must not change
 
     async def breakdown(self, query: ResultQuery, dimension: str) -> dict[str, Histogram] | None:
         """{value: histogram} of one dimension over the period (empty groups dropped);
@@ -181,10 +185,14 @@ class RedisCounterStore:
         result = await self._breakdown(keys=[k.meta_key(query.tenant_id)], args=args)
         if not self._ready(query.tenant_id, int(result[0])):
             return None
-        parts = self._breakdowns.update(
-            cache_key, len(groups), result[1].decode(), breakdown_parts(result)
+        found = self._breakdowns.update(
+            cache_key, len(groups), result[1].decode(), breakdown_parts(result), _nonempty_total
         )
-        return {value: bins for value, bins in breakdown_total(parts).items() if any(bins)}
+        return dict(found)  # the caller's own copy: the kept one must not change
+
+
+def _nonempty_total(parts: list[dict[str, Histogram]]) -> dict[str, Histogram]:
+    return {value: bins for value, bins in breakdown_total(parts).items() if any(bins)}
 
 
 def _scope(query: ResultQuery) -> str:

@@ -27,6 +27,7 @@ NO_VERSION = "-"
 
 CacheKey = tuple[Any, ...]
 Part = TypeVar("Part")
+Total = TypeVar("Total")
 Periods = tuple[tuple[date, date], ...]
 
 
@@ -46,12 +47,13 @@ def period_groups(periods: Periods) -> tuple[tuple[str, ...], tuple[int, ...]]:
 
 
 class _Entry(Generic[Part]):
-    __slots__ = ("gen", "parts", "versions")
+    __slots__ = ("gen", "parts", "total", "versions")
 
     def __init__(self, gen: str, parts: list[Part]) -> None:
         self.gen = gen
         self.versions = [NO_VERSION] * len(parts)
         self.parts = parts
+        self.total: Any = None  # what the parts add up to, until one of them changes
 
 
 class GroupCache(Generic[Part]):
@@ -74,21 +76,30 @@ class GroupCache(Generic[Part]):
         return args
 
     def update(
-        self, key: CacheKey, groups: int, gen: str, changed: Iterable[tuple[int, str, Part]]
-    ) -> list[Part]:
+        self,
+        key: CacheKey,
+        groups: int,
+        gen: str,
+        changed: Iterable[tuple[int, str, Part]],
+        total: Callable[[list[Part]], Total],
+    ) -> Total:
         """Take the groups the script summed again (0-based index, version, part) and
-        return every group's part, cached or new."""
+        return what all groups add up to (`total` of the parts, kept until a part changes)."""
         entry = self._entries.get(key)
         if entry is None or entry.gen != gen:
             entry = _Entry(gen, [self._empty() for _ in range(groups)])
         for group, version, part in changed:
             entry.parts[group], entry.versions[group] = part, version
+            entry.total = None
+        if entry.total is None:
+            entry.total = total(entry.parts)
         if self.size > 0:
             self._entries[key] = entry
             self._entries.move_to_end(key)
             if len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        return entry.parts
+        result: Total = entry.total
+        return result
 
 
 def histogram_parts(result: Sequence[Any]) -> Iterator[tuple[int, str, Histogram]]:
