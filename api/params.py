@@ -81,6 +81,7 @@ def _period(
     return first, last
 
 
+@functools.lru_cache(maxsize=1024)  # dashboards filter on the same few segments
 def parse_segment(value: str, field: str = "segment") -> SegmentFilter:
     dimension, sep, wanted = value.partition(":")
     if not sep or not SEGMENT_NAME.match(dimension):
