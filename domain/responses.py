@@ -20,7 +20,7 @@ from domain.ports import ResponseFilter, UnitOfWorkFactory
 MAX_FUTURE = timedelta(minutes=5)
 
 
-class NewResponse(msgspec.Struct, frozen=True, kw_only=True):
+class NewResponse(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     survey_id: UUID
     score: int
     comment: str | None = None
@@ -38,7 +38,7 @@ class Outcome(enum.StrEnum):
     SURVEY_ARCHIVED = "survey_archived"
 
 
-class IngestResult(msgspec.Struct, frozen=True, kw_only=True):
+class IngestResult(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     outcome: Outcome
     response: Response | None = None
 

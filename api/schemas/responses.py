@@ -19,7 +19,7 @@ AwareDatetime = Annotated[
 MAX_BATCH = 1000
 
 
-class ResponseCreate(Wire):
+class ResponseCreate(Wire, gc=False):
     survey_id: UUID
     score: Score
     comment: Comment | None = None
@@ -87,7 +87,7 @@ class ItemError(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     errors: list[dict[str, str]] | None = None
 
 
-class BatchItemResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class BatchItemResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     index: int
     status: int
     id: UUID | None = None

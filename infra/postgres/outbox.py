@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 
-class OutboxRow(msgspec.Struct, frozen=True, kw_only=True):
+class OutboxRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One counter change; `xid` is the writing transaction, the unit applied at most once."""
 
     id: int
