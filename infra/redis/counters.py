@@ -37,6 +37,9 @@ FORGET_AFTER_S = 300.0  # applied xids outlive their outbox rows this long (no h
 _MISSING, _NOT_READY = -1, 0  # first element of read.lua / breakdown.lua answers
 BREAKDOWN_CACHE = 256  # breakdowns kept per process (see infra.redis.read_cache)
 HISTOGRAM_CACHE = 1024  # period reads kept per process
+# At most this many groups (period reads) or values summed over groups (breakdowns) per
+# kept read: with the sizes above, about 50 MB per process at worst, whatever is asked.
+MAX_KEPT_GROUPS, MAX_KEPT_VALUES = 60, 600
 _EMPTY: Histogram = (0,) * 11
 
 
@@ -52,8 +55,12 @@ class RedisCounterStore:
         self._on_rebuild_needed = on_rebuild_needed
         self._gens: dict[UUID, int] = {}
         self._rebuilds: set[UUID] = set()
-        self._breakdowns: GroupCache[dict[str, Histogram]] = GroupCache(BREAKDOWN_CACHE, dict)
-        self._histograms: GroupCache[Histogram] = GroupCache(HISTOGRAM_CACHE, lambda: _EMPTY)
+        self._breakdowns: GroupCache[dict[str, Histogram]] = GroupCache(
+            BREAKDOWN_CACHE, dict, weigh=_values, max_weight=MAX_KEPT_VALUES
+        )
+        self._histograms: GroupCache[Histogram] = GroupCache(
+            HISTOGRAM_CACHE, lambda: _EMPTY, max_weight=MAX_KEPT_GROUPS
+        )
         self._to_forget: list[tuple[float, UUID, int, list[str]]] = []
         self.forget_after_s = FORGET_AFTER_S
 
@@ -189,6 +196,10 @@ class RedisCounterStore:
             cache_key, len(groups), result[1].decode(), breakdown_parts(result), _nonempty_total
         )
         return dict(found)  # the caller's own copy: the kept one must not change
+
+
+def _values(parts: list[dict[str, Histogram]]) -> int:
+    return sum(map(len, parts))
 
 
 def _nonempty_total(parts: list[dict[str, Histogram]]) -> dict[str, Histogram]:

@@ -39,9 +39,18 @@ def bucket_groups(start: date, end: date) -> tuple[str, ...]:
     return (",".join(older), *newest) if older else tuple(newest)
 
 
-@functools.lru_cache(maxsize=1024)
 def period_groups(periods: Periods) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """Every period's groups one after the other, and how many groups each period has."""
+    """Every period's groups one after the other, and how many groups each period has
+    (remembered for the few periods a dashboard asks for, not for long trends)."""
+    return _period_groups(periods) if len(periods) <= 12 else _groups_of(periods)
+
+
+@functools.lru_cache(maxsize=1024)
+def _period_groups(periods: Periods) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    return _groups_of(periods)
+
+
+def _groups_of(periods: Periods) -> tuple[tuple[str, ...], tuple[int, ...]]:
     per_period = [bucket_groups(start, end) for start, end in periods]
     return tuple(g for groups in per_period for g in groups), tuple(map(len, per_period))
 
@@ -58,11 +67,24 @@ class _Entry(Generic[Part]):
 
 class GroupCache(Generic[Part]):
     """Per read (tenant, scope, filter, periods...): the generation, each group's version
-    and its part (what the script summed for it); the `size` most recent reads are kept."""
+    and its part (what the script summed for it); the `size` most recent reads are kept.
 
-    def __init__(self, size: int, empty: Callable[[], Part]) -> None:
+    A read whose parts weigh more than `max_weight` (groups, or values summed over groups:
+    a daily trend over years, a dimension with thousands of values) is answered but not
+    kept, so that the memory of the cache stays bounded whatever the callers ask for.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        empty: Callable[[], Part],
+        *,
+        weigh: Callable[[list[Part]], int] = len,
+        max_weight: int = 1000,
+    ) -> None:
         self.size = size
         self._empty = empty
+        self._weigh, self._max_weight = weigh, max_weight
         self._entries: OrderedDict[CacheKey, _Entry[Part]] = OrderedDict()
 
     def args(self, key: CacheKey, groups: Sequence[str]) -> list[str]:
@@ -93,7 +115,9 @@ class GroupCache(Generic[Part]):
             entry.total = None
         if entry.total is None:
             entry.total = total(entry.parts)
-        if self.size > 0:
+        if self._weigh(entry.parts) > self._max_weight:
+            self._entries.pop(key, None)
+        elif self.size > 0:
             self._entries[key] = entry
             self._entries.move_to_end(key)
             if len(self._entries) > self.size:

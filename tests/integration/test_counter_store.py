@@ -378,3 +378,33 @@ async def test_a_repeated_period_read_sums_again_only_the_groups_whose_buckets_c
     await store.redis.hincrby(older, "9", 100)  # drift, then a rebuild from PostgreSQL
     await rebuild(pool, store, tenant_id)
     await same_as_postgres()
+
+
+async def test_reads_too_large_to_keep_are_answered_but_not_kept(pool, store) -> None:
+    """A daily trend of more days than a kept read may have groups, and a breakdown of
+    more values than a kept one may sum, are read from the counters every time."""
+    from infra.redis.counters import MAX_KEPT_GROUPS, MAX_KEPT_VALUES
+
+    tenant_id, survey_id = await _tenant(pool, store)
+    gen = await store.expected_gen(tenant_id)
+    assert gen is not None
+    day = date(2026, 6, 6)
+    teams = MAX_KEPT_VALUES + 1  # all on one day: one group holds them all
+    answers = [_answer(tenant_id, survey_id, 9, day, {"team": f"t{i}"}) for i in range(teams)]
+    assert await store.apply(tenant_id, gen, await _commit(pool, answers))
+    days = [
+        (date.fromordinal(day.toordinal() - i), date.fromordinal(day.toordinal() - i))
+        for i in range(MAX_KEPT_GROUPS + 1)
+    ][::-1]
+    q = _query(tenant_id, start=date(2026, 4, 1), end=day)
+    first_trend = await store.histograms(q, days)
+    first_breakdown = await store.breakdown(q, "team")
+    assert first_trend is not None and first_trend[-1][9] == teams
+    assert first_breakdown is not None and len(first_breakdown) == teams
+    # A write that bypasses apply: a kept read would not see it, these do.
+    await store.redis.hincrby(k.hist_key(tenant_id, gen, "all", "d20260606", "_"), "9", 1)
+    await store.redis.hincrby(k.hist_key(tenant_id, gen, "all", "d20260606", "team=t0"), "9", 1)
+    trend = await store.histograms(q, days)
+    breakdown = await store.breakdown(q, "team")
+    assert trend is not None and trend[-1][9] == teams + 1
+    assert breakdown is not None and breakdown["t0"][9] == 2
