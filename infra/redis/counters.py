@@ -49,8 +49,8 @@ class RedisCounterStore:
     ) -> None:
         self.redis = redis
         self._apply = Script(redis, "apply.lua")
-        self._read = Script(redis, "read.lua")
-        self._breakdown = Script(redis, "breakdown.lua")
+        self._read = Script(redis, "read.lua", after="groups.lua")
+        self._breakdown = Script(redis, "breakdown.lua", after="groups.lua")
         self._set_meta = Script(redis, "set_meta.lua")
         self._on_rebuild_needed = on_rebuild_needed
         self._gens: dict[UUID, int] = {}

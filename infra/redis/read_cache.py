@@ -113,9 +113,11 @@ class GroupCache(Generic[Part]):
         for group, version, part in changed:
             entry.parts[group], entry.versions[group] = part, version
             entry.total = None
-        if entry.total is None:
+        heavy = False  # a kept entry was weighed when its parts last changed
+        if entry.total is None:  # new or changed parts: totalled and weighed again
             entry.total = total(entry.parts)
-        if self._weigh(entry.parts) > self._max_weight:
+            heavy = self._weigh(entry.parts) > self._max_weight
+        if heavy:
             self._entries.pop(key, None)
         elif self.size > 0:
             self._entries[key] = entry

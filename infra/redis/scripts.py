@@ -11,14 +11,20 @@ import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
 
+def _lua(name: str) -> str:
+    return resources.files("infra.redis").joinpath("lua", name).read_text()
+
+
 class Script:
     """One script of infra/redis/lua. redis-py's own Script object does the same with more
     work per call (a type check of its client, two tuple copies, one more wrapper): a read
     is one script call, so that work is a visible part of its time."""
 
-    def __init__(self, redis: aioredis.Redis, name: str) -> None:
+    def __init__(self, redis: aioredis.Redis, name: str, *, after: str | None = None) -> None:
+        """The script infra/redis/lua/<name>, put after the shared chunk `after` if any
+        (Redis scripts cannot load one another)."""
         self.redis = redis
-        self.text = resources.files("infra.redis").joinpath("lua", name).read_text()
+        self.text = "\n".join(_lua(n) for n in (after, name) if n is not None)
         self.sha = hashlib.sha1(self.text.encode()).hexdigest()
 
     async def __call__(self, keys: Sequence[str], args: Sequence[Any]) -> Any:

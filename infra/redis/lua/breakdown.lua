@@ -3,10 +3,8 @@
 -- KEYS[1] meta. ARGV: tenant prefix, scope, dimension, mode ('one': only ARGV[5], 'all':
 -- every value seen), value, the generation the caller's versions belong to ('' for none),
 -- then per group: its bucket names joined by commas, and the caller's version of the group
--- ('-' for none): ARGV[7], ARGV[8] for the first group, ARGV[9], ARGV[10] for the next...
--- A group's version is the sum of its buckets' versions in the generation's `bv` hash;
--- every apply that changes a bucket bumps the bucket's, so an equal sum means that no
--- bucket of the group changed and the caller's sums for it are exact.
+-- ('-' for none; see groups.lua): ARGV[7], ARGV[8] for the first group, ARGV[9], ARGV[10]
+-- for the next...
 -- Returns {-1} when meta is missing, {0} when not ready, else {1, gen, then per changed
 -- group: its index (1-based), its version, the count n of values with answers, and n x
 -- (value, 11 sums)}.
@@ -20,7 +18,6 @@ end
 local gen = ARGV[1] .. 'g' .. meta[2] .. ':'
 local scope = ARGV[2]
 local base = gen .. 'h:' .. scope .. ':'
-local same_gen = ARGV[6] == meta[2]
 local values
 if ARGV[4] == 'one' then
   values = {ARGV[5]}
@@ -28,42 +25,29 @@ else
   values = redis.call('SMEMBERS', gen .. 'v:' .. ARGV[3])
 end
 local out = {1, meta[2]}
-local group = 0
-for g = 7, #ARGV, 2 do
-  group = group + 1
-  local buckets, fields = {}, {}
-  for bucket in string.gmatch(ARGV[g], '[^,]+') do
-    buckets[#buckets + 1] = bucket
-    fields[#fields + 1] = scope .. ':' .. bucket
-  end
-  local version = 0
-  for _, v in ipairs(redis.call('HMGET', gen .. 'bv', unpack(fields))) do
-    if v then version = version + tonumber(v) end
-  end
-  if not same_gen or ARGV[g + 1] ~= tostring(version) then
-    out[#out + 1] = group
-    out[#out + 1] = tostring(version)
-    local count = #out + 1
-    out[count] = 0
-    for _, value in ipairs(values) do
-      local seg = ':' .. ARGV[3] .. '=' .. value
-      local sums = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-      local any = false
-      for _, bucket in ipairs(buckets) do
-        local bins = redis.call('HMGET', base .. bucket .. seg,
-          '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10')
-        for s = 1, 11 do
-          if bins[s] then
-            sums[s] = sums[s] + tonumber(bins[s])
-            any = true
-          end
+for _, group in ipairs(changed_groups(7, gen, scope, ARGV[6] == meta[2])) do
+  out[#out + 1] = group[1]
+  out[#out + 1] = group[2]
+  local count = #out + 1
+  out[count] = 0
+  for _, value in ipairs(values) do
+    local seg = ':' .. ARGV[3] .. '=' .. value
+    local sums = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+    local any = false
+    for _, bucket in ipairs(group[3]) do
+      local bins = redis.call('HMGET', base .. bucket .. seg,
+        '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10')
+      for s = 1, 11 do
+        if bins[s] then
+          sums[s] = sums[s] + tonumber(bins[s])
+          any = true
         end
       end
-      if any then
-        out[count] = out[count] + 1
-        out[#out + 1] = value
-        for s = 1, 11 do out[#out + 1] = sums[s] end
-      end
+    end
+    if any then
+      out[count] = out[count] + 1
+      out[#out + 1] = value
+      for s = 1, 11 do out[#out + 1] = sums[s] end
     end
   end
 end
