@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test lint typecheck unit integration e2e bench bench-smoke wrk openapi lock clean
+.PHONY: setup run test lint typecheck unit integration e2e browser browsers bench bench-smoke wrk openapi lock clean
 
 setup: $(STAMP)
 
@@ -19,7 +19,7 @@ $(STAMP): requirements-dev.lock pyproject.toml
 run: setup
 	$(VENV)/bin/nps serve
 
-test: setup lint typecheck
+test: setup browsers lint typecheck
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: setup
@@ -37,6 +37,16 @@ integration: setup
 
 e2e: setup
 	$(PY) -m pytest -q tests/e2e
+
+browser: setup browsers
+	$(PY) -m pytest -q tests/browser
+
+# Browser tests drive Debian's chromium through Playwright (which never downloads a browser of
+# its own). Installed here when missing and allowed; elsewhere those tests report a skip.
+browsers:
+	@command -v chromium >/dev/null || (command -v apt-get >/dev/null && \
+		(apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null))) \
+		|| echo "chromium is not installed and could not be: the browser tests will be skipped" >&2
 
 # Benchmarks need wrk (Debian package); installed here when missing and allowed.
 wrk:
@@ -57,6 +67,7 @@ openapi: setup
 	$(VENV)/bin/nps openapi
 
 # Regenerate both lock files from pyproject.toml (needs the package registry).
+lock: export CUSTOM_COMPILE_COMMAND = make lock
 lock: setup
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --extra dev -o requirements-dev.lock pyproject.toml
