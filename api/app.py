@@ -27,6 +27,7 @@ from api.controllers.webhooks import WebhookController, WebhookDeliveryControlle
 from api.errors import EXCEPTION_HANDLERS
 from api.examples import add_examples
 from api.logging import configure_logging, request_logging
+from api.openapi_responses import document_responses
 from api.services import Services
 from api.webhook_docs import add_webhooks
 from infra.postgres.customers import PgCustomerRepository
@@ -144,6 +145,7 @@ def create_app(
     )
     add_examples(app.openapi_schema)
     add_webhooks(app.openapi_schema)
+    document_responses(app.openapi_schema)
     return app
 
 

@@ -1,12 +1,20 @@
-"""OpenAPI helpers: the problem responses every operation documents."""
+"""OpenAPI helpers: the problem responses and the response headers operations document.
+
+Headers are declared once, in `HEADERS`. A route documents one on its success response with
+`response_headers=header("Location", "ETag")`; `STATUS_HEADERS` names the ones every
+response of a status carries (added by api.openapi_responses after the spec is built, as
+`$ref`s to `components.headers`).
+"""
 
 from __future__ import annotations
 
+from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example, OpenAPIFormat, OpenAPIHeader, OpenAPIType, Schema
 
 from api.errors import PROBLEM_JSON, Problem
 
-_DESCRIPTIONS = {
+PROBLEM_DESCRIPTIONS = {
     400: "Malformed JSON",
     401: "Missing, wrong or revoked credentials",
     403: "The API key lacks the required scope",
@@ -17,13 +25,81 @@ _DESCRIPTIONS = {
 }
 
 
+def _header(
+    description: str, example: object, *, required: bool = False, **schema: object
+) -> OpenAPIHeader:
+    return OpenAPIHeader(
+        schema=Schema(**schema),  # type: ignore[arg-type]
+        description=description,
+        required=required,
+        examples={"example": Example(value=example)},
+    )
+
+
+HEADERS: dict[str, OpenAPIHeader] = {
+    "X-Request-Id": _header(
+        "The request's id: the caller's `X-Request-Id` (first 64 characters) when sent, "
+        "else a generated one. Every log line of the request carries it.",
+        "9f86d081884c7d65",
+        required=True,
+        type=OpenAPIType.STRING,
+        max_length=64,
+    ),
+    "Idempotent-Replayed": _header(
+        "`true` when this is the stored answer to an earlier request with the same "
+        "`Idempotency-Key` (nothing was recorded again); absent otherwise.",
+        "true",
+        type=OpenAPIType.STRING,
+        enum=["true"],
+    ),
+    "Retry-After": _header(
+        "Seconds to wait before trying again.",
+        5,
+        type=OpenAPIType.INTEGER,
+        minimum=0,
+    ),
+    "Location": _header(
+        "The path of the created resource, readable with GET.",
+        "/v1/surveys/0b6f5c1e-3f0a-4a8e-9d49-1c2f8e6b7a10",
+        type=OpenAPIType.STRING,
+        format=OpenAPIFormat.URI_REFERENCE,
+    ),
+    "ETag": _header(
+        "The representation's validator: send it back in `If-None-Match`.",
+        '"3f2a9c"',
+        type=OpenAPIType.STRING,
+    ),
+    "Cache-Control": _header(
+        "How a cache may keep this answer.",
+        "private, no-cache",
+        type=OpenAPIType.STRING,
+    ),
+    "WWW-Authenticate": _header(
+        "The authentication scheme to use.", "Bearer", type=OpenAPIType.STRING
+    ),
+}
+# Headers on every response of a status, whatever the operation ("*": every response).
+STATUS_HEADERS: dict[int | str, tuple[str, ...]] = {
+    "*": ("X-Request-Id",),
+    401: ("WWW-Authenticate",),
+}
+
+
+def header(*names: str) -> list[ResponseHeader]:
+    """`response_headers=` of a route: document `names` (keys of HEADERS) on its success."""
+    return [
+        ResponseHeader(name=name, documentation_only=True, description=HEADERS[name].description)
+        for name in names
+    ]
+
+
 def problems(*codes: int) -> dict[int, ResponseSpec]:
     """Problem responses for `codes`, plus the ones every authenticated call can answer."""
     wanted = sorted({401, 422, *codes})
     return {
         code: ResponseSpec(
             data_container=Problem,
-            description=_DESCRIPTIONS[code],
+            description=PROBLEM_DESCRIPTIONS[code],
             media_type=PROBLEM_JSON,
             generate_examples=False,
         )

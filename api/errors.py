@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from http import HTTPStatus
+from typing import Annotated
 
 import msgspec
 import structlog
@@ -18,18 +19,23 @@ _PREFIX = "urn:nps-api:problem:"
 
 
 class FieldProblem(msgspec.Struct, frozen=True, kw_only=True):
+    """One input at fault: `field` is a dotted path (`responses[3].score`) or a parameter."""
+
     field: str
     message: str
 
 
-class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class ProblemDetails(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """An error answer (RFC 9457); validation errors list the fields at fault."""
 
-    type: str
-    title: str
-    status: int
-    detail: str
+    type: Annotated[str, msgspec.Meta(description="`urn:nps-api:problem:` and a stable slug")]
+    title: Annotated[str, msgspec.Meta(description="Short, the same for every problem of a type")]
+    status: Annotated[int, msgspec.Meta(ge=400, le=599, description="The HTTP status")]
+    detail: Annotated[str, msgspec.Meta(description="What went wrong this time")]
     errors: list[FieldProblem] | None = None
+
+
+Problem = ProblemDetails
 
 
 # domain error -> (status, problem slug); the first matching class wins (subclasses first).
@@ -65,14 +71,25 @@ def problem(
     errors: list[FieldProblem] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[Problem]:
-    body = Problem(
+    body = problem_body(status, detail, slug=slug, title=title, errors=errors)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_body(
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    errors: list[FieldProblem] | None = None,
+) -> ProblemDetails:
+    return ProblemDetails(
         type=_PREFIX + (slug or _HTTP_SLUGS.get(status, "error")),
         title=title or HTTPStatus(status).phrase,
         status=status,
         detail=detail,
         errors=errors,
     )
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def domain_error_handler(_: Request, exc: Exception) -> Response[Problem]:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 from litestar import Controller, Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from api.services import services_of
 
 
 class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    status: str
-    database: str | None = None
-    redis: str | None = None
+    status: Literal["ok", "degraded", "unavailable"]
+    database: Literal["up", "down"] | None = None
+    redis: Literal["up", "down"] | None = None
 
 
 class HealthController(Controller):
@@ -26,6 +29,11 @@ class HealthController(Controller):
         "/ready",
         operation_id="getReadiness",
         summary="Ready to serve: 200 (degraded while Redis is down), 503 without PostgreSQL",
+        responses={
+            503: ResponseSpec(
+                Health, description="Not ready: PostgreSQL is down", generate_examples=False
+            )
+        },
     )
     async def ready(self, request: Request) -> Response[Health]:
         services = services_of(request)

@@ -40,10 +40,61 @@ def test_every_operation_has_id_tag_summary_and_request_example() -> None:
                 assert param.get("examples"), f"{where} {param['name']}"
 
 
+def _operations(spec: dict) -> list[tuple[str, dict]]:
+    return [
+        (f"{method.upper()} {path}", op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+    ]
+
+
 def test_errors_are_documented_as_problem_details() -> None:
     spec = _generated()
     op = spec["paths"]["/v1/responses"]["post"]
     for status in ("400", "401", "403", "404", "409", "413", "422"):
         assert "application/problem+json" in op["responses"][status]["content"], status
-    problem = spec["components"]["schemas"]["Problem"]
+    problem = spec["components"]["schemas"]["ProblemDetails"]
     assert {"type", "title", "status", "detail"} <= set(problem["required"])
+    field = spec["components"]["schemas"]["FieldProblem"]
+    assert set(field["required"]) == {"field", "message"}
+
+
+def test_no_operation_documents_an_error_body_the_service_never_sends() -> None:
+    """Every 4xx is problem+json with an example (the framework's 400 body is gone)."""
+    for where, op in _operations(_generated()):
+        for status, response in op["responses"].items():
+            if not status.startswith("4"):
+                continue
+            content = response["content"]
+            assert list(content) == ["application/problem+json"], f"{where} {status}"
+            media = content["application/problem+json"]
+            assert media["schema"] == {"$ref": "#/components/schemas/ProblemDetails"}
+            assert media["examples"]["example"]["value"]["status"] == int(status), where
+
+
+def test_generic_problems_follow_each_operations_inputs() -> None:
+    for where, op in _operations(_generated()):
+        documented = set(op["responses"])
+        if "requestBody" in op:
+            assert {"400", "413", "422"} <= documented, where
+        elif not op.get("parameters"):
+            assert "422" not in documented, where
+        if op.get("parameters"):
+            assert "422" in documented, where
+        assert ("401" in documented) == bool(op["security"]), where
+
+
+def test_every_response_documents_its_headers() -> None:
+    spec = _generated()
+    headers = spec["components"]["headers"]
+    for where, op in _operations(spec):
+        idempotent = any(p["name"] == "Idempotency-Key" for p in op.get("parameters", []))
+        for status, response in op["responses"].items():
+            names = set(response["headers"])
+            assert "X-Request-Id" in names, f"{where} {status}"
+            assert ("Idempotent-Replayed" in names) == (idempotent and status < "300"), where
+            if status == "401":
+                assert "WWW-Authenticate" in names, where
+            for name, ref in response["headers"].items():
+                assert ref == {"$ref": f"#/components/headers/{name}"}, where
+                assert headers[name]["examples"]["example"]["value"] is not None
