@@ -10,7 +10,6 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
@@ -24,6 +23,7 @@ from api.controllers.responses import ResponseController
 from api.controllers.results import ResultsController
 from api.controllers.surveys import SurveyController
 from api.controllers.webhooks import WebhookController, WebhookDeliveryController
+from api.docs_assets import swagger_asset, swagger_plugin
 from api.errors import EXCEPTION_HANDLERS
 from api.examples import add_examples
 from api.logging import configure_logging, request_logging
@@ -54,6 +54,7 @@ CONTROLLERS = [
     WebhookController,
     WebhookDeliveryController,
     HealthController,
+    swagger_asset,
 ]
 
 
@@ -66,7 +67,7 @@ def openapi_config() -> OpenAPIConfig:
             "of error per survey, segment and period. Errors are RFC 9457 problem details."
         ),
         path="/docs",
-        render_plugins=[SwaggerRenderPlugin(version="5.17.14", path="/")],
+        render_plugins=[swagger_plugin()],
         components=Components(
             security_schemes={
                 "apiKey": SecurityScheme(
