@@ -126,11 +126,11 @@ async def change_impact(
 
 
 def _decide(c: Comparison) -> Decision:
-    if c.significant is None or c.difference is None:
+    if c.significant is None or c.adjusted_difference is None:
         return Decision.INSUFFICIENT_DATA
     if not c.significant:
         return Decision.NO_DETECTABLE_CHANGE
-    return Decision.IMPROVED if c.difference > 0 else Decision.WORSENED
+    return Decision.IMPROVED if c.adjusted_difference > 0 else Decision.WORSENED
 
 
 class TargetVerdict(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,7 +12,14 @@ from domain.model import ResultQuery
 from domain.nps import Histogram, NpsSummary, summarize
 from domain.periods import TrendInterval, trend_buckets
 from domain.ports import HistogramSource
-from domain.stats import Comparison, compare, holm_adjust
+from domain.stats import (
+    Comparison,
+    compare,
+    critical_z,
+    difference_interval,
+    holm_adjust,
+    holm_levels,
+)
 
 
 class Group(msgspec.Struct, frozen=True, kw_only=True):
@@ -119,33 +126,51 @@ def trend_changes(points: Sequence[Point]) -> list[Change | None]:
 
 
 class VsRest(msgspec.Struct, frozen=True, kw_only=True):
-    """A segment value against every other answer of the same filter."""
+    """A segment value against every other answer of the same filter, judged by Holm's rule.
+
+    `comparison.significant` and `flag` both say: Holm-adjusted p < alpha; the comparison's
+    interval is built at `ci_level`, the level of the Holm step that tested this value, so it
+    excludes 0 exactly when the value is significant.
+    """
 
     comparison: Comparison
     p_value_adjusted: float | None
+    ci_level: float | None
     flag: str  # "below" | "above" | "in_line"
 
 
 def vs_rest(groups: Sequence[Group], total: Histogram, *, alpha: float = 0.05) -> list[VsRest]:
-    """Each group against its complement, p-values Holm-adjusted over the groups."""
+    """Each group against its complement, p-values Holm-adjusted over the groups tested."""
     comparisons = [
         compare(
             tuple(t - g for t, g in zip(total, grp.summary.histogram, strict=True)),
             grp.summary.histogram,
+            alpha=alpha,
         )
         for grp in groups
     ]
     tested = [i for i, c in enumerate(comparisons) if c.p_value is not None]
-    adjusted = holm_adjust([comparisons[i].p_value or 1.0 for i in tested])
-    by_index = dict(zip(tested, adjusted, strict=True))
-    out = []
-    for i, c in enumerate(comparisons):
-        p = by_index.get(i)
-        flag = "in_line"
-        if p is not None and p < alpha and c.difference is not None:
-            flag = "below" if c.difference < 0 else "above"
-        out.append(VsRest(comparison=c, p_value_adjusted=p, flag=flag))
-    return out
+    raw = [comparisons[i].p_value or 1.0 for i in tested]
+    adjusted = dict(zip(tested, holm_adjust(raw), strict=True))
+    levels = dict(zip(tested, holm_levels(raw, alpha=alpha), strict=True))
+    return [_judged(c, adjusted.get(i), levels.get(i), alpha) for i, c in enumerate(comparisons)]
+
+
+def _judged(c: Comparison, p_adj: float | None, level: float | None, alpha: float) -> VsRest:
+    if p_adj is None or level is None or c.adjusted_difference is None:
+        return VsRest(comparison=c, p_value_adjusted=None, ci_level=None, flag="in_line")
+    assert c.standard_error is not None
+    significant = p_adj < alpha
+    interval = difference_interval(c.adjusted_difference, c.standard_error, critical_z(level))
+    flag = "in_line"
+    if significant:
+        flag = "below" if c.adjusted_difference < 0 else "above"
+    return VsRest(
+        comparison=msgspec.structs.replace(c, difference_ci95=interval, significant=significant),
+        p_value_adjusted=p_adj,
+        ci_level=1 - level,
+        flag=flag,
+    )
 
 
 async def nps_compare(
@@ -178,5 +203,10 @@ async def nps_breakdown_vs_rest(
     if sort is BreakdownSort.NPS:
         pairs.sort(key=lambda p: (p[0].summary.nps or 0.0, p[0].value))
     elif sort is BreakdownSort.DIFFERENCE:
-        pairs.sort(key=lambda p: (p[1].comparison.difference or 0.0, p[0].value))
+        pairs.sort(key=lambda p: _by_difference(p[1].comparison.difference, p[0].value))
     return pairs
+
+
+def _by_difference(difference: float | None, value: str) -> tuple[bool, float, str]:
+    """Most negative difference first; a value with nothing to compare with last."""
+    return (difference is None, difference or 0.0, value)

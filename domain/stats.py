@@ -1,9 +1,11 @@
 """Comparisons of NPS results: is a difference real, and how many answers would tell.
 
 Method (Lewis & Sauro, MeasuringU, "How to Statistically Compare Two Net Promoter
-Scores"): each group's adjusted-Wald standard error (n' = n+3, 3/4 added to promoters and
-to detractors); z = (NPS'_b - NPS'_a) / sqrt(se_a^2 + se_b^2) on the adjusted estimates;
-two-sided p from the normal distribution. The groups are treated as independent samples.
+Scores"): each group's adjusted-Wald estimate and standard error (n' = n+3, 3/4 added to
+promoters and to detractors); one estimator gives everything: the adjusted difference
+d' = NPS'_b - NPS'_a, se = sqrt(se_a^2 + se_b^2), z = d'/se, the two-sided normal p and the
+interval d' +- z_(1-alpha/2)*se, so the interval excludes 0 exactly when p < alpha. The
+groups are treated as independent samples.
 """
 
 from __future__ import annotations
@@ -95,18 +97,49 @@ def _adjusted(promoters: int, detractors: int, total: int) -> tuple[float, float
     return 100 * (promoters - detractors) / (total + 3), se
 
 
+DIFFERENCE_BOUND = 200.0  # no difference of two NPS values lies outside -200..200
+
+
+@functools.lru_cache(maxsize=256)
+def critical_z(alpha: float) -> float:
+    """The two-sided critical value: |z| > critical_z(alpha) exactly when p < alpha."""
+    return normal_quantile(1 - alpha / 2)
+
+
+def difference_interval(centre: float, se: float, z: float) -> Interval:
+    """centre +- z*se, clipped to [-200, 200] (clipping never moves 0 in or out)."""
+    return Interval(
+        low=max(-DIFFERENCE_BOUND, centre - z * se), high=min(DIFFERENCE_BOUND, centre + z * se)
+    )
+
+
 class Comparison(msgspec.Struct, frozen=True, kw_only=True):
-    difference: float | None  # nps_b - nps_a, unadjusted
-    difference_ci95: Interval | None  # difference +- 1.96 * sqrt(se_a^2 + se_b^2), not clipped
+    """b against a. The interval, z, p and `significant` all come from the adjusted estimate."""
+
+    difference: float | None  # nps_b - nps_a, the raw NPS values
+    adjusted_difference: float | None  # NPS'_b - NPS'_a: the interval's centre and z's numerator
+    standard_error: float | None  # sqrt(se_a^2 + se_b^2), adjusted-Wald, points
+    difference_ci95: Interval | None  # adjusted_difference +- critical_z * se, within +-200
     z: float | None
     p_value: float | None
-    significant: bool | None
+    significant: bool | None  # p < alpha, i.e. the interval excludes 0
     method: str = "adjusted-wald"
     assumption: str = "the two groups are independent samples"
 
 
+NO_COMPARISON = Comparison(
+    difference=None,
+    adjusted_difference=None,
+    standard_error=None,
+    difference_ci95=None,
+    z=None,
+    p_value=None,
+    significant=None,
+)
+
+
 def compare(a: Histogram, b: Histogram, *, alpha: float = 0.05) -> Comparison:
-    """b against a; every figure None when either group is empty."""
+    """b against a at two-sided `alpha`, interval at level 1 - alpha; None for an empty group."""
     return _compare(tuple(a), tuple(b), alpha)
 
 
@@ -115,18 +148,18 @@ def _compare(a: Histogram, b: Histogram, alpha: float) -> Comparison:
     pa, da, na = _counts(a)
     pb, db, nb = _counts(b)
     if na == 0 or nb == 0:
-        return Comparison(
-            difference=None, difference_ci95=None, z=None, p_value=None, significant=None
-        )
+        return NO_COMPARISON
     adj_a, se_a = _adjusted(pa, da, na)
     adj_b, se_b = _adjusted(pb, db, nb)
     se = math.sqrt(se_a**2 + se_b**2)
-    z = (adj_b - adj_a) / se
+    adjusted = adj_b - adj_a
+    z = adjusted / se
     p = two_sided_p(z)
-    difference = 100 * (pb - db) / nb - 100 * (pa - da) / na
     return Comparison(
-        difference=difference,
-        difference_ci95=Interval(low=difference - Z95 * se, high=difference + Z95 * se),
+        difference=100 * (pb - db) / nb - 100 * (pa - da) / na,
+        adjusted_difference=adjusted,
+        standard_error=se,
+        difference_ci95=difference_interval(adjusted, se, critical_z(alpha)),
         z=z,
         p_value=p,
         significant=p < alpha,
@@ -143,6 +176,26 @@ def holm_adjust(p_values: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p_values[i]))
         adjusted[i] = running
     return adjusted
+
+
+def holm_levels(p_values: Sequence[float], *, alpha: float = 0.05) -> list[float]:
+    """Per test, the two-sided level of its interval compatible with Holm's decisions at alpha.
+
+    The k-th smallest p (k from 0) is tested at alpha/(m-k) while every smaller one was
+    rejected; from the first that is not, every later test keeps that step's level. So each
+    interval excludes 0 exactly when its Holm-adjusted p is below alpha.
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    levels = [0.0] * m
+    step_open = True
+    level = alpha / m if m else alpha
+    for rank, i in enumerate(order):
+        if step_open:
+            level = alpha / (m - rank)
+            step_open = (m - rank) * p_values[i] < alpha
+        levels[i] = level
+    return levels
 
 
 def _variance(h: Histogram) -> float:

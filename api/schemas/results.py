@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -45,23 +46,62 @@ class NpsResult(Figures, frozen=True, kw_only=True):
     to: date
 
 
-class Change(msgspec.Struct, frozen=True, kw_only=True):
-    """Against the previous non-empty point (adjusted-Wald test, alpha 0.05)."""
+def _doc(text: str) -> msgspec.Meta:
+    return msgspec.Meta(description=text)
 
-    difference: float | None
-    p_value: float | None
-    significant: bool | None
+
+Difference = Annotated[float | None, _doc("b - a of the two NPS values as shown, in points")]
+AdjustedDifference = Annotated[
+    float | None,
+    _doc(
+        "NPS'b - NPS'a of the adjusted-Wald estimates (n + 3 answers, ¾ added to promoters "
+        "and to detractors): the centre of `difference_ci95` and the numerator of `z`"
+    ),
+]
+StandardError = Annotated[
+    float | None, _doc("√(se_a² + se_b²) of the two adjusted-Wald estimates, in points")
+]
+Z = Annotated[float | None, _doc("`adjusted_difference` / `standard_error`")]
+PValue = Annotated[float | None, _doc("two-sided, from the normal distribution of `z`")]
+
+
+class Change(msgspec.Struct, frozen=True, kw_only=True):
+    """Against the previous point that had answers (adjusted-Wald test, alpha 0.05)."""
+
+    difference: Difference
+    p_value: PValue
+    significant: Annotated[bool | None, _doc("`p_value` < 0.05")]
 
 
 class VsRest(msgspec.Struct, frozen=True, kw_only=True):
-    """This value against all other answers of the filter; p Holm-adjusted over the groups."""
+    """This value against all other answers of the filter; one rule (Holm) for `significant`
+    and `flag`, and the interval agrees with both."""
 
-    difference: float | None
-    difference_ci95: Ci95 | None
-    z: float | None
-    p_value: float | None
-    p_value_adjusted: float | None
-    significant: bool | None
+    difference: Annotated[
+        float | None, _doc("this value's NPS minus the NPS of all other answers, in points")
+    ]
+    adjusted_difference: AdjustedDifference
+    standard_error: StandardError
+    difference_ci95: Annotated[
+        Ci95 | None,
+        _doc(
+            "`adjusted_difference` ± z·`standard_error` at `ci_level` (the level of the "
+            "Holm step that tested this value), within [-200, 200]: excludes 0 exactly when "
+            "`significant`"
+        ),
+    ]
+    ci_level: Annotated[
+        float | None, _doc("confidence level of `difference_ci95`, e.g. 0.9875 (1 - 0.05/4)")
+    ]
+    z: Z
+    p_value: Annotated[float | None, _doc("two-sided p of `z`, before adjustment")]
+    p_value_adjusted: Annotated[
+        float | None, _doc("Holm-Bonferroni adjusted over the values of this breakdown")
+    ]
+    significant: Annotated[
+        bool | None,
+        _doc("`p_value_adjusted` < 0.05, the rule of `flag`; null when there is no rest"),
+    ]
     flag: str
 
 
@@ -86,11 +126,22 @@ class TrendPoint(Figures, frozen=True, kw_only=True):
 class CompareResult(msgspec.Struct, frozen=True, kw_only=True):
     a: NpsResult
     b: NpsResult
-    difference: float | None
-    difference_ci95: Ci95 | None
-    z: float | None
-    p_value: float | None
-    significant: bool | None
+    difference: Difference
+    adjusted_difference: AdjustedDifference
+    standard_error: StandardError
+    difference_ci95: Annotated[
+        Ci95 | None,
+        _doc(
+            "95 % interval of the difference: `adjusted_difference` ± 1.959964·"
+            "`standard_error`, within [-200, 200]; excludes 0 exactly when `significant`"
+        ),
+    ]
+    z: Z
+    p_value: PValue
+    significant: Annotated[
+        bool | None,
+        _doc("`p_value` < 0.05, i.e. `difference_ci95` excludes 0; null when a side is empty"),
+    ]
     method: str
     assumption: str
 
@@ -157,7 +208,10 @@ def breakdown_group(
         c = rest.comparison
         vs = VsRest(
             difference=c.difference,
+            adjusted_difference=c.adjusted_difference,
+            standard_error=c.standard_error,
             difference_ci95=_ci(c.difference_ci95),
+            ci_level=rest.ci_level,
             z=c.z,
             p_value=c.p_value,
             p_value_adjusted=rest.p_value_adjusted,
@@ -186,6 +240,8 @@ def compare_result(
         a=nps_result(a, a_start, a_end),
         b=nps_result(b, b_start, b_end),
         difference=c.difference,
+        adjusted_difference=c.adjusted_difference,
+        standard_error=c.standard_error,
         difference_ci95=_ci(c.difference_ci95),
         z=c.z,
         p_value=c.p_value,

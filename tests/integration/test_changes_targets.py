@@ -96,6 +96,35 @@ async def test_impact_without_answers_is_insufficient_data(app_client, tenant) -
     assert body["decision"] == "insufficient_data" and body["p_value"] is None
 
 
+async def test_impact_of_one_answer_against_four_stays_in_range(
+    app_client, tenant, survey_id
+) -> None:
+    # One promoter before, four detractors after: the raw difference is -200 and the old
+    # interval (raw +- 1.96 se) reached [-289, -111] on this scale; now it holds 0, as p does.
+    today = datetime.now(UTC).date()
+    effective = today - timedelta(days=3)
+    await post_batch(
+        app_client,
+        tenant,
+        answers_on(survey_id, effective - timedelta(days=2), [10])
+        + answers_on(survey_id, effective + timedelta(days=1), [1] * 4),
+    )
+    change = (
+        await app_client.post(
+            "/v1/changes",
+            json={"title": "New greeting", "effective_on": effective.isoformat()},
+            headers=tenant.headers,
+        )
+    ).json()
+    body = (
+        await app_client.get(f"/v1/changes/{change['id']}/impact", headers=tenant.headers)
+    ).json()
+    ci = body["difference_ci95"]
+    assert body["difference"] == -200.0 and body["significant"] is False
+    assert -200 <= ci["low"] < 0 < ci["high"] <= 200
+    assert body["decision"] == "no_detectable_change" and body["p_value"] > 0.05
+
+
 async def test_targets_show_on_results_judged_on_the_interval(
     app_client, tenant, survey_id
 ) -> None:

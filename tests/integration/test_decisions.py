@@ -64,6 +64,32 @@ async def test_compare_two_segments_and_empty_groups(app_client, tenant, survey_
     assert body["z"] is None and body["p_value"] is None and body["significant"] is None
 
 
+async def test_compare_interval_agrees_with_its_verdict(app_client, tenant, survey_id) -> None:
+    # The numbers: a = 1 promoter, 3 passives, 6 detractors; b = 5, 2, 3. The
+    # interval was centred on the raw difference ([10.13, 129.87]) while p = 0.078.
+    await post_batch(
+        app_client,
+        tenant,
+        answers_on(survey_id, "2026-06-03", [10] + [8] * 3 + [2] * 6, team="pilot-a")
+        + answers_on(survey_id, "2026-06-03", [10] * 5 + [8] * 2 + [2] * 3, team="pilot-b"),
+    )
+    params = {
+        "a_segment": "team:pilot-a",
+        "b_segment": "team:pilot-b",
+        "from": "2026-06-03",
+        "to": "2026-06-03",
+    }
+    r = await app_client.get("/v1/nps/compare", params=params, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["difference"] == pytest.approx(70.0)
+    assert body["adjusted_difference"] == pytest.approx(53.8462, abs=1e-4)
+    assert body["p_value"] == pytest.approx(0.0779, abs=1e-4) and body["significant"] is False
+    ci = body["difference_ci95"]
+    assert ci["low"] == pytest.approx(-6.024, abs=1e-3)
+    assert ci["high"] == pytest.approx(113.716, abs=1e-3)
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
@@ -122,6 +148,12 @@ async def test_breakdown_flags_segments_against_the_rest(app_client, tenant, sur
     expected = compare(rest, _hist([2] * 40 + [10] * 5))
     assert support["vs_rest"]["p_value"] == pytest.approx(expected.p_value)
     assert support["vs_rest"]["p_value_adjusted"] >= support["vs_rest"]["p_value"]
+    for g in groups:  # one rule: significant exactly when flagged, and the interval agrees
+        vs = g["vs_rest"]
+        ci = vs["difference_ci95"]
+        assert vs["significant"] is (vs["flag"] != "in_line")
+        assert vs["significant"] is (ci["low"] > 0 or ci["high"] < 0)
+        assert vs["significant"] is (vs["p_value_adjusted"] < 0.05)
     by_nps = (
         await app_client.get(
             "/v1/nps/breakdown", params=params | {"sort": "nps"}, headers=tenant.headers

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from domain.nps import EMPTY_HISTOGRAM, Histogram
 from domain.stats import (
-    Comparison,
+    NO_COMPARISON,
     compare,
     holm_adjust,
     needed_per_group,
@@ -44,16 +44,66 @@ def test_compare_matches_a_hand_computation() -> None:
     # detractors (NPS 0), B has 50/30/20 (NPS 30). By hand: n' = 103; A: p' = d' = 30.75/103,
     # se = 100*sqrt(0.597087/103) = 7.6138; B: p' = 50.75/103, d' = 20.75/103, adjusted NPS
     # 29.1262, se = 100*sqrt(0.609341/103) = 7.6915; pooled se 10.8226; z = 2.6912;
-    # p = erfc(z/sqrt 2) = 0.00712; CI of the difference 30 +- 1.96*10.8226 = [8.788, 51.212].
+    # p = erfc(z/sqrt 2) = 0.00712; interval 29.1262 +- 1.959964*10.8226 = [7.914, 50.338].
     got = compare(hist(30, 40, 30), hist(50, 30, 20))
     assert got.difference == pytest.approx(30.0)
+    assert got.adjusted_difference == pytest.approx(29.1262, abs=1e-4)
+    assert got.standard_error == pytest.approx(10.8226, abs=1e-4)
     assert got.z == pytest.approx(2.6912, abs=1e-4)
     assert got.p_value == pytest.approx(0.00712, abs=1e-5)
     assert got.significant is True
     assert got.difference_ci95 is not None
-    assert got.difference_ci95.low == pytest.approx(8.788, abs=1e-3)
-    assert got.difference_ci95.high == pytest.approx(51.212, abs=1e-3)
+    assert got.difference_ci95.low == pytest.approx(7.914, abs=1e-3)
+    assert got.difference_ci95.high == pytest.approx(50.338, abs=1e-3)
     assert got.method == "adjusted-wald"
+
+
+def test_interval_agrees_with_the_verdict_on_the_issue_numbers() -> None:
+    # a = 1 promoter, 3 passives, 6 detractors (NPS -50); b = 5, 2, 3 (NPS 20). By hand:
+    # n' = 13; a: p' = 1.75/13, d' = 6.75/13, NPS' = -38.4615, se = 100*sqrt(0.505917/13) =
+    # 19.7273; b: p' = 5.75/13, d' = 3.75/13, NPS' = 15.3846, se = 100*sqrt(0.707101/13) =
+    # 23.3222; se = 30.5465; d' = 53.8462; z = 1.7628; p = 0.0779; interval 53.8462 +-
+    # 1.959964*30.5465 = [-6.024, 113.716]. The interval used to be centred on the raw 70
+    # ([10.13, 129.87]) and excluded 0 while p said "not significant".
+    got = compare(hist(1, 3, 6), hist(5, 2, 3))
+    assert got.difference == pytest.approx(70.0)
+    assert got.adjusted_difference == pytest.approx(53.8462, abs=1e-4)
+    assert got.standard_error == pytest.approx(30.5465, abs=1e-4)
+    assert got.z == pytest.approx(1.7628, abs=1e-4)
+    assert got.p_value == pytest.approx(0.0779, abs=1e-4)
+    assert got.significant is False
+    assert got.difference_ci95 is not None
+    assert got.difference_ci95.low == pytest.approx(-6.024, abs=1e-3)
+    assert got.difference_ci95.high == pytest.approx(113.716, abs=1e-3)
+
+
+def test_one_answer_against_four_stays_within_the_possible_range() -> None:
+    # 1 promoter against 4 detractors: raw difference -200, the widest possible. The old
+    # interval (raw +- 1.96 se) reached past -200; the adjusted one is inside and holds 0.
+    got = compare(hist(1, 0, 0), hist(0, 0, 4))
+    assert got.difference == -200.0
+    assert got.difference_ci95 is not None and got.significant is False
+    assert -200.0 <= got.difference_ci95.low < 0 < got.difference_ci95.high <= 200.0
+
+
+small = st.integers(min_value=0, max_value=12)
+small_histograms = st.builds(hist, small, small, small)
+
+
+@given(small_histograms, small_histograms, st.sampled_from([0.05, 0.01, 0.10]))
+def test_interval_p_and_verdict_come_from_one_estimator(
+    a: Histogram, b: Histogram, alpha: float
+) -> None:
+    got = compare(a, b, alpha=alpha)
+    if sum(a) == 0 or sum(b) == 0:
+        assert got == NO_COMPARISON
+        return
+    ci = got.difference_ci95
+    assert ci is not None and got.p_value is not None and got.significant is not None
+    assert -200.0 <= ci.low <= ci.high <= 200.0
+    assert (ci.low > 0 or ci.high < 0) is got.significant
+    assert (got.p_value < alpha) is got.significant
+    assert got.adjusted_difference is not None and ci.low <= got.adjusted_difference <= ci.high
 
 
 @given(nonempty, nonempty)
@@ -65,10 +115,12 @@ def test_compare_agrees_with_the_formula(a: Histogram, b: Histogram) -> None:
     difference = 100 * (pb - db) / sum(b) - 100 * (pa - da) / sum(a)
     got = compare(a, b)
     assert got.difference == pytest.approx(difference, abs=1e-9)
+    assert got.adjusted_difference == pytest.approx(adj_b - adj_a, abs=1e-9)
     assert got.z == pytest.approx((adj_b - adj_a) / pooled, rel=1e-9, abs=1e-9)
     assert got.difference_ci95 is not None
-    assert got.difference_ci95.low == pytest.approx(difference - 1.96 * pooled, abs=1e-9)
-    assert got.difference_ci95.high == pytest.approx(difference + 1.96 * pooled, abs=1e-9)
+    half = 1.959964 * pooled
+    assert got.difference_ci95.low == pytest.approx(max(-200, adj_b - adj_a - half), abs=1e-5)
+    assert got.difference_ci95.high == pytest.approx(min(200, adj_b - adj_a + half), abs=1e-5)
 
 
 def test_small_difference_on_small_samples_is_not_significant() -> None:
@@ -88,9 +140,8 @@ def test_alpha_sets_the_threshold() -> None:
 )
 def test_an_empty_group_gives_no_test(a: Histogram, b: Histogram) -> None:
     got = compare(a, b)
-    assert got == Comparison(
-        difference=None, difference_ci95=None, z=None, p_value=None, significant=None
-    )
+    assert got == NO_COMPARISON
+    assert got.difference is None and got.difference_ci95 is None and got.significant is None
     assert got.method == "adjusted-wald"
 
 
