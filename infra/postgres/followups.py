@@ -135,6 +135,8 @@ class PgFollowupRepository:
             )
             case = await fetch_case(conn, tenant_id, case_id)
             await enqueue_events(conn, [followup_event(UPDATED, tenant_id, case, now)])
+            if case.customer_id is not None:  # a case of theirs changed; last: locks
+                await touch_customers(conn, tenant_id, [case.customer_id])
         self._notify()
         return note
 

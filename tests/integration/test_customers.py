@@ -235,3 +235,21 @@ async def test_excluding_an_answer_is_a_change_of_its_customer(
     assert [c["customer_id"] for c in later] == ["cus-ex"]
     stamp = datetime.fromisoformat
     assert stamp(later[0]["updated_at"]) > stamp(first[0]["updated_at"])
+
+
+async def test_a_note_on_a_case_is_a_change_of_its_customer(app_client, tenant, survey_id) -> None:
+    await post_batch(app_client, tenant, [_answer(survey_id, "cus-note", 2, 0, "")])
+    first = (await _feed(app_client, tenant))["data"]
+    assert [c["customer_id"] for c in first] == ["cus-note"]
+    since = first[0]["updated_at"].replace("+00:00", "Z")
+    case = (await app_client.get("/v1/followups", headers=tenant.headers)).json()["data"][0]
+    r = await app_client.post(
+        f"/v1/followups/{case['id']}/notes",
+        json={"author": "maria", "text": "Called, refund agreed"},
+        headers=tenant.headers,
+    )
+    assert r.status_code == 201, r.text
+    later = (await _feed(app_client, tenant, f"?updated_since={since}"))["data"]
+    assert [c["customer_id"] for c in later] == ["cus-note"]
+    stamp = datetime.fromisoformat
+    assert stamp(later[0]["updated_at"]) > stamp(first[0]["updated_at"])
