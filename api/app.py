@@ -135,7 +135,6 @@ def create_app(
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[
-            request_logging,
             DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in PUBLIC_PATHS]),
         ],
         openapi_config=openapi_config(),
@@ -144,6 +143,8 @@ def create_app(
         logging_config=None,
         debug=False,
     )
+    # Outside routing and exception handling: every answer is logged and carries its id.
+    app.asgi_handler = request_logging(app.asgi_handler)
     add_examples(app.openapi_schema)
     add_webhooks(app.openapi_schema)
     document_responses(app.openapi_schema)

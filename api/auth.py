@@ -44,6 +44,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             raise NotAuthorizedException("invalid or revoked API key")
         wanted = connection.scope["route_handler"].opt.get(SCOPES_OPT)
         if wanted is not None and not wanted[0] & principal.scopes:
+            connection.scope["user"] = principal  # the 403 is logged with its tenant
             raise PermissionDeniedException(f"this API key lacks the scope '{wanted[1]}'")
         return AuthenticationResult(user=principal, auth=None)
 

@@ -38,8 +38,9 @@ def _header(
 
 HEADERS: dict[str, OpenAPIHeader] = {
     "X-Request-Id": _header(
-        "The request's id: the caller's `X-Request-Id` (first 64 characters) when sent, "
-        "else a generated one. Every log line of the request carries it.",
+        "The request's id: the caller's `X-Request-Id` (its first 64 characters) when "
+        "sent in visible ASCII, else a generated one. Sent on every answer, errors "
+        "included; every log line of the request carries it.",
         "9f86d081884c7d65",
         required=True,
         type=OpenAPIType.STRING,

@@ -7,13 +7,12 @@ from http import HTTPStatus
 from typing import Annotated
 
 import msgspec
-import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from api.logging import record_error
 from domain import errors as d
 
-log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
 _PREFIX = "urn:nps-api:problem:"
 
@@ -33,6 +32,13 @@ class ProblemDetails(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     status: Annotated[int, msgspec.Meta(ge=400, le=599, description="The HTTP status")]
     detail: Annotated[str, msgspec.Meta(description="What went wrong this time")]
     errors: list[FieldProblem] | None = None
+    error_id: (
+        Annotated[
+            str,
+            msgspec.Meta(description="On a 500: the id of the one log line that tells more"),
+        ]
+        | None
+    ) = None
 
 
 Problem = ProblemDetails
@@ -56,6 +62,7 @@ _HTTP_SLUGS = {
     405: "method-not-allowed",
     413: "payload-too-large",
     415: "unsupported-media-type",
+    500: "internal-error",
     422: "validation-error",
     429: "too-many-requests",
     503: "unavailable",
@@ -70,8 +77,11 @@ def problem(
     title: str | None = None,
     errors: list[FieldProblem] | None = None,
     headers: dict[str, str] | None = None,
+    error_id: str | None = None,
 ) -> Response[Problem]:
     body = problem_body(status, detail, slug=slug, title=title, errors=errors)
+    if error_id is not None:
+        body = msgspec.structs.replace(body, error_id=error_id)
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -127,13 +137,20 @@ def http_error_handler(_: Request, exc: Exception) -> Response[Problem]:
     detail = str(exc.detail) if exc.detail else HTTPStatus(status).phrase
     if status == 413:
         detail = "the request body is larger than the limit of 1 MiB"
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return problem(status, detail, headers=headers)
+    headers = dict(exc.headers or {})  # a 405 carries Allow
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return problem(status, detail, headers=headers or None)
 
 
-def internal_error_handler(_: Request, exc: Exception) -> Response[Problem]:
-    log.error("unhandled_error", error=type(exc).__name__, exc_info=exc)
-    return problem(500, "an unexpected error occurred; it has been logged")
+def internal_error_handler(request: Request, exc: Exception) -> Response[Problem]:
+    """One log line per 500 (the request's, with this error id), no traceback flood."""
+    error_id = record_error(request.scope, exc)
+    return problem(
+        500,
+        f"an unexpected error occurred; it has been logged with the error id {error_id}",
+        error_id=error_id,
+    )
 
 
 EXCEPTION_HANDLERS = {

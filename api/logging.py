@@ -1,10 +1,19 @@
-"""structlog set-up (JSON lines or console) and one log line per request."""
+"""structlog set-up (JSON lines or console) and one log line per request, whatever its end.
+
+`request_logging` wraps the whole application (see api.app), outside Litestar's routing
+and exception handling, so 401, 403, 404 of an unknown path, 405 and 500 answers are logged
+with their real status and carry `x-request-id` like every other answer. A line names the
+route template (`/v1/customers/{customer_id}`), never the path or the query: ids, comments
+and keys stay out of the logs.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
+import re
 import time
+import traceback
 from typing import Any
 
 import msgspec
@@ -14,6 +23,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from domain.model import Principal
 
 log = structlog.get_logger("nps.access")
+ERROR_KEY = "nps_error"  # scope key: (error id, error type, where) of an unhandled error
+_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,64}")  # visible ASCII, as a header value can echo
+_OUR_PACKAGES = ("api", "domain", "infra")
 
 
 def _json(event: Any, **_: Any) -> str:
@@ -41,41 +53,99 @@ def configure_logging(*, level: str = "info", fmt: str = "json") -> None:
     )
 
 
+def new_id() -> str:
+    return f"{random.getrandbits(64):016x}"  # unique enough, no syscall
+
+
+def _request_id(scope: Scope) -> str:
+    incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
+    m = _REQUEST_ID.fullmatch(incoming[:64])
+    return m.group().decode() if m else new_id()
+
+
+def where(exc: BaseException) -> str:
+    """Where an error was raised and the project's frames it went through, without values."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    frames = [f for f in tb if any(f"/{p}/" in f.filename for p in _OUR_PACKAGES)][-5:]
+    if tb and (not frames or frames[-1] is not tb[-1]):
+        frames.append(tb[-1])  # the innermost frame, even outside the project
+    return " < ".join(
+        f"{'/'.join(f.filename.split('/')[-2:])}:{f.lineno}" for f in reversed(frames)
+    )
+
+
+def record_error(scope: Scope, exc: BaseException) -> str:
+    """Note an unhandled error for the request's log line; returns its error id."""
+    error_id = new_id()
+    scope[ERROR_KEY] = (error_id, type(exc).__name__, where(exc))  # type: ignore[literal-required]
+    return error_id
+
+
+_FALLBACK_500 = (
+    b'{"type":"urn:nps-api:problem:internal-error","title":"Internal Server Error",'
+    b'"status":500,"detail":"an unexpected error occurred; it has been logged","error_id":"%s"}'
+)
+
+
 def request_logging(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware: bind request_id, then log route, status, tenant and duration."""
+    """ASGI wrapper: request id in and out, then one line: route, status, tenant, duration."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        incoming = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
-        request_id = incoming or f"{random.getrandbits(64):016x}"  # unique, no syscall
-        status = 500
+        request_id = _request_id(scope)
+        header = (b"x-request-id", request_id.encode())
+        status = 0
         started = time.perf_counter()
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await app(scope, receive, send_wrapper)
+        except Exception as exc:  # escaped every handler: still one line and a 500
+            error_id = record_error(scope, exc)
+            if status == 0:
+                await send_wrapper(_start_500())
+                await send(
+                    {"type": "http.response.body", "body": _FALLBACK_500 % error_id.encode()}
+                )
+            status = status or 500
         finally:
-            user = scope.get("user")
-            route = scope.get("path")
-            log.info(
-                "request",
-                method=scope.get("method"),
-                route=route,
-                status=status,
-                tenant_id=str(user.tenant_id) if isinstance(user, Principal) else None,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            )
+            _log_request(scope, status or 500, started)
             structlog.contextvars.clear_contextvars()
 
     return middleware
+
+
+def _start_500() -> Message:
+    return {
+        "type": "http.response.start",
+        "status": 500,
+        "headers": [(b"content-type", b"application/problem+json")],
+    }
+
+
+def _log_request(scope: Scope, status: int, started: float) -> None:
+    user = scope.get("user")
+    fields: dict[str, Any] = {
+        "method": scope.get("method"),
+        "route": scope.get("path_template") or None,  # None: no route matched the path
+        "status": status,
+        "tenant_id": str(user.tenant_id) if isinstance(user, Principal) else None,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
+    error = scope.get(ERROR_KEY)
+    if error is not None:
+        fields |= dict(zip(("error_id", "error", "where"), error, strict=True))
+        log.error("request", **fields)
+    elif status >= 500:
+        log.error("request", **fields)
+    else:
+        log.info("request", **fields)
