@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, License, SecurityScheme, Tag
 from litestar.types import ControllerRouterHandler
 
 from api.auth import PUBLIC_PATHS, BearerAuthMiddleware
@@ -27,6 +27,7 @@ from api.docs_assets import swagger_asset, swagger_plugin
 from api.errors import EXCEPTION_HANDLERS
 from api.examples import add_examples
 from api.logging import configure_logging, request_logging
+from api.openapi_params import document_parameters
 from api.openapi_responses import document_responses
 from api.services import Services
 from api.webhook_docs import add_webhooks
@@ -40,6 +41,17 @@ from infra.runtime import Runtime, open_runtime
 from infra.settings import Settings
 
 API_VERSION = "1.0.0"
+TAGS = {
+    "surveys": "Surveys: what answers belong to",
+    "responses": "Answers: record one or a batch (idempotent), list, export, exclude",
+    "results": "Live NPS with margins of error: per period, segment, trend, breakdown, compare",
+    "decisions": "Changes you made and NPS targets: impact of a change, target met or not",
+    "customers": "Per-customer view for CRM sync, erasure and the audit log",
+    "follow-ups": "Closing the loop: a case per detractor (by default) with an SLA",
+    "webhooks": "Endpoints that receive signed events, their deliveries and the events sent",
+    "admin": "Operator routes (admin token): tenants and their API keys",
+    "health": "Liveness and readiness probes (no credential)",
+}
 CONTROLLERS = [
     TenantController,
     SurveyController,
@@ -66,6 +78,8 @@ def openapi_config() -> OpenAPIConfig:
             "Multi-tenant Net Promoter Score API: collect answers, read live NPS with margins "
             "of error per survey, segment and period. Errors are RFC 9457 problem details."
         ),
+        license=License(name="MIT", identifier="MIT"),
+        tags=[Tag(name=name, description=text) for name, text in TAGS.items()],
         path="/docs",
         render_plugins=[swagger_plugin()],
         components=Components(
@@ -148,6 +162,7 @@ def create_app(
     add_examples(app.openapi_schema)
     add_webhooks(app.openapi_schema)
     document_responses(app.openapi_schema)
+    document_parameters(app.openapi_schema)
     return app
 
 

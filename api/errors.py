@@ -102,18 +102,25 @@ def problem_body(
     )
 
 
-def domain_error_handler(_: Request, exc: Exception) -> Response[Problem]:
-    assert isinstance(exc, d.DomainError)
+def status_and_type(exc: d.DomainError) -> tuple[int, str]:
+    """The HTTP status and problem type of a domain error (first matching class)."""
     for cls, status, slug in DOMAIN_ERRORS:
         if isinstance(exc, cls):
-            errors = None
-            if isinstance(exc, d.InvalidInput):
-                errors = [FieldProblem(field=e.field, message=e.message) for e in exc.errors]
-            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-            return problem(
-                status, exc.detail, slug=slug, title=exc.title, errors=errors, headers=headers
-            )
+            return status, _PREFIX + slug
     raise exc  # pragma: no cover - every DomainError subclass is in the table
+
+
+def domain_error_handler(_: Request, exc: Exception) -> Response[Problem]:
+    assert isinstance(exc, d.DomainError)
+    status, type_ = status_and_type(exc)
+    errors = None
+    if isinstance(exc, d.InvalidInput):
+        errors = [FieldProblem(field=e.field, message=e.message) for e in exc.errors]
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    body = ProblemDetails(
+        type=type_, title=exc.title, status=status, detail=exc.detail, errors=errors
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def http_error_handler(_: Request, exc: Exception) -> Response[Problem]:

@@ -5,6 +5,9 @@ Litestar documents only routes it serves, so the entries are added to the genera
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
 from litestar.openapi.spec import (
     Components,
     Example,
@@ -21,29 +24,72 @@ from litestar.openapi.spec import (
     Schema,
 )
 
+from api.schemas.followups import CaseOut
+from api.schemas.responses import ResponseOut
+from domain.followups import Status
+from domain.nps import Category
 from domain.webhook_signing import MAX_RETRY_AFTER
-from domain.webhooks import EventType
+from domain.webhooks import TEST_MESSAGE, EventType
 
-_DATA: dict[EventType, tuple[str, dict[str, object]]] = {
+_AT = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+_ANSWER = ResponseOut(
+    id=UUID("c4f1a2b3-d5e6-4f70-8a9b-0c1d2e3f4a5b"),
+    survey_id=UUID("0b6f5c1e-3f0a-4a8e-9d49-1c2f8e6b7a10"),
+    score=6,
+    category=Category.DETRACTOR,
+    comment="Support took three days to answer.",
+    customer_id="cus_4711",
+    segments={"team": "support", "region": "emea"},
+    answered_at=_AT,
+    received_at=_AT + timedelta(seconds=2),
+    locale="de-DE",
+    external_id=None,
+)
+
+
+def _case(status: Status, *, overdue: bool = False) -> CaseOut:
+    closed = status is Status.CLOSED
+    return CaseOut(
+        id=UUID("6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"),
+        response_id=_ANSWER.id,
+        survey_id=_ANSWER.survey_id,
+        customer_id=_ANSWER.customer_id,
+        score=_ANSWER.score,
+        comment=_ANSWER.comment,
+        segments=_ANSWER.segments,
+        status=status,
+        owner="maria@acme.example",
+        due_at=_AT + timedelta(hours=48),
+        overdue=overdue,
+        first_contact_at=_AT + timedelta(hours=3) if closed else None,
+        closed_at=_AT + timedelta(hours=5) if closed else None,
+        resolution="Called back; refunded the fee." if closed else None,
+        notes=[],
+        created_at=_AT,
+        updated_at=_AT + timedelta(hours=5 if closed else 49 if overdue else 0),
+    )
+
+
+_DATA: dict[EventType, tuple[str, object]] = {
     EventType.RESPONSE_CREATED: (
         "An answer was recorded: the answer as `GET /v1/responses/{response_id}` returns it.",
-        {"id": "c4f1a2b3-d5e6-4f70-8a9b-0c1d2e3f4a5b", "score": 6, "category": "detractor"},
+        _ANSWER,
     ),
     EventType.FOLLOWUP_CREATED: (
         "A follow-up was opened: the follow-up as the follow-ups API returns it.",
-        {"id": "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "status": "open"},
+        _case(Status.OPEN),
     ),
     EventType.FOLLOWUP_UPDATED: (
         "A follow-up changed: the follow-up after the change.",
-        {"id": "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "status": "closed"},
+        _case(Status.CLOSED),
     ),
     EventType.FOLLOWUP_OVERDUE: (
         "A follow-up passed its due time without being closed.",
-        {"id": "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "status": "open"},
+        _case(Status.OPEN, overdue=True),
     ),
     EventType.WEBHOOK_TEST: (
         "Sent by `POST /v1/webhooks/{webhook_id}/test` to that endpoint only.",
-        {"webhook_id": "2a7c1e9d-4b3f-4e6a-9c8d-1f2e3d4c5b6a", "message": "A test event."},
+        {"webhook_id": "2a7c1e9d-4b3f-4e6a-9c8d-1f2e3d4c5b6a", "message": TEST_MESSAGE},
     ),
 }
 _HEADERS = [
@@ -88,7 +134,15 @@ _DATA_SHAPES = {
 def _data_schema(event: EventType, description: str) -> Schema | Reference:
     shape = _DATA_SHAPES.get(event)
     if shape is None:
-        return Schema(type=OpenAPIType.OBJECT, description=description)
+        return Schema(
+            type=OpenAPIType.OBJECT,
+            description=description,
+            required=["webhook_id", "message"],
+            properties={
+                "webhook_id": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID),
+                "message": Schema(type=OpenAPIType.STRING),
+            },
+        )
     return Schema(all_of=[Reference(ref=f"#/components/schemas/{shape}")], description=description)
 
 
@@ -115,7 +169,7 @@ def _operation(event: EventType) -> Operation:
         "type": event.value,
         "created_at": "2026-11-22T09:30:00Z",
         "tenant_id": "5d1c4c0e-8a4b-4f3b-a1c8-0f4f1f6e2b33",
-        "data": data,
+        "data": data,  # a Struct keeps its nulls (the spec writer drops None from dicts)
     }
     retry_after_h = int(MAX_RETRY_AFTER.total_seconds() // 3600)
     return Operation(

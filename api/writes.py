@@ -7,17 +7,17 @@ from datetime import datetime
 import msgspec
 
 from api.body import StrictBody, decode_strict
+from api.errors import FieldProblem, ProblemDetails, status_and_type
 from api.schemas.responses import (
     BatchCreate,
     BatchCreateDoc,
     BatchItemResult,
     BatchResult,
-    ItemError,
     ResponseCreate,
     response_out,
 )
 from domain import responses as uc
-from domain.errors import DomainError, InvalidInput, NotFound
+from domain.errors import DomainError, InvalidInput
 from domain.model import Principal, Response
 from domain.responses import IngestResult, Outcome
 
@@ -43,19 +43,19 @@ def _item_status(index: int, result: IngestResult) -> BatchItemResult:
     try:
         uc.raise_for(result)
     except DomainError as err:
-        status = 404 if isinstance(err, NotFound) else 409
-        error = ItemError(status=status, title=err.title, detail=err.detail)
+        status, type_ = status_and_type(err)
+        error = ProblemDetails(type=type_, title=err.title, status=status, detail=err.detail)
         return BatchItemResult(index=index, status=status, error=error)
     raise AssertionError("a result without an answer always has an error")
 
 
 def invalid_item(index: int, exc: InvalidInput) -> BatchItemResult:
-    errors = [{"field": e.field, "message": e.message} for e in exc.errors] or None
-    return BatchItemResult(
-        index=index,
-        status=422,
-        error=ItemError(status=422, title=exc.title, detail=exc.detail, errors=errors),
+    status, type_ = status_and_type(exc)
+    errors = [FieldProblem(field=e.field, message=e.message) for e in exc.errors] or None
+    error = ProblemDetails(
+        type=type_, title=exc.title, status=status, detail=exc.detail, errors=errors
     )
+    return BatchItemResult(index=index, status=status, error=error)
 
 
 def build_batch(

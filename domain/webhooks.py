@@ -14,6 +14,8 @@ from domain.errors import Conflict
 from domain.model import Page
 from domain.webhook_signing import ROTATION_OVERLAP, check_url, new_secret
 
+TEST_MESSAGE = "A test event from nps-api."
+
 
 class EventType(enum.StrEnum):
     RESPONSE_CREATED = "response.created"
@@ -207,7 +209,7 @@ async def send_test_event(
     event = WebhookEvent(
         tenant_id=tenant_id,
         type=EventType.WEBHOOK_TEST,
-        data={"webhook_id": str(endpoint.id), "message": "A test event from nps-api."},
+        data={"webhook_id": str(endpoint.id), "message": TEST_MESSAGE},
         created_at=now,
     )
     return await repo.enqueue_for(event, endpoint_id=endpoint.id)

@@ -82,7 +82,14 @@ class ResponseController(Controller):
         dto=StrictBody[ResponseCreate],
         return_dto=None,
         status_code=201,
-        responses=problems(400, 403, 404, 409, 413),
+        responses={
+            200: ResponseSpec(
+                ResponseOut,
+                description="The answer with this `external_id`, recorded before",
+                generate_examples=False,
+            ),
+            **problems(400, 403, 404, 409, 413),
+        },
     )
     async def create(
         self,
@@ -124,7 +131,7 @@ class ResponseController(Controller):
             207: ResponseSpec(
                 BatchResult, description="Some items failed", generate_examples=False
             ),
-            **problems(400, 403, 413),
+            **problems(400, 403, 409, 413),
         },
     )
     async def create_batch(

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 
+from api.errors import ProblemDetails
 from api.schemas.common import Comment, Score, Segments, ShortText, Wire
 from domain.model import Response
 from domain.nps import Category, classify
@@ -80,18 +81,11 @@ class ResponseList(msgspec.Struct, frozen=True, kw_only=True):
     next_cursor: str | None
 
 
-class ItemError(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    status: int
-    title: str
-    detail: str
-    errors: list[dict[str, str]] | None = None
-
-
 class BatchItemResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     index: int
     status: int
     id: UUID | None = None
-    error: ItemError | None = None
+    error: ProblemDetails | None = None
 
 
 class BatchResult(msgspec.Struct, frozen=True, kw_only=True):

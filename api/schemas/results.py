@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -38,7 +38,7 @@ class Figures(msgspec.Struct, frozen=True, kw_only=True):
     ci95: Ci95 | None
     target: float | None = None
     gap: float | None = None
-    target_met: str | None = None  # "yes" | "no" | "uncertain", judged on the interval
+    target_met: Literal["yes", "no", "uncertain"] | None = None  # judged on the interval
 
 
 class NpsResult(Figures, frozen=True, kw_only=True):
@@ -102,7 +102,7 @@ class VsRest(msgspec.Struct, frozen=True, kw_only=True):
         bool | None,
         _doc("`p_value_adjusted` < 0.05, the rule of `flag`; null when there is no rest"),
     ]
-    flag: str
+    flag: Literal["below", "above", "in_line"]
 
 
 class BreakdownGroup(Figures, frozen=True, kw_only=True):

@@ -83,7 +83,7 @@ class AttemptOut(msgspec.Struct, frozen=True, kw_only=True):
 class DeliveryOut(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     event_id: str
-    event_type: str
+    event_type: EventType
     status: DeliveryStatus
     attempts: int
     last_status_code: int | None
@@ -124,7 +124,7 @@ def delivery_out(d: Delivery) -> DeliveryOut:
     return DeliveryOut(
         id=d.id,
         event_id=d.event_id,
-        event_type=d.event_type,
+        event_type=EventType(d.event_type),
         status=d.status,
         attempts=d.attempts,
         last_status_code=d.last_status_code,

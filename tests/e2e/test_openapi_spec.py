@@ -98,3 +98,41 @@ def test_every_response_documents_its_headers() -> None:
             for name, ref in response["headers"].items():
                 assert ref == {"$ref": f"#/components/headers/{name}"}, where
                 assert headers[name]["examples"]["example"]["value"] is not None
+
+
+def test_closed_values_are_enums_and_dates_have_a_format() -> None:
+    spec = _generated()
+    schemas = spec["components"]["schemas"]
+    target_met = schemas["NpsResult"]["properties"]["target_met"]
+    assert target_met["enum"] == ["yes", "no", "uncertain", None]
+    assert schemas["VsRest"]["properties"]["flag"]["enum"] == ["below", "above", "in_line"]
+    assert schemas["Health"]["properties"]["status"]["enum"] == ["ok", "degraded", "unavailable"]
+    item_error = schemas["BatchItemResult"]["properties"]["error"]["oneOf"]
+    assert {"$ref": "#/components/schemas/ProblemDetails"} in item_error
+    dates = {"from", "to", "a_from", "a_to", "b_from", "b_to"}
+    for where, op in _operations(spec):
+        for param in op.get("parameters", []):
+            schema = param["schema"]
+            assert {"type": "null"} not in schema.get("oneOf", []), f"{where} {param['name']}"
+            if param["name"] in dates:
+                assert schema["format"] == "date", f"{where} {param['name']}"
+            if param["name"] == "customer_id":
+                assert "format" not in schema and schema["maxLength"] == 255
+
+
+def test_webhook_examples_are_whole_payloads_with_their_nulls() -> None:
+    spec = _generated()
+    case = spec["webhooks"]["followup.created"]["post"]["requestBody"]["content"]
+    data = case["application/json"]["examples"]["example"]["value"]["data"]
+    assert set(data) == set(spec["components"]["schemas"]["CaseOut"]["required"])
+    assert data["closed_at"] is None and data["status"] == "open"
+    assert spec["webhooks"]["response.created"]["post"]["security"] == []
+
+
+def test_every_operation_tag_is_declared_with_a_description() -> None:
+    spec = _generated()
+    declared = {t["name"]: t.get("description") for t in spec["tags"]}
+    assert all(declared.values())
+    for item in [*spec["paths"].values(), *spec["webhooks"].values()]:
+        for op in item.values():
+            assert set(op["tags"]) <= set(declared), op["operationId"]

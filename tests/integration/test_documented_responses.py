@@ -95,3 +95,32 @@ async def test_public_routes_answer_as_documented(app_client) -> None:  # type: 
         assert r.status_code == 200
         assert_documented(r, "GET", template)
         assert r.json()["status"] in ("ok", "degraded")
+
+
+async def test_batch_item_errors_are_problems_with_a_type(
+    app_client, tenant: TenantCtx, survey_id: str
+) -> None:
+    items = [
+        {"survey_id": survey_id, "score": 9},
+        {"survey_id": survey_id, "score": 11},
+        {"survey_id": str(uuid.uuid4()), "score": 3},
+    ]
+    r = await app_client.post(
+        "/v1/responses/batch", json={"responses": items}, headers=tenant.headers
+    )
+    assert r.status_code == 207
+    assert_documented(r, "POST", "/v1/responses/batch")
+    ok, invalid, unknown = r.json()["results"]
+    assert "error" not in ok
+    assert invalid["error"]["type"] == "urn:nps-api:problem:validation-error"
+    assert invalid["error"]["errors"] == [
+        {"field": "responses[1].score", "message": "Expected `int` <= 10"}
+    ]
+    assert unknown["error"]["type"] == "urn:nps-api:problem:not-found"
+    assert unknown["error"]["status"] == unknown["status"] == 404
+
+
+async def test_served_spec_is_the_committed_one(app_client) -> None:  # type: ignore[no-untyped-def]
+    r = await app_client.get("/docs/openapi.json")
+    assert r.status_code == 200
+    assert r.json() == SPEC
