@@ -19,6 +19,7 @@ from api.controllers.customers import AuditController, CustomerController
 from api.controllers.decisions import ChangeController, TargetController
 from api.controllers.followups import FollowupController, SettingsController
 from api.controllers.health import HealthController
+from api.controllers.insights import InsightsController
 from api.controllers.responses import ResponseController
 from api.controllers.results import ResultsController
 from api.controllers.surveys import SurveyController
@@ -31,6 +32,8 @@ from api.openapi_params import document_parameters
 from api.openapi_responses import document_responses
 from api.services import Services
 from api.webhook_docs import add_webhooks
+from infra.comment_terms import StopWordLemmaAnalyzer
+from infra.postgres.comments import PgCommentSource
 from infra.postgres.customers import PgCustomerRepository
 from infra.postgres.decisions import PgChangeRepository
 from infra.postgres.followups import PgFollowupRepository
@@ -59,6 +62,7 @@ CONTROLLERS = [
     TargetController,
     ResponseController,
     ResultsController,
+    InsightsController,
     CustomerController,
     AuditController,
     FollowupController,
@@ -111,6 +115,8 @@ def services_for(rt: Runtime) -> Services:
         followups=PgFollowupRepository(rt.pool, on_events=rt.relay.notify),
         webhooks=PgWebhookRepository(rt.pool, on_enqueued=rt.relay.notify),
         webhook_targets=rt.webhook_targets,
+        comments=PgCommentSource(rt.pool),
+        analyzer=StopWordLemmaAnalyzer(),
         check_database=rt.database_up,
         check_redis=rt.redis_up,
     )

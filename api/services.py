@@ -12,6 +12,7 @@ from litestar import Request
 from domain.customers import CustomerRepository
 from domain.decisions import ChangeRepository, TargetRepository
 from domain.followups import FollowupRepository
+from domain.insights import CommentAnalyzer, CommentSource
 from domain.model import Principal
 from domain.ports import HistogramSource, ResponseExporter, UnitOfWorkFactory
 from domain.responses import Ingestor
@@ -42,6 +43,8 @@ class Services:
     followups: FollowupRepository
     webhooks: WebhookRepository
     webhook_targets: TargetGuard
+    comments: CommentSource
+    analyzer: CommentAnalyzer
     check_database: Callable[[], Awaitable[bool]]
     check_redis: Callable[[], Awaitable[bool]]
     clock: Callable[[], datetime] = utc_now

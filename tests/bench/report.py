@@ -96,6 +96,20 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             "≤ 1.5x",
         )
     )
+    if "themes" in r:
+        th = r["themes"]
+        alone = "same comments tokenised alone in-process"
+        if th.get("separate_run"):
+            alone += f" (cases run on their own, {th['separate_run']})"
+        out.append(
+            (
+                f"`GET /v1/insights/themes`, {_n(str(th['comments']))} comments",
+                f"{th['api_s']:.2f} s (first request of the process {th['first_request_s']:.2f} s)",
+                f"{alone}: {th['tokenise_s']:.2f} s",
+                f"{th['ratio']:.2f}x",
+                "< 2 s",
+            )
+        )
     sk, rm = r["soak"], r["redis_memory"]
     out.append(
         (

@@ -29,15 +29,23 @@ from infra.redis.counters import RedisCounterStore
 from tests.bench.app import HGETALL_KEY
 from tests.bench.data import TEAMS, answer_rows, copy_answers
 from tests.bench.report import markdown
+from tests.bench.themes import themes_case
 from tests.bench.tools import Load, Server, combined, wrk
 
 HERE = Path(__file__).parent
 ADMIN = "bench-admin-token"
-FULL = {"seconds": 20, "sizes": [100_000, 10_000_000], "copy_rows": 200_000, "soak": 300}
+FULL = {
+    "seconds": 20,
+    "sizes": [100_000, 10_000_000],
+    "copy_rows": 200_000,
+    "comments": 50_000,
+    "soak": 300,
+}
 SMOKE = {
     "seconds": float(os.environ.get("NPS_BENCH_SECONDS", 2)),
     "sizes": [2_000, 20_000],
     "copy_rows": 10_000,
+    "comments": 2_000,
     "soak": 4,
 }
 
@@ -317,6 +325,10 @@ async def main(smoke: bool) -> int:
             "ratio": ratio(big["rebuild_s"], big["aggregate_s"]),
         }
         results["redis_memory"] = await redis_bytes_per_key(redis, big["tenant"])
+        tid, tkey, tsurvey = tenant(server, "themes")
+        results["themes"] = await themes_case(
+            server.base, pool, tkey, tsurvey, tid, cfg["comments"]
+        )
         results["soak"] = await soak(server, key, survey, cfg["soak"])
     finally:
         server.stop()

@@ -1,0 +1,118 @@
+"""Bench case: comment themes of 50,000 comments, against tokenising the same comments alone."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+
+from infra.comment_terms import StopWordLemmaAnalyzer
+from tests.bench.data import TEAMS, copy_answers
+
+_DETRACTOR = {
+    "de": [
+        "Die Wartezeiten an der Hotline sind viel zu lang",
+        "Niemand hat zurückgerufen, der Support ist nicht erreichbar",
+        "Die Rechnung war falsch und die Preise sind zu hoch",
+        "Lieferung kam beschädigt an, Paket {n} war kaputt",
+    ],
+    "en": [
+        "Waited on hold for {n} minutes, support never called back",
+        "The invoice was wrong and prices keep going up",
+        "Delivery arrived damaged, order {n} broken",
+        "Nobody answers emails, write to help@example.com does nothing",
+    ],
+}
+_PROMOTER = {
+    "de": [
+        "Sehr freundliche Mitarbeiter und kompetente Beratung",
+        "Schnelle Lieferung, alles bestens verpackt",
+        "Die App ist einfach zu bedienen",
+    ],
+    "en": [
+        "Friendly staff and competent advice",
+        "Fast delivery, everything well packed",
+        "The app is easy to use, see https://example.com/app",
+    ],
+}
+_PASSIVE = [
+    "Ganz okay, nichts Besonderes",
+    "It was fine, nothing special",
+    "Preis ok, Lieferung ok",
+]
+
+
+def comment_for(score: int, rnd: random.Random) -> str:
+    lang = rnd.choice(("de", "en"))
+    pool = _DETRACTOR[lang] if score <= 6 else _PROMOTER[lang] if score >= 9 else _PASSIVE
+    first, second = rnd.choice(pool), rnd.choice(pool)
+    return f"{first}. {second}".format(n=rnd.randrange(10, 9999))
+
+
+def comment_rows(
+    tenant_id: uuid.UUID, survey_id: uuid.UUID, n: int, *, today: date
+) -> Iterator[tuple[object, ...]]:
+    """n commented answers over the 30 days ending today, deterministic."""
+    rnd = random.Random(7)
+    base = datetime.combine(today, datetime.min.time(), UTC)
+    for _ in range(n):
+        at = base - timedelta(days=rnd.randrange(29), seconds=rnd.randrange(86400))
+        score = rnd.choice((0, 3, 5, 6, 7, 8, 9, 9, 10, 10))
+        yield (
+            tenant_id,
+            uuid.UUID(int=rnd.getrandbits(128), version=4),
+            survey_id,
+            score,
+            comment_for(score, rnd),
+            f"cus_{rnd.randrange(10**6)}",
+            {"team": rnd.choice(TEAMS)},
+            at,
+            at,
+            at.date(),
+        )
+
+
+def tokenise_alone(comments: list[str]) -> float:
+    """Seconds to tokenise the comments in a fresh analyzer (dictionaries loaded first)."""
+    analyzer = StopWordLemmaAnalyzer()
+    analyzer.terms("Wartezeit warten waiting")
+    started = time.perf_counter()
+    for c in comments:
+        analyzer.terms(c)
+    return time.perf_counter() - started
+
+
+async def themes_case(
+    base: str, pool: asyncpg.Pool, key: str, survey: str, tenant: str, n: int
+) -> dict[str, Any]:
+    today = date.today()
+    rows = list(comment_rows(uuid.UUID(tenant), uuid.UUID(survey), n, today=today))
+    await copy_answers(pool, iter(rows))
+    path = f"/v1/insights/themes?from={today - timedelta(days=29)}&to={today}"
+    headers = {"Authorization": f"Bearer {key}"}
+    timings = []
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
+        for _ in range(4):  # the first also loads the lemma dictionaries of the process
+            started = time.perf_counter()
+            r = await client.get(path)
+            r.raise_for_status()
+            timings.append(time.perf_counter() - started)
+    body = r.json()
+    assert body["comments"]["used"] == n, body["comments"]
+    alone = statistics.median(tokenise_alone([str(row[4]) for row in rows]) for _ in range(3))
+    api = statistics.median(timings[1:])
+    return {
+        "comments": n,
+        "api_s": round(api, 3),
+        "first_request_s": round(timings[0], 3),
+        "tokenise_s": round(alone, 3),
+        "ratio": round(api / alone, 3) if alone else 0.0,
+        "themes": [t["term"] for t in body["a"]["themes"][:5]],
+    }
