@@ -48,6 +48,7 @@ TAGS = {
     "surveys": "Surveys: what answers belong to",
     "responses": "Answers: record one or a batch (idempotent), list, export, exclude",
     "results": "Live NPS with margins of error: per period, segment, trend, breakdown, compare",
+    "insights": "What comments say: themes of detractors and promoters; the huddle digest",
     "decisions": "Changes you made and NPS targets: impact of a change, target met or not",
     "customers": "Per-customer view for CRM sync, erasure and the audit log",
     "follow-ups": "Closing the loop: a case per detractor (by default) with an SLA",
