@@ -20,10 +20,12 @@ from api.controllers.decisions import ChangeController, TargetController
 from api.controllers.followups import FollowupController, SettingsController
 from api.controllers.health import HealthController
 from api.controllers.insights import InsightsController
+from api.controllers.keys import KeyController, TokenController
 from api.controllers.responses import ResponseController
 from api.controllers.results import ResultsController
 from api.controllers.surveys import SurveyController
 from api.controllers.webhooks import WebhookController, WebhookDeliveryController
+from api.cors import browser_preflight, cors_headers
 from api.docs_assets import swagger_asset, swagger_plugin
 from api.errors import EXCEPTION_HANDLERS
 from api.examples import add_examples
@@ -32,6 +34,8 @@ from api.openapi_params import document_parameters
 from api.openapi_responses import document_responses
 from api.services import Services
 from api.webhook_docs import add_webhooks
+from domain.browser import token_secret
+from infra.browser_origins import PgBrowserOrigins
 from infra.comment_terms import StopWordLemmaAnalyzer
 from infra.postgres.comments import PgCommentSource
 from infra.postgres.customers import PgCustomerRepository
@@ -53,11 +57,15 @@ TAGS = {
     "customers": "Per-customer view for CRM sync, erasure and the audit log",
     "follow-ups": "Closing the loop: a case per detractor (by default) with an SLA",
     "webhooks": "Endpoints that receive signed events, their deliveries and the events sent",
+    "keys": "A tenant's own keys (publishable keys for web pages) and short-lived browser "
+    "tokens for results",
     "admin": "Operator routes (admin token): tenants and their API keys",
     "health": "Liveness and readiness probes (no credential)",
 }
 CONTROLLERS = [
     TenantController,
+    KeyController,
+    TokenController,
     SurveyController,
     ChangeController,
     TargetController,
@@ -90,7 +98,10 @@ def openapi_config() -> OpenAPIConfig:
         components=Components(
             security_schemes={
                 "apiKey": SecurityScheme(
-                    type="http", scheme="bearer", description="A tenant API key (nps_…)"
+                    type="http",
+                    scheme="bearer",
+                    description="A tenant API key (nps_…); on the routes that say so, also a "
+                    "publishable key (pk_…) or a browser token (nbt_…)",
                 ),
                 "adminToken": SecurityScheme(
                     type="http", scheme="bearer", description="The operator's admin token"
@@ -120,6 +131,8 @@ def services_for(rt: Runtime) -> Services:
         analyzer=StopWordLemmaAnalyzer(),
         check_database=rt.database_up,
         check_redis=rt.redis_up,
+        token_secret=token_secret(rt.admin_token_hash),
+        browser_origins=PgBrowserOrigins(rt.pool),
     )
 
 
@@ -156,8 +169,10 @@ def create_app(
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[
+            browser_preflight,
             DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in PUBLIC_PATHS]),
         ],
+        before_send=[cors_headers],
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,
         compression_config=CompressionConfig(backend="gzip", minimum_size=4096),

@@ -93,15 +93,14 @@ async def cmd_tenants_create(args: argparse.Namespace, settings: Settings) -> in
 
 async def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
     from domain.model import Scope
-    from domain.tenants import create_key
+    from domain.tenants import KeySpec, create_key
     from infra.postgres.uow import PgUnitOfWorkFactory
 
     scopes = [Scope(s.strip()) for s in args.scopes.split(",") if s.strip()]
     async with connections(settings) as (pool, _):
         key, text = await create_key(
             tenant_id=UUID(args.tenant),
-            name=args.name,
-            scopes=scopes,
+            spec=KeySpec(name=args.name, scopes=tuple(scopes)),
             now=_now(),
             uow=PgUnitOfWorkFactory(pool),
         )

@@ -123,6 +123,12 @@ def domain_error_handler(_: Request, exc: Exception) -> Response[Problem]:
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+class BodyTooLarge(HTTPException):
+    """A body over a limit smaller than the app's (publishable keys); names its limit."""
+
+    status_code = 413
+
+
 def http_error_handler(_: Request, exc: Exception) -> Response[Problem]:
     assert isinstance(exc, HTTPException)
     if isinstance(exc, ValidationException):
@@ -142,7 +148,7 @@ def http_error_handler(_: Request, exc: Exception) -> Response[Problem]:
         return problem(422, detail, errors=fields or None)
     status = exc.status_code
     detail = str(exc.detail) if exc.detail else HTTPStatus(status).phrase
-    if status == 413:
+    if status == 413 and not isinstance(exc, BodyTooLarge):
         detail = "the request body is larger than the limit of 1 MiB"
     headers = dict(exc.headers or {})  # a 405 carries Allow
     if status == 401:

@@ -10,6 +10,23 @@ SURVEY_ID = "0b6f5c1e-3f0a-4a8e-9d49-1c2f8e6b7a10"
 BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "createTenant": {"name": "Acme Inc.", "timezone": "Europe/Berlin"},
     "createApiKey": {"name": "crm-sync", "scopes": ["responses:write", "results:read"]},
+    "createOwnApiKey": {
+        "name": "website",
+        "kind": "publishable",
+        "surveys": [
+            {
+                "survey_id": "0b7e3c52-9f6a-4d1e-8c3b-2a5f6e7d8c9b",
+                "segments": ["plan"],
+                "customer_id": True,
+            }
+        ],
+        "origins": ["https://shop.example"],
+    },
+    "createBrowserToken": {
+        "origins": ["https://partner.example"],
+        "segment": "team:support",
+        "ttl_seconds": 900,
+    },
     "createSurvey": {
         "name": "Relationship 2026",
         "kind": "relational",

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from litestar.params import QueryParameter
 
+from domain.browser import restrict_segments
 from domain.errors import InvalidInput
 from domain.model import (
     MAX_PAGE,
@@ -122,7 +123,7 @@ def result_query(
         survey_id=survey_id,
         start=first,
         end=last,
-        segments=parse_segments(segments),
+        segments=restrict_segments(principal, parse_segments(segments)),
     )
 
 
@@ -142,6 +143,12 @@ def compare_queries(
 ) -> tuple[ResultQuery, ResultQuery]:
     """The two sides of a comparison: two periods, or two segments on one period."""
     common = parse_segments(segments)
+    compared = set()
+    for name, side in zip(("a_segment", "b_segment"), pair, strict=True):
+        if side is not None:  # a browser token may only compare within its own segment
+            compared.add(restrict_segments(principal, (parse_segment(side, name),))[0].dimension)
+    if principal.segment is not None and principal.segment.dimension not in compared:
+        common = restrict_segments(principal, common)
 
     def query(start: date, end: date, extra: tuple[SegmentFilter, ...] = ()) -> ResultQuery:
         return ResultQuery(

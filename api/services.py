@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from litestar import Request
 
+from domain.browser import TOKEN_PREFIX
 from domain.customers import CustomerRepository
 from domain.decisions import ChangeRepository, TargetRepository
 from domain.followups import FollowupRepository
@@ -16,7 +17,7 @@ from domain.insights import CommentAnalyzer, CommentSource
 from domain.model import Principal
 from domain.ports import HistogramSource, ResponseExporter, UnitOfWorkFactory
 from domain.responses import Ingestor
-from domain.tenants import CounterInitializer, PrincipalCache, authenticate
+from domain.tenants import CounterInitializer, PrincipalCache, authenticate, authenticate_token
 from domain.webhooks import TargetGuard, WebhookRepository
 
 
@@ -26,6 +27,13 @@ def utc_now() -> datetime:
 
 class Counters(HistogramSource, CounterInitializer):
     """The live counter store as the API sees it."""
+
+
+class OriginIndex(Protocol):
+    """The web origins any live publishable key or browser token allows (for preflights)."""
+
+    async def allows(self, origin: str) -> bool: ...
+    def invalidate(self) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,9 +55,19 @@ class Services:
     analyzer: CommentAnalyzer
     check_database: Callable[[], Awaitable[bool]]
     check_redis: Callable[[], Awaitable[bool]]
+    token_secret: bytes
+    browser_origins: OriginIndex
     clock: Callable[[], datetime] = utc_now
 
     async def authenticate(self, token: str) -> Principal | None:
+        if token.startswith(TOKEN_PREFIX):
+            return await authenticate_token(
+                token,
+                secret=self.token_secret,
+                now=self.clock(),
+                uow=self.uow,
+                cache=self.principals,
+            )
         return await authenticate(token, uow=self.uow, cache=self.principals)
 
 

@@ -26,6 +26,23 @@ class Scope(enum.StrEnum):
     MANAGE = "manage"
 
 
+class CallerKind(enum.StrEnum):
+    """Secret keys stay on servers; publishable keys and browser tokens may reach web pages."""
+
+    SECRET = "secret"
+    PUBLISHABLE = "publishable"
+    TOKEN = "token"
+
+
+class SurveyGrant(msgspec.Struct, frozen=True, kw_only=True):
+    """What a publishable key may record for one survey: the segment keys and customer id
+    a web page may send (anything else is refused, so a page cannot invent segments)."""
+
+    survey_id: UUID
+    segments: tuple[str, ...] = ()
+    customer_id: bool = False
+
+
 class SurveyKind(enum.StrEnum):
     RELATIONAL = "relational"
     TRANSACTIONAL = "transactional"
@@ -45,15 +62,27 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
     scopes: tuple[Scope, ...]
     created_at: datetime
     revoked_at: datetime | None = None
+    kind: CallerKind = CallerKind.SECRET
+    surveys: tuple[SurveyGrant, ...] = ()
+    origins: tuple[str, ...] = ()
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """Who is calling: the tenant behind an API key, with its scopes and time zone."""
+    """Who is calling: the tenant behind an API key, with its scopes and time zone.
+
+    Publishable keys carry their survey grants, browser tokens their fixed segment (if
+    any); both carry the web origins allowed to use them. `key_id` of a token is its
+    issuing key.
+    """
 
     tenant_id: UUID
     key_id: UUID
     scopes: frozenset[Scope]
     timezone: str
+    kind: CallerKind = CallerKind.SECRET
+    surveys: tuple[SurveyGrant, ...] = ()
+    origins: frozenset[str] = frozenset()
+    segment: SegmentFilter | None = None
 
 
 class Survey(msgspec.Struct, frozen=True, kw_only=True):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
@@ -37,6 +37,11 @@ class ApiKeyRepository(Protocol):
     async def principal(
         self, *, tenant_id: UUID, key_id: UUID, secret_hash: bytes
     ) -> Principal | None: ...
+    async def live(self, *, tenant_id: UUID, key_id: UUID) -> bool: ...
+    async def allow_origins(
+        self, *, tenant_id: UUID, key_id: UUID, origins: Sequence[str], until: datetime
+    ) -> None:
+        """Let preflights from `origins` pass until `until` (browser tokens of this key)."""
 
 
 class SurveyRepository(Protocol):

@@ -62,7 +62,10 @@ async def _create_demo(
         counters=ResilientCounters(RedisCounterStore(redis)),
     )
     _, key = await tenants.create_key(
-        tenant_id=tenant.id, name="demo", scopes=list(Scope), now=now, uow=uow
+        tenant_id=tenant.id,
+        spec=tenants.KeySpec(name="demo", scopes=tuple(Scope)),
+        now=now,
+        uow=uow,
     )
     return tenant.id, key
 

@@ -36,6 +36,8 @@ class RedisPrincipalCache:
         # of secrets (only the right token has that digest); the key's id finds it to evict.
         self._entries: dict[bytes, tuple[Principal, float]] = {}
         self._digests: dict[tuple[UUID, UUID], bytes] = {}
+        # Issuing keys of browser tokens found live, until when (tokens are never stored).
+        self._issuers: dict[tuple[UUID, UUID], float] = {}
         self._stopped = False
 
     def get(self, token: str) -> Principal | None:
@@ -58,7 +60,16 @@ class RedisPrincipalCache:
         digest = self._digests[key] = _digest(token)
         self._entries[digest] = (principal, time.monotonic() + self._ttl)
 
+    def issuer_live(self, tenant_id: UUID, key_id: UUID) -> bool:
+        return self._issuers.get((tenant_id, key_id), 0.0) >= time.monotonic()
+
+    def mark_issuer_live(self, tenant_id: UUID, key_id: UUID) -> None:
+        if len(self._issuers) >= MAX_ENTRIES:
+            self._issuers.clear()
+        self._issuers[(tenant_id, key_id)] = time.monotonic() + self._ttl
+
     def evict(self, tenant_id: UUID, key_id: UUID) -> None:
+        self._issuers.pop((tenant_id, key_id), None)
         digest = self._digests.pop((tenant_id, key_id), None)
         if digest is not None:
             self._entries.pop(digest, None)
@@ -91,6 +102,7 @@ class RedisPrincipalCache:
                     return
                 log.warning("revocation_listener_down", error=type(exc).__name__)
                 self._entries.clear()  # revocations may have been missed meanwhile
+                self._issuers.clear()
                 await asyncio.sleep(1)
 
     def _on_message(self, data: bytes) -> None:

@@ -63,7 +63,9 @@ class TenantController(Controller):
         "/{tenant_id:uuid}/keys",
         operation_id="createApiKey",
         summary="Create an API key",
-        description="The secret `key` is shown in this answer only; only its hash is stored.",
+        description="The `key` is shown in this answer only; only its hash is stored. "
+        "A publishable key (`pk_…`) is bound to surveys and web origins and can only record "
+        "answers to those surveys.",
         dto=StrictBody[KeyCreate],
         return_dto=None,
         responses=problems(400, 404),
@@ -74,11 +76,11 @@ class TenantController(Controller):
         services = services_of(request)
         key, secret_key = await tenants.create_key(
             tenant_id=tenant_id,
-            name=data.name,
-            scopes=data.scopes,
+            spec=data.to_domain(),
             now=services.clock(),
             uow=services.uow,
         )
+        services.browser_origins.invalidate()
         return key_created(key, secret_key)
 
     @delete(

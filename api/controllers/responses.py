@@ -28,9 +28,10 @@ from api.schemas.responses import (
 from api.services import services_of
 from api.writes import BatchBody, build_batch, render_batch, render_single
 from domain import responses as uc
+from domain.browser import check_publishable_answer
 from domain.errors import InvalidInput
 from domain.idempotency import Recorded
-from domain.model import DEFAULT_PAGE, Scope
+from domain.model import DEFAULT_PAGE, CallerKind, Scope
 from domain.nps import Category
 from domain.ports import ResponseFilter
 from domain.responses import IdempotencyCompletion
@@ -77,8 +78,10 @@ class ResponseController(Controller):
         operation_id="createResponse",
         summary="Record one answer",
         description="201 with the stored answer; 200 with the stored answer when its "
-        "`external_id` was recorded before (counted once).",
-        opt=requires(Scope.RESPONSES_WRITE),
+        "`external_id` was recorded before (counted once). Also accepts a publishable key "
+        "(`pk_…`): only for its surveys, only the `customer_id` and segment keys each survey "
+        "allows, no `external_id`, bodies up to 8 KiB (403 or 413 otherwise).",
+        opt=requires(Scope.RESPONSES_WRITE, browser=CallerKind.PUBLISHABLE),
         dto=StrictBody[ResponseCreate],
         return_dto=None,
         status_code=201,
@@ -99,7 +102,10 @@ class ResponseController(Controller):
     ) -> Response[ResponseOut]:
         services = services_of(request)
         principal = principal_of(request)
-        answer = uc.build_response(data.to_domain(), principal=principal, now=services.clock())
+        wanted = data.to_domain()
+        if principal.kind is CallerKind.PUBLISHABLE:
+            check_publishable_answer(wanted, principal)
+        answer = uc.build_response(wanted, principal=principal, now=services.clock())
 
         async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes] | Recorded:
             outcome = await uc.record_responses(

@@ -27,7 +27,7 @@ from api.schemas.results import (
 from api.services import services_of
 from domain import results as uc
 from domain.decisions import judge, results_target, target_for
-from domain.model import ResultQuery, Scope, SegmentFilter
+from domain.model import CallerKind, ResultQuery, Scope, SegmentFilter
 from domain.periods import TrendInterval
 from domain.stats import sample_size_for_margin
 
@@ -70,7 +70,7 @@ class ResultsController(Controller):
     path = "/v1/nps"
     tags = ["results"]
     security = [{"apiKey": []}]
-    opt = requires(Scope.RESULTS_READ)
+    opt = requires(Scope.RESULTS_READ, browser=CallerKind.TOKEN)
 
     @get("/", operation_id="getNps", summary="NPS of a period", responses=problems(403))
     async def nps(

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
 
-from api.schemas.common import Name, Wire
-from domain.model import ApiKey, Scope, Tenant
+from api.schemas.common import Name, SegmentName, Wire
+from domain.browser import MAX_ORIGINS
+from domain.model import MAX_SEGMENTS, ApiKey, CallerKind, Scope, SurveyGrant, Tenant
+from domain.tenants import KeySpec
+
+Origin = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=300,
+        description="an exact web origin: scheme://host[:port], no path",
+        examples=["https://shop.example"],
+    ),
+]
+Origins = Annotated[list[Origin], msgspec.Meta(max_length=MAX_ORIGINS)]
 
 
 class TenantCreate(Wire):
@@ -29,15 +41,66 @@ class TenantList(msgspec.Struct, frozen=True, kw_only=True):
     next_cursor: str | None
 
 
+class SurveyGrantWire(Wire):
+    """A survey a publishable key may record answers to, and what a web page may send."""
+
+    survey_id: UUID
+    segments: Annotated[
+        list[SegmentName],
+        msgspec.Meta(
+            max_length=MAX_SEGMENTS, description="segment keys a web page may send (default none)"
+        ),
+    ] = []
+    customer_id: Annotated[
+        bool, msgspec.Meta(description="whether a web page may send a customer_id")
+    ] = False
+
+
 class KeyCreate(Wire):
+    """A secret key (`nps_…`, scopes) or a publishable key (`pk_…`, surveys and origins)."""
+
     name: Name
-    scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=3)]
+    kind: Literal["secret", "publishable"] = "secret"
+    scopes: Annotated[
+        list[Scope],
+        msgspec.Meta(max_length=3, description="required for a secret key"),
+    ] = []
+    surveys: Annotated[
+        list[SurveyGrantWire],
+        msgspec.Meta(max_length=50, description="publishable keys only: at least one"),
+    ] = []
+    origins: Annotated[
+        Origins, msgspec.Meta(description="publishable keys only: the pages' web origins")
+    ] = []
+
+    def to_domain(self) -> KeySpec:
+        return KeySpec(
+            name=self.name,
+            kind=CallerKind(self.kind),
+            scopes=tuple(self.scopes),
+            surveys=tuple(
+                SurveyGrant(
+                    survey_id=g.survey_id, segments=tuple(g.segments), customer_id=g.customer_id
+                )
+                for g in self.surveys
+            ),
+            origins=tuple(self.origins),
+        )
+
+
+class SurveyGrantOut(msgspec.Struct, frozen=True, kw_only=True):
+    survey_id: UUID
+    segments: list[str]
+    customer_id: bool
 
 
 class KeyCreated(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     name: str
+    kind: Literal["secret", "publishable"]
     scopes: list[Scope]
+    surveys: list[SurveyGrantOut]
+    origins: list[str]
     created_at: datetime
     key: str = msgspec.field()
 
@@ -48,5 +111,17 @@ def tenant_out(t: Tenant) -> TenantOut:
 
 def key_created(k: ApiKey, secret_key: str) -> KeyCreated:
     return KeyCreated(
-        id=k.id, name=k.name, scopes=list(k.scopes), created_at=k.created_at, key=secret_key
+        id=k.id,
+        name=k.name,
+        kind="publishable" if k.kind is CallerKind.PUBLISHABLE else "secret",
+        scopes=list(k.scopes),
+        surveys=[
+            SurveyGrantOut(
+                survey_id=g.survey_id, segments=list(g.segments), customer_id=g.customer_id
+            )
+            for g in k.surveys
+        ],
+        origins=list(k.origins),
+        created_at=k.created_at,
+        key=secret_key,
     )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from domain.errors import NotFound
-from domain.model import ApiKey, Page, Principal, Scope, Tenant
+from domain.model import ApiKey, CallerKind, Page, Principal, Scope, SurveyGrant, Tenant
 from infra.postgres.cursor import after_key, keyset_page
 
 
@@ -56,14 +58,18 @@ class PgApiKeyRepository:
 
     async def add(self, key: ApiKey, *, secret_hash: bytes) -> None:
         await self._conn.execute(
-            "INSERT INTO api_keys (tenant_id, id, name, scopes, secret_hash, created_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_keys"
+            " (tenant_id, id, name, scopes, secret_hash, created_at, kind, surveys, origins)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)",
             key.tenant_id,
             key.id,
             key.name,
             [str(s) for s in key.scopes],
             secret_hash,
             key.created_at,
+            str(key.kind),
+            msgspec.to_builtins(key.surveys),
+            list(key.origins),
         )
 
     async def revoke(self, *, tenant_id: UUID, key_id: UUID) -> None:
@@ -81,7 +87,8 @@ class PgApiKeyRepository:
     ) -> Principal | None:
         """The caller behind a live key, or None; the hash is compared in constant time."""
         row = await self._conn.fetchrow(
-            "SELECT k.scopes, k.secret_hash, t.timezone FROM api_keys k"
+            "SELECT k.scopes, k.secret_hash, k.kind, k.surveys, k.origins, t.timezone"
+            " FROM api_keys k"
             " JOIN tenants t ON t.id = k.tenant_id"
             " WHERE k.tenant_id = $1 AND k.id = $2 AND k.revoked_at IS NULL",
             tenant_id,
@@ -94,4 +101,29 @@ class PgApiKeyRepository:
             key_id=key_id,
             scopes=frozenset(Scope(s) for s in row["scopes"]),
             timezone=row["timezone"],
+            kind=CallerKind(row["kind"]),
+            surveys=msgspec.convert(row["surveys"], type=tuple[SurveyGrant, ...]),
+            origins=frozenset(row["origins"]),
+        )
+
+    async def live(self, *, tenant_id: UUID, key_id: UUID) -> bool:
+        found = await self._conn.fetchval(
+            "SELECT true FROM api_keys WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
+            tenant_id,
+            key_id,
+        )
+        return bool(found)
+
+    async def allow_origins(
+        self, *, tenant_id: UUID, key_id: UUID, origins: Sequence[str], until: datetime
+    ) -> None:
+        await self._conn.execute(
+            "INSERT INTO token_origins (tenant_id, key_id, origin, expires_at)"
+            " SELECT $1, $2, o, $4 FROM unnest($3::text[]) o"
+            " ON CONFLICT (tenant_id, key_id, origin)"
+            " DO UPDATE SET expires_at = greatest(token_origins.expires_at, excluded.expires_at)",
+            tenant_id,
+            key_id,
+            list(origins),
+            until,
         )

@@ -68,3 +68,17 @@ async def test_entries_expire(redis) -> None:
     assert cache.get(token) == principal
     await asyncio.sleep(0.06)
     assert cache.get(token) is None
+
+
+async def test_a_revoked_issuer_is_no_longer_live_for_its_tokens(redis) -> None:
+    cache = RedisPrincipalCache(redis)
+    tenant_id, key_id = uuid.uuid4(), uuid.uuid4()
+    assert not cache.issuer_live(tenant_id, key_id)
+    cache.mark_issuer_live(tenant_id, key_id)
+    assert cache.issuer_live(tenant_id, key_id)
+    await cache.revoked(tenant_id=tenant_id, key_id=key_id)
+    assert not cache.issuer_live(tenant_id, key_id)
+    short = RedisPrincipalCache(redis, ttl=0.01)
+    short.mark_issuer_live(tenant_id, key_id)
+    await asyncio.sleep(0.02)
+    assert not short.issuer_live(tenant_id, key_id)

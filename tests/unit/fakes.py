@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from types import TracebackType
 from typing import Self
 from uuid import UUID
@@ -30,6 +30,7 @@ class FakeStore:
         self.keys: dict[tuple[UUID, UUID], tuple[ApiKey, bytes]] = {}
         self.surveys: dict[tuple[UUID, UUID], Survey] = {}
         self.responses: list[Response] = []
+        self.token_origins: set[str] = set()
 
 
 class FakeTenants:
@@ -66,10 +67,24 @@ class FakeKeys:
         found = self.s.keys.get((tenant_id, key_id))
         if found is None or found[1] != secret_hash:
             return None
-        tz = self.s.tenants[tenant_id].timezone
+        key, tz = found[0], self.s.tenants[tenant_id].timezone
         return Principal(
-            tenant_id=tenant_id, key_id=key_id, scopes=frozenset(found[0].scopes), timezone=tz
+            tenant_id=tenant_id,
+            key_id=key_id,
+            scopes=frozenset(key.scopes),
+            timezone=tz,
+            kind=key.kind,
+            surveys=key.surveys,
+            origins=frozenset(key.origins),
         )
+
+    async def live(self, *, tenant_id: UUID, key_id: UUID) -> bool:
+        return (tenant_id, key_id) in self.s.keys
+
+    async def allow_origins(
+        self, *, tenant_id: UUID, key_id: UUID, origins: Sequence[str], until: datetime
+    ) -> None:
+        self.s.token_origins.update(origins)
 
 
 class FakeSurveys:

@@ -64,7 +64,10 @@ async def test_unknown_time_zone_is_invalid_input_on_timezone(uow) -> None:
 async def test_created_key_authenticates_until_revoked(uow) -> None:
     tenant, _ = await _tenant_and_survey(uow)
     key, text = await tenants.create_key(
-        tenant_id=tenant.id, name="k", scopes=[Scope.MANAGE, Scope.MANAGE], now=NOW, uow=uow
+        tenant_id=tenant.id,
+        spec=tenants.KeySpec(name="k", scopes=(Scope.MANAGE, Scope.MANAGE)),
+        now=NOW,
+        uow=uow,
     )
     assert key.scopes == (Scope.MANAGE,)
     principal = await tenants.authenticate(text, uow=uow)
@@ -81,7 +84,10 @@ async def test_key_for_unknown_tenant_is_not_found(uow) -> None:
 
     with pytest.raises(NotFound):
         await tenants.create_key(
-            tenant_id=uuid.uuid4(), name="k", scopes=[Scope.MANAGE], now=NOW, uow=uow
+            tenant_id=uuid.uuid4(),
+            spec=tenants.KeySpec(name="k", scopes=(Scope.MANAGE,)),
+            now=NOW,
+            uow=uow,
         )
 
 
