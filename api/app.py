@@ -27,7 +27,7 @@ from api.controllers.surveys import SurveyController
 from api.controllers.webhooks import WebhookController, WebhookDeliveryController
 from api.cors import browser_preflight, cors_headers
 from api.docs_assets import swagger_asset, swagger_plugin
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import EXCEPTION_HANDLERS, internal_error_handler, outage_handler
 from api.examples import add_examples
 from api.logging import configure_logging, request_logging
 from api.openapi_params import document_parameters
@@ -37,6 +37,7 @@ from api.webhook_docs import add_webhooks
 from domain.browser import token_secret
 from infra.browser_origins import PgBrowserOrigins
 from infra.comment_terms import StopWordLemmaAnalyzer
+from infra.outage import DEPENDENCY_DOWN, NOT_AN_OUTAGE
 from infra.postgres.comments import PgCommentSource
 from infra.postgres.customers import PgCustomerRepository
 from infra.postgres.decisions import PgChangeRepository
@@ -112,6 +113,16 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
+def exception_handlers() -> dict[type[Exception], object]:
+    """The error table, with every "dependency down" error of infra answered 503 once here."""
+    handlers: dict[type[Exception], object] = dict(EXCEPTION_HANDLERS)
+    for exc_type in DEPENDENCY_DOWN:
+        handlers.setdefault(exc_type, outage_handler)  # type: ignore[arg-type]
+    for exc_type in NOT_AN_OUTAGE:
+        handlers[exc_type] = internal_error_handler  # type: ignore[index]
+    return handlers
+
+
 def services_for(rt: Runtime) -> Services:
     return Services(
         uow=PgUnitOfWorkFactory(rt.pool),
@@ -167,7 +178,7 @@ def create_app(
     app = Litestar(
         route_handlers=[*CONTROLLERS, *extra_handlers],
         lifespan=[lifespan],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=exception_handlers(),  # type: ignore[arg-type]
         middleware=[
             browser_preflight,
             DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in PUBLIC_PATHS]),

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import asyncpg
     import redis.asyncio as aioredis
 
+OPERATOR_STATEMENT_TIMEOUT_S = 600.0
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
 
@@ -46,8 +47,14 @@ async def connections(settings: Settings) -> AsyncIterator[tuple[asyncpg.Pool, a
     from infra.runtime import connect_redis
 
     assert settings.database_url and settings.redis_url
-    pool = await create_pool(settings.database_url, size=4)
-    redis = connect_redis(settings.redis_url)
+    # Operator commands (rebuild, verify) run long statements on purpose.
+    pool = await create_pool(
+        settings.database_url,
+        size=4,
+        connect_timeout=settings.db_connect_timeout_s,
+        statement_timeout=OPERATOR_STATEMENT_TIMEOUT_S,
+    )
+    redis = connect_redis(settings.redis_url, timeout=max(settings.redis_timeout_s, 5.0))
     try:
         yield pool, redis
     finally:

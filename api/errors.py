@@ -7,12 +7,14 @@ from http import HTTPStatus
 from typing import Annotated
 
 import msgspec
+import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from api.logging import record_error
 from domain import errors as d
 
+log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
 _PREFIX = "urn:nps-api:problem:"
 
@@ -54,6 +56,14 @@ DOMAIN_ERRORS: list[tuple[type[d.DomainError], int, str]] = [
     (d.Forbidden, 403, "forbidden"),
     (d.Unavailable, 503, "unavailable"),
 ]
+RETRY_AFTER_S = 2  # what a 503 asks the client to wait before it tries again
+UNAVAILABLE_DETAIL = (
+    f"a service this request needs did not answer in time; retry in {RETRY_AFTER_S} seconds"
+)
+_HEADERS = {
+    401: {"WWW-Authenticate": "Bearer"},
+    503: {"Retry-After": str(RETRY_AFTER_S)},
+}
 _HTTP_SLUGS = {
     400: "malformed-request",
     401: "unauthorized",
@@ -116,7 +126,7 @@ def domain_error_handler(_: Request, exc: Exception) -> Response[Problem]:
     errors = None
     if isinstance(exc, d.InvalidInput):
         errors = [FieldProblem(field=e.field, message=e.message) for e in exc.errors]
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = _HEADERS.get(status)
     body = ProblemDetails(
         type=type_, title=exc.title, status=status, detail=exc.detail, errors=errors
     )
@@ -151,9 +161,14 @@ def http_error_handler(_: Request, exc: Exception) -> Response[Problem]:
     if status == 413 and not isinstance(exc, BodyTooLarge):
         detail = "the request body is larger than the limit of 1 MiB"
     headers = dict(exc.headers or {})  # a 405 carries Allow
-    if status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
+    headers.update(_HEADERS.get(status, {}))
     return problem(status, detail, headers=headers or None)
+
+
+def outage_handler(request: Request, exc: Exception) -> Response[Problem]:
+    """A dependency did not answer in time (the composition root says which errors mean so)."""
+    log.warning("dependency_unavailable", error=type(exc).__name__, method=request.method)
+    return domain_error_handler(request, d.Unavailable(UNAVAILABLE_DETAIL))
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response[Problem]:

@@ -5,6 +5,14 @@ claims, responses and one counter_outbox row per stored answer; see infra.ingest
 for what each is answered). Only after the commit are the counter deltas sent to Redis and
 the applied outbox rows deleted; every caller is answered after its batch committed.
 Whatever cannot be applied stays in the outbox for the drainer.
+
+Every submission is answered within its deadline (`deadline_s` after it arrived) plus at
+most MIN_FLUSH_S: one not yet written by then is dropped, and a group commit may take no
+longer than what is left of its oldest submission's time. When PostgreSQL fails or does not
+answer, the answer is Unavailable saying whether the answers are certainly not stored (the
+transaction never reached its COMMIT) or the outcome is unknown (the COMMIT was sent); a
+retry with the same Idempotency-Key then tells which: the stored answer is replayed, or the
+request runs now.
 """
 
 from __future__ import annotations
@@ -18,11 +26,12 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from domain.errors import Conflict
+from domain.errors import Conflict, Unavailable
 from domain.model import Response
 from domain.responses import IdempotencyCompletion, Ingested
 from domain.webhook_payloads import ingest_events
 from infra.ingest_outcomes import STILL_RUNNING, Submission, answers_of, expected_claims
+from infra.outage import is_outage
 from infra.postgres import exclusions
 from infra.postgres.customers import touch_customers
 from infra.postgres.ingest_sql import insert_responses
@@ -31,6 +40,16 @@ from infra.postgres.webhooks_outbox import enqueue_events
 from infra.redis.counters import RedisCounterStore
 
 log = structlog.get_logger(__name__)
+DEADLINE_S = 3.0
+MIN_FLUSH_S = 1.0  # the least time a group commit is given, however late its oldest answer
+NOT_STORED = (
+    "PostgreSQL did not answer in time; nothing was stored. Retry (with the same"
+    " Idempotency-Key to be safe)"
+)
+OUTCOME_UNKNOWN = (
+    "PostgreSQL did not confirm in time whether the answers were stored. Retry with the same"
+    " Idempotency-Key: the stored answer is replayed if they were, else they are stored now"
+)
 
 
 class IngestBatcher:
@@ -44,7 +63,9 @@ class IngestBatcher:
         max_rows: int = 1000,
         max_concurrent: int = 3,
         on_events: Callable[[], None] | None = None,
+        deadline_s: float = DEADLINE_S,
     ) -> None:
+        self._deadline_s = deadline_s
         self._pool = pool
         self._counters = counters
         self._on_events = on_events  # wakes the webhook relay after a commit with events
@@ -64,10 +85,15 @@ class IngestBatcher:
     ) -> Ingested:
         if self._task is None:
             self._task = asyncio.create_task(self._collect())
-        future: asyncio.Future[Ingested] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Ingested] = loop.create_future()
         self._pending.append(
             Submission(
-                tenant_id=tenant_id, responses=responses, idempotency=idempotency, future=future
+                tenant_id=tenant_id,
+                responses=responses,
+                idempotency=idempotency,
+                future=future,
+                deadline=loop.time() + self._deadline_s,
             )
         )
         self._wake.set()
@@ -101,10 +127,14 @@ class IngestBatcher:
         batch: list[Submission] = []
         keys: set[tuple[UUID, str]] = set()
         rows = 0
+        now = asyncio.get_running_loop().time()
         while self._pending and (
             not batch or rows + len(self._pending[0].responses) <= self._max_rows
         ):
             sub = self._pending.pop(0)
+            if sub.deadline <= now:  # waited too long for a free transaction slot
+                _fail(sub, Unavailable(NOT_STORED))
+                continue
             if sub.idempotency is not None:
                 key = (sub.tenant_id, sub.idempotency.key)
                 if key in keys:  # the same key twice in one batch: the first is running
@@ -119,8 +149,8 @@ class IngestBatcher:
         try:
             try:
                 await self._write(batch)
-            except Exception:
-                if len(batch) == 1:
+            except Exception as exc:
+                if len(batch) == 1 or isinstance(exc, Unavailable):
                     raise
                 # One bad submission must not fail its neighbours: write each on its own.
                 for sub in batch:
@@ -136,21 +166,18 @@ class IngestBatcher:
 
     async def _write(self, batch: list[Submission]) -> None:
         gens = {t: await self._gen(t) for t in {s.tenant_id for s in batch}}
-        responses = [r for s in batch for r in s.responses]
-        async with self._pool.acquire() as conn, conn.transaction():
-            claims = expected_claims(batch)
-            inserted = await insert_responses(conn, responses, claims=claims)
-            outbox = inserted.outbox
-            # None when every answer was stored: no id needs looking up then.
-            created = {row.response_id for row in outbox} if len(outbox) < len(responses) else None
-            answers = await answers_of(conn, batch, claims, inserted.claims, created)
-            events = []
-            if inserted.hooks:  # someone listens: only then are payloads built
-                stored = [r for r in responses if created is None or r.id in created]
-                now = datetime.now(UTC)
-                events = ingest_events(stored, inserted.followups, inserted.hooks, now)
-                await enqueue_events(conn, events)
-            await _touch_customers(conn, responses, created)
+        loop = asyncio.get_running_loop()
+        budget = max(min(s.deadline for s in batch) - loop.time(), MIN_FLUSH_S)
+        committing = False
+        try:
+            async with asyncio.timeout(budget):
+                async with self._pool.acquire() as conn, conn.transaction():
+                    answers, outbox, events = await self._store(conn, batch)
+                    committing = True  # only the COMMIT is left
+        except Exception as exc:
+            if is_outage(exc):
+                raise Unavailable(OUTCOME_UNKNOWN if committing else NOT_STORED) from exc
+            raise
         if events and self._on_events is not None:
             self._on_events()
         applied = await self._apply(gens, outbox)
@@ -163,6 +190,26 @@ class IngestBatcher:
             else:
                 sub.future.set_result(answer)
         await self._delete_applied(applied)
+
+    async def _store(
+        self, conn: asyncpg.Connection, batch: list[Submission]
+    ) -> tuple[list[Ingested | Exception], list[OutboxRow], list[object]]:
+        """The group commit's statements: answers, key claims, outbox, events, customers."""
+        responses = [r for s in batch for r in s.responses]
+        claims = expected_claims(batch)
+        inserted = await insert_responses(conn, responses, claims=claims)
+        outbox = inserted.outbox
+        # None when every answer was stored: no id needs looking up then.
+        created = {row.response_id for row in outbox} if len(outbox) < len(responses) else None
+        answers = await answers_of(conn, batch, claims, inserted.claims, created)
+        events = []
+        if inserted.hooks:  # someone listens: only then are payloads built
+            stored = [r for r in responses if created is None or r.id in created]
+            now = datetime.now(UTC)
+            events = ingest_events(stored, inserted.followups, inserted.hooks, now)
+            await enqueue_events(conn, events)
+        await _touch_customers(conn, responses, created)
+        return answers, outbox, events
 
     async def set_excluded(
         self, tenant_id: UUID, response_id: UUID, *, excluded: bool, reason: str | None

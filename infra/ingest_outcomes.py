@@ -25,6 +25,7 @@ class Submission(msgspec.Struct, kw_only=True):
     responses: Sequence[Response]
     idempotency: IdempotencyCompletion | None
     future: asyncio.Future[Ingested]
+    deadline: float = 0.0  # loop time after which it is no longer written (answered 503)
 
 
 def expected_claims(batch: list[Submission]) -> list[Claim]:

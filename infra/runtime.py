@@ -30,6 +30,7 @@ from infra.webhooks.targets import DnsTargetGuard
 
 log = structlog.get_logger(__name__)
 STOP_TIMEOUT_S = 5.0  # background tasks get this long to finish when the API stops
+HEALTH_CHECK_S = 0.5  # each readiness check (both run at once: /health/ready within 1 s)
 
 
 class MissingAdminToken(RuntimeError):
@@ -67,15 +68,18 @@ class Runtime:
             self._rebuilds.pop(tenant_id, None)
 
     async def database_up(self) -> bool:
+        """SELECT 1 answered within HEALTH_CHECK_S (a pooled connection included)."""
         try:
-            await self.pool.fetchval("SELECT 1", timeout=2)
+            async with asyncio.timeout(HEALTH_CHECK_S):
+                await self.pool.fetchval("SELECT 1", timeout=HEALTH_CHECK_S)
             return True
         except Exception:
             return False
 
     async def redis_up(self) -> bool:
         try:
-            return bool(await self.redis.ping())
+            async with asyncio.timeout(HEALTH_CHECK_S):
+                return bool(await self.redis.ping())
         except Exception:
             return False
 
@@ -109,10 +113,10 @@ async def purge_idempotency_keys(pool: asyncpg.Pool, *, every_s: float = 600.0) 
         await asyncio.sleep(every_s)
 
 
-def connect_redis(url: str) -> aioredis.Redis:
+def connect_redis(url: str, *, timeout: float = 0.5) -> aioredis.Redis:
     """Short timeouts: a Redis outage must degrade requests, not hang them."""
     return aioredis.Redis.from_url(
-        url, socket_timeout=2, socket_connect_timeout=1, health_check_interval=10
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=10
     )
 
 
@@ -131,10 +135,17 @@ async def admin_token_hash(pool: asyncpg.Pool, settings: Settings) -> bytes:
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     if not settings.database_url or not settings.redis_url:
         raise RuntimeError("NPS_DATABASE_URL and NPS_REDIS_URL must be set (nps serve sets them)")
-    pool = await create_pool(settings.database_url, size=settings.db_pool_size)
-    redis = connect_redis(settings.redis_url)
+    pool = await create_pool(
+        settings.database_url,
+        size=settings.db_pool_size,
+        connect_timeout=settings.db_connect_timeout_s,
+        statement_timeout=settings.db_statement_timeout_s,
+    )
+    redis = connect_redis(settings.redis_url, timeout=settings.redis_timeout_s)
     listener = aioredis.Redis.from_url(
-        settings.redis_url, socket_connect_timeout=1, health_check_interval=10
+        settings.redis_url,
+        socket_connect_timeout=settings.redis_timeout_s,
+        health_check_interval=10,
     )
     rt: Runtime | None = None
     try:
@@ -190,6 +201,7 @@ async def build_runtime(
             max_rows=settings.ingest_max_rows,
             max_concurrent=settings.ingest_max_concurrent_flushes,
             on_events=relay.notify,
+            deadline_s=settings.db_statement_timeout_s,
         ),
         admin_token_hash=await admin_token_hash(pool, settings),
         principals=RedisPrincipalCache(redis, listener=listener),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,6 +22,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
     db_pool_size: int = 10
+    # PostgreSQL: opening a connection or waiting for a pooled one; one statement (the server
+    # cancels it, the client gives up on a server that does not answer).
+    db_connect_timeout_s: Seconds = 2.0
+    db_statement_timeout_s: Seconds = 3.0
+    # Redis: connecting and each command; while it is away it is tried again this often.
+    redis_timeout_s: Seconds = 0.5
+    redis_retry_s: Seconds = 0.5
+    # Tenants rebuilt at once after Redis lost its data.
+    rebuild_concurrency: Annotated[int, msgspec.Meta(ge=1)] = 2
     ingest_max_rows: int = 1000
     ingest_max_concurrent_flushes: int = 3
     drain_interval_s: float = 1.0
@@ -33,8 +44,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.database_url is None and self.redis_url is None
 
 
-_INTS = {"port", "workers", "db_pool_size", "ingest_max_rows", "ingest_max_concurrent_flushes"}
-_FLOATS = {"drain_interval_s"}
+_INTS = {
+    "port",
+    "workers",
+    "db_pool_size",
+    "ingest_max_rows",
+    "ingest_max_concurrent_flushes",
+    "rebuild_concurrency",
+}
+_FLOATS = {
+    "drain_interval_s",
+    "db_connect_timeout_s",
+    "db_statement_timeout_s",
+    "redis_timeout_s",
+    "redis_retry_s",
+}
 _BOOLS = {"webhook_allow_private", "webhook_relay"}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 

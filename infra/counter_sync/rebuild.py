@@ -12,6 +12,7 @@ import structlog
 
 from domain.periods import day_key, month_key
 from infra.postgres.outbox import delete_outbox, delete_seen_by_snapshot, fetch_outbox
+from infra.postgres.pool import without_statement_timeout
 from infra.postgres.results import AggregateRow, aggregate
 from infra.redis import keys as k
 from infra.redis.counters import READY, REBUILDING, RedisCounterStore
@@ -22,6 +23,7 @@ MAX_CATCH_UP_PASSES = 50  # rows committed after that are left to the drainer
 CHUNK = 1000  # Redis commands per pipeline
 # SCAN walks the whole keyspace (one tenant's keys are spread over it): few, large steps.
 SCAN_COUNT = 10_000
+LOCK_WAIT_S = 3600.0  # `nps counters rebuild` waits this long for a rebuild under way
 T = TypeVar("T")
 
 
@@ -59,8 +61,12 @@ async def tenant_lock(
     be released cleanly ends the session (terminate) rather than outlive us."""
     name = f"nps-rebuild:{tenant_id}"
     try:
-        if wait:
-            await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
+        if wait:  # another rebuild of the tenant may take minutes
+            async with conn.transaction():
+                await without_statement_timeout(conn)
+                await conn.execute(
+                    "SELECT pg_advisory_lock(hashtextextended($1, 0))", name, timeout=LOCK_WAIT_S
+                )
             locked = True
         else:
             sql = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"

@@ -1,12 +1,26 @@
-"""asyncpg pool with msgspec-backed jsonb codecs."""
+"""asyncpg pool with msgspec-backed jsonb codecs, and bounded waits on every call.
+
+Every wait on PostgreSQL has a bound: opening a connection and waiting for a pooled one
+(`connect_timeout`), and each statement (`statement_timeout`: the server cancels a statement
+that runs longer, and the client gives up on a server that does not answer at all). A
+connection whose statement outlived its timeout is closed at once instead of being
+cancelled, since a cancel request would wait on the same silent server.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import asyncpg
 import msgspec
 
 _decode = msgspec.json.decode
 _encode = msgspec.json.encode
+CONNECT_TIMEOUT_S = 2.0
+STATEMENT_TIMEOUT_S = 3.0
+# The client waits this much longer than the server's statement_timeout, so that a server
+# that is alive cancels the statement itself (QueryCanceledError) and the connection stays.
+CLIENT_MARGIN_S = 0.5
 
 
 def _jsonb_encode(value: object) -> bytes:
@@ -39,20 +53,73 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
-async def create_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(
+class BoundedConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A statement given up on (timed out or cancelled) closes its connection at once.
+
+    asyncpg would send a cancel request on a second connection and wait for the server to
+    acknowledge it; a frozen or unreachable server answers neither, and the connection's
+    release would hang. The server ends the statement itself (statement_timeout).
+    """
+
+    def _cancel_current_command(self, waiter: Any, cancel_waiter: Any = None) -> None:
+        # After asyncpg's own bookkeeping of the cancel (it runs right after this returns).
+        self._loop.call_soon(self.terminate)
+
+
+class BoundedPool(asyncpg.Pool):  # type: ignore[misc]
+    """acquire() waits at most `acquire_timeout` unless told otherwise."""
+
+    def __init__(self, *args: Any, acquire_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._acquire_timeout = acquire_timeout
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return super().acquire(timeout=self._acquire_timeout if timeout is None else timeout)
+
+    async def release(self, connection: Any, *, timeout: float | None = None) -> None:  # noqa: ASYNC109 - asyncpg's signature
+        try:
+            await super().release(connection, timeout=timeout)
+        except asyncpg.InternalClientError:
+            # A connection closed by BoundedConnection while its release was starting: the
+            # close already returned it to the pool.
+            if connection._holder._in_use is not None:
+                raise
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    size: int = 10,
+    connect_timeout: float = CONNECT_TIMEOUT_S,
+    statement_timeout: float = STATEMENT_TIMEOUT_S,
+) -> asyncpg.Pool:
+    pool = BoundedPool(
         dsn,
         min_size=min(2, size),
         max_size=size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
         init=init_connection,
         reset=_keep_session,
-        command_timeout=60,
+        loop=None,
+        connection_class=BoundedConnection,
+        record_class=asyncpg.Record,
+        acquire_timeout=connect_timeout,
+        timeout=connect_timeout,
+        command_timeout=statement_timeout + CLIENT_MARGIN_S,
+        server_settings={"statement_timeout": str(int(statement_timeout * 1000))},
     )
-    assert pool is not None
+    await pool
     return pool
 
 
-async def connect(dsn: str) -> asyncpg.Connection:
-    conn = await asyncpg.connect(dsn)
+async def connect(dsn: str, *, connect_timeout: float = CONNECT_TIMEOUT_S) -> asyncpg.Connection:
+    """One connection without a statement timeout (migrations, operator commands)."""
+    conn = await asyncpg.connect(dsn, timeout=connect_timeout)
     await init_connection(conn)
     return conn
+
+
+async def without_statement_timeout(conn: asyncpg.Connection) -> None:
+    """Lift the server's statement_timeout for the rest of the caller's transaction."""
+    await conn.execute("SET LOCAL statement_timeout = 0")

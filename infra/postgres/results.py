@@ -11,6 +11,7 @@ import msgspec
 
 from domain.model import ResultQuery
 from domain.nps import EMPTY_HISTOGRAM, Histogram
+from infra.postgres.pool import without_statement_timeout
 
 _PERIODS = """
 SELECT p.idx, r.score, count(*)::int AS n
@@ -52,13 +53,16 @@ class AggregateRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     n: int
 
 
-# A whole tenant's aggregate may run far longer than the pool's 60 s statement limit
+# A whole tenant's aggregate may run far longer than the pool's statement limit
 # (about a minute for 10 M answers on 2 cores): rebuild and verify give it an hour.
 AGGREGATE_TIMEOUT_S = 3600.0
 
 
 async def aggregate(conn: asyncpg.Connection, tenant_id: UUID) -> list[AggregateRow]:
-    rows = await conn.fetch(AGGREGATE, tenant_id, timeout=AGGREGATE_TIMEOUT_S)
+    """The tenant's whole aggregate, in the caller's transaction or one of its own."""
+    async with conn.transaction():  # a savepoint inside the caller's
+        await without_statement_timeout(conn)
+        rows = await conn.fetch(AGGREGATE, tenant_id, timeout=AGGREGATE_TIMEOUT_S)
     return [AggregateRow(**dict(r)) for r in rows]
 
 

@@ -65,6 +65,8 @@ async def copy_answers(
     started = time.perf_counter()
     batch: list[tuple[object, ...]] = []
     async with pool.acquire() as conn:
+        # Bulk loads run longer than a request's statement limit.
+        await conn.execute("SET statement_timeout = 0")
         for row in rows:
             batch.append(row)
             if len(batch) >= chunk:
@@ -72,4 +74,5 @@ async def copy_answers(
                 batch = []
         if batch:
             await conn.copy_records_to_table(table, records=batch, columns=COLUMNS)
+        await conn.execute("RESET statement_timeout")
     return time.perf_counter() - started

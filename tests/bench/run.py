@@ -298,7 +298,7 @@ async def main(smoke: bool) -> int:
         "NPS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"
     )
     db = await fresh_database(base_db)
-    pool = await create_pool(db, size=8)
+    pool = await create_pool(db, size=8, statement_timeout=3600)  # aggregates, bulk loads
     redis = aioredis.Redis.from_url(redis_url)
     await redis.hset(HGETALL_KEY, mapping={str(i): i for i in range(11)})
     env = {"NPS_DATABASE_URL": db, "NPS_REDIS_URL": redis_url, "NPS_ADMIN_TOKEN": ADMIN}

@@ -1,0 +1,42 @@
+"""Which errors mean "a server we depend on is down, frozen or overloaded", not a bug.
+
+The composition root answers these 503 with Retry-After (api.errors); the write path turns
+them into domain.errors.Unavailable saying whether anything was stored.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import asyncpg.exceptions as pg
+import redis.exceptions
+
+# The statement timed out or the connection broke: PostgreSQL did not answer in time.
+POSTGRES_DOWN: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable
+    TimeoutError,  # connect, pool wait or statement given up by the client
+    asyncpg.PostgresConnectionError,  # lost mid-statement
+    asyncpg.InterfaceError,  # used after the connection was closed
+    pg.QueryCanceledError,  # statement_timeout
+    pg.AdminShutdownError,
+    pg.CrashShutdownError,
+    pg.CannotConnectNowError,  # starting up or shutting down
+    pg.TooManyConnectionsError,
+    pg.IdleSessionTimeoutError,
+)
+# Caller mistakes that asyncpg files under InterfaceError: they are bugs, not outages.
+NOT_AN_OUTAGE: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.DataError,
+    asyncpg.exceptions.ClientConfigurationError,
+)
+REDIS_DOWN: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,  # includes the client's TimeoutError
+    redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+    OSError,
+    TimeoutError,
+)
+DEPENDENCY_DOWN = POSTGRES_DOWN + REDIS_DOWN
+
+
+def is_outage(exc: BaseException) -> bool:
+    return isinstance(exc, DEPENDENCY_DOWN) and not isinstance(exc, NOT_AN_OUTAGE)
