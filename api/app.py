@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, License, SecurityScheme, Tag
 from litestar.types import ControllerRouterHandler
 
 from api.auth import PUBLIC_PATHS, BearerAuthMiddleware
+from api.conditional import ConditionalCompression, document_conditional_gets
 from api.controllers.admin import TenantController
 from api.controllers.customers import AuditController, CustomerController
 from api.controllers.decisions import ChangeController, TargetController
@@ -29,6 +30,7 @@ from api.cors import browser_preflight, cors_headers
 from api.docs_assets import swagger_asset, swagger_plugin
 from api.errors import EXCEPTION_HANDLERS, internal_error_handler, outage_handler
 from api.examples import add_examples
+from api.export import document_export_formats
 from api.logging import configure_logging, request_logging
 from api.openapi_params import document_parameters
 from api.openapi_responses import document_responses
@@ -186,7 +188,9 @@ def create_app(
         before_send=[cors_headers],
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,
-        compression_config=CompressionConfig(backend="gzip", minimum_size=4096),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=4096, middleware_class=ConditionalCompression
+        ),
         logging_config=None,
         debug=False,
     )
@@ -194,6 +198,8 @@ def create_app(
     app.asgi_handler = request_logging(app.asgi_handler)
     add_examples(app.openapi_schema)
     add_webhooks(app.openapi_schema)
+    document_conditional_gets(app.openapi_schema)
+    document_export_formats(app.openapi_schema)
     document_responses(app.openapi_schema)
     document_parameters(app.openapi_schema)
     return app

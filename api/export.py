@@ -8,6 +8,8 @@ import io
 from collections.abc import AsyncIterator
 
 import msgspec
+from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 
 from api.schemas.responses import response_out
 from domain.model import Response
@@ -76,3 +78,23 @@ async def ndjson_chunks(answers: AsyncIterator[Response]) -> AsyncIterator[bytes
             yield bytes(chunk)
             chunk.clear()
     yield bytes(chunk)
+
+
+def document_export_formats(spec: OpenAPI) -> OpenAPI:
+    """The export's 200 in both formats it is sent in (the route can declare only one)."""
+    op = (spec.paths or {})["/v1/responses/export"].get
+    ok = (op.responses or {}).get("200") if op is not None else None
+    if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+        ok.description = "Every matching answer, oldest first, in the format asked for"
+        text = Schema(type=OpenAPIType.STRING)
+        ok.content = {
+            "text/csv": OpenAPIMediaType(schema=text),
+            "application/x-ndjson": OpenAPIMediaType(
+                schema=Schema(
+                    type=OpenAPIType.STRING,
+                    description="One JSON object per line, each an answer as "
+                    "`GET /v1/responses/{response_id}` gives it",
+                )
+            ),
+        }
+    return spec

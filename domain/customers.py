@@ -54,7 +54,9 @@ class CustomerRepository(Protocol):
         self, *, tenant_id: UUID, customer_id: str, actor_key_id: UUID, now: datetime
     ) -> Erasure: ...
 
-    async def audit(self, *, tenant_id: UUID, limit: int) -> list[AuditEntry]: ...
+    async def audit(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[AuditEntry]:
+        """Newest first (created_at, id)."""
+        ...
 
     async def changed(
         self, *, tenant_id: UUID, since: datetime | None, limit: int, cursor: str | None

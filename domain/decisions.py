@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 import msgspec
 
-from domain.model import ResultQuery, SegmentFilter
+from domain.model import Page, ResultQuery, SegmentFilter
 from domain.nps import EMPTY_HISTOGRAM, NpsSummary, add_histograms, summarize
 from domain.ports import HistogramSource
 from domain.results import nps_for_period
@@ -47,11 +47,27 @@ class ChangeRepository(Protocol):
     async def list(
         self, *, tenant_id: UUID, start: date | None, end: date | None, survey_id: UUID | None
     ) -> list[ChangeRecord]: ...
+    async def page(
+        self,
+        *,
+        tenant_id: UUID,
+        start: date | None,
+        end: date | None,
+        survey_id: UUID | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[ChangeRecord]:
+        """By (effective_on, id), a page at a time."""
+        ...
 
 
 class TargetRepository(Protocol):
     async def upsert(self, target: Target) -> Target: ...
     async def list(self, *, tenant_id: UUID) -> list[Target]: ...
+    async def page(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Target]:
+        """By (created_at, id), a page at a time, uncached."""
+        ...
+
     async def delete(self, *, tenant_id: UUID, target_id: UUID) -> None: ...
 
 

@@ -117,9 +117,11 @@ class AuditController(Controller):
         opt=requires(Scope.MANAGE),
         responses=problems(403),
     )
-    async def list_audit(self, request: Request, limit: Limit = DEFAULT_PAGE) -> AuditList:
+    async def list_audit(
+        self, request: Request, limit: Limit = DEFAULT_PAGE, cursor: Cursor = None
+    ) -> AuditList:
         services = services_of(request)
-        entries = await services.customers.audit(
-            tenant_id=principal_of(request).tenant_id, limit=limit
+        page = await services.customers.audit(
+            tenant_id=principal_of(request).tenant_id, limit=limit, cursor=cursor
         )
-        return AuditList(data=[audit_out(e) for e in entries])
+        return AuditList(data=[audit_out(e) for e in page.items], next_cursor=page.next_cursor)

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth import principal_of, requires
 from api.body import StrictBody
-from api.docs import problems
-from api.params import parse_date, parse_segment, today_for
+from api.created import created
+from api.docs import header, problems
+from api.params import Cursor, Limit, parse_date, parse_segment, today_for
 from api.schemas.decisions import (
     ChangeCreate,
     ChangeList,
@@ -30,7 +31,7 @@ from api.services import services_of
 from domain import decisions as uc
 from domain import surveys
 from domain.errors import InvalidInput
-from domain.model import Scope
+from domain.model import DEFAULT_PAGE, Scope
 
 WindowDays = Annotated[int, QueryParameter(ge=1, le=365, description="days before and after")]
 MinEffect = Annotated[
@@ -61,8 +62,9 @@ class ChangeController(Controller):
         dto=StrictBody[ChangeCreate],
         return_dto=None,
         responses=problems(400, 403, 404),
+        response_headers=header("Location"),
     )
-    async def create(self, request: Request, data: JSONBody[ChangeCreate]) -> ChangeOut:
+    async def create(self, request: Request, data: JSONBody[ChangeCreate]) -> Response[ChangeOut]:
         services = services_of(request)
         await _check_survey(request, services, data.survey_id)
         change = uc.new_change(
@@ -75,7 +77,7 @@ class ChangeController(Controller):
             now=services.clock(),
         )
         await services.changes.add(change)
-        return change_out(change)
+        return created(change_out(change), f"{self.path}/{change.id}")
 
     @get(
         "/",
@@ -90,15 +92,22 @@ class ChangeController(Controller):
         from_: Annotated[str | None, QueryParameter(name="from")] = None,
         to: FromQuery[str | None] = None,
         survey_id: FromQuery[UUID | None] = None,
+        limit: Limit = DEFAULT_PAGE,
+        cursor: Cursor = None,
     ) -> ChangeList:
         services = services_of(request)
         start, end = parse_date(from_, "from"), parse_date(to, "to")
         if start and end and start > end:
             raise InvalidInput.field("from", "must not be after 'to'")
-        found = await services.changes.list(
-            tenant_id=principal_of(request).tenant_id, start=start, end=end, survey_id=survey_id
+        page = await services.changes.page(
+            tenant_id=principal_of(request).tenant_id,
+            start=start,
+            end=end,
+            survey_id=survey_id,
+            limit=limit,
+            cursor=cursor,
         )
-        return ChangeList(data=[change_out(c) for c in found])
+        return ChangeList(data=[change_out(c) for c in page.items], next_cursor=page.next_cursor)
 
     @get(
         "/{change_id:uuid}",
@@ -234,10 +243,14 @@ class TargetController(Controller):
         opt=requires(Scope.RESULTS_READ, Scope.MANAGE),
         responses=problems(403),
     )
-    async def list_targets(self, request: Request) -> TargetList:
+    async def list_targets(
+        self, request: Request, limit: Limit = DEFAULT_PAGE, cursor: Cursor = None
+    ) -> TargetList:
         services = services_of(request)
-        found = await services.targets.list(tenant_id=principal_of(request).tenant_id)
-        return TargetList(data=[target_out(t) for t in found])
+        page = await services.targets.page(
+            tenant_id=principal_of(request).tenant_id, limit=limit, cursor=cursor
+        )
+        return TargetList(data=[target_out(t) for t in page.items], next_cursor=page.next_cursor)
 
     @delete(
         "/{target_id:uuid}",

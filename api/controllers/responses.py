@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
+from litestar.response.base import ASGIResponse
 
 from api.auth import principal_of, requires
 from api.body import StrictBody
-from api.docs import problems
+from api.created import locate
+from api.docs import header, problems
 from api.export import ExportFormat, csv_chunks, ndjson_chunks
 from api.idempotency import run_idempotent
 from api.params import Cursor, Limit, parse_date, parse_segments
@@ -68,6 +70,14 @@ def _filter(
     )
 
 
+class ExportStream(Stream):
+    """A stream sent with its own media type: the route's (text/csv, for the spec) would win."""
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
+        kwargs["media_type"] = self.media_type
+        return super().to_asgi_response(*args, **kwargs)
+
+
 class ResponseController(Controller):
     path = "/v1/responses"
     tags = ["responses"]
@@ -93,6 +103,7 @@ class ResponseController(Controller):
             ),
             **problems(400, 403, 404, 409, 413),
         },
+        response_headers=header("Location"),
     )
     async def create(
         self,
@@ -121,7 +132,8 @@ class ResponseController(Controller):
             assert rendered is not None
             return rendered
 
-        return await run_idempotent(request, idempotency_key, render_single, run)
+        response = await run_idempotent(request, idempotency_key, render_single, run)
+        return locate(response, self.path)
 
     @post(
         "/batch",
@@ -208,10 +220,10 @@ class ResponseController(Controller):
         flt = _filter(principal_of(request).tenant_id, survey_id, from_, to, category, segment)
         answers = services.exporter.stream(flt)
         if format is ExportFormat.NDJSON:
-            return Stream(ndjson_chunks(answers), media_type="application/x-ndjson")
-        return Stream(
+            return ExportStream(ndjson_chunks(answers), media_type="application/x-ndjson")
+        return ExportStream(
             csv_chunks(answers),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8"
             headers={"Content-Disposition": 'attachment; filename="responses.csv"'},
         )
 

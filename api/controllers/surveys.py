@@ -5,12 +5,13 @@ from __future__ import annotations
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import FromPath, JSONBody
 
 from api.auth import principal_of, requires
 from api.body import StrictBody
-from api.docs import problems
+from api.created import created
+from api.docs import header, problems
 from api.params import Cursor, Limit
 from api.schemas.surveys import SurveyCreate, SurveyList, SurveyOut, SurveyUpdate, survey_out
 from api.services import services_of
@@ -31,8 +32,9 @@ class SurveyController(Controller):
         dto=StrictBody[SurveyCreate],
         return_dto=None,
         responses=problems(400, 403),
+        response_headers=header("Location"),
     )
-    async def create(self, request: Request, data: JSONBody[SurveyCreate]) -> SurveyOut:
+    async def create(self, request: Request, data: JSONBody[SurveyCreate]) -> Response[SurveyOut]:
         services = services_of(request)
         survey = await surveys.create_survey(
             tenant_id=principal_of(request).tenant_id,
@@ -42,7 +44,7 @@ class SurveyController(Controller):
             now=services.clock(),
             uow=services.uow,
         )
-        return survey_out(survey)
+        return created(survey_out(survey), f"{self.path}/{survey.id}")
 
     @get(
         "/",

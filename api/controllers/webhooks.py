@@ -5,12 +5,13 @@ from __future__ import annotations
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
 from api.auth import principal_of, requires
 from api.body import StrictBody
-from api.docs import problems
+from api.created import created as created_at
+from api.docs import header, problems
 from api.params import Cursor, Limit
 from api.schemas.webhooks import (
     DeliveryList,
@@ -46,8 +47,11 @@ class WebhookController(Controller):
         dto=StrictBody[WebhookCreate],
         return_dto=None,
         responses=problems(400, 403),
+        response_headers=header("Location"),
     )
-    async def create(self, request: Request, data: JSONBody[WebhookCreate]) -> WebhookCreated:
+    async def create(
+        self, request: Request, data: JSONBody[WebhookCreate]
+    ) -> Response[WebhookCreated]:
         services = services_of(request)
         created = await uc.create_webhook(
             tenant_id=principal_of(request).tenant_id,
@@ -58,7 +62,8 @@ class WebhookController(Controller):
             repo=services.webhooks,
             guard=services.webhook_targets,
         )
-        return webhook_created(created.endpoint, created.secret)
+        body = webhook_created(created.endpoint, created.secret)
+        return created_at(body, f"{self.path}/{created.endpoint.id}")
 
     @get(
         "/",

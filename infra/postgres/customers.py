@@ -166,14 +166,18 @@ class PgCustomerRepository:
             )
         return Erasure(id=entry, answers_anonymised=count, erased_at=now)
 
-    async def audit(self, *, tenant_id: UUID, limit: int) -> list[AuditEntry]:
+    async def audit(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[AuditEntry]:
+        after_at, after_id = after_key(cursor, tuple[datetime, UUID])
         rows = await self._pool.fetch(
             "SELECT id, action, actor_key_id, details, created_at FROM audit_log"
-            " WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+            " WHERE tenant_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))"
+            " ORDER BY created_at DESC, id DESC LIMIT $4",
             tenant_id,
-            limit,
+            after_at,
+            after_id,
+            limit + 1,
         )
-        return [
+        entries = [
             AuditEntry(
                 id=r["id"],
                 action=r["action"],
@@ -183,6 +187,7 @@ class PgCustomerRepository:
             )
             for r in rows
         ]
+        return keyset_page(entries, limit, lambda e: (e.created_at, e.id))
 
     async def changed(
         self, *, tenant_id: UUID, since: datetime | None, limit: int, cursor: str | None

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
 
 from domain.decisions import ChangeRecord, Target
 from domain.errors import NotFound
-from domain.model import SegmentFilter
+from domain.model import Page, SegmentFilter
+from infra.postgres.cursor import after_key, keyset_page
 
 _CHANGE = (
     "id, tenant_id, title, description, effective_on, survey_id, segment_dimension,"
@@ -120,6 +121,35 @@ class PgChangeRepository:
         )
         return [_change(r) for r in rows]
 
+    async def page(
+        self,
+        *,
+        tenant_id: UUID,
+        start: date | None,
+        end: date | None,
+        survey_id: UUID | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[ChangeRecord]:
+        after_on, after_id = after_key(cursor, tuple[date, UUID])
+        rows = await self._pool.fetch(
+            f"SELECT {_CHANGE} FROM changes WHERE tenant_id = $1"
+            " AND ($2::date IS NULL OR effective_on >= $2)"
+            " AND ($3::date IS NULL OR effective_on <= $3)"
+            " AND ($4::uuid IS NULL OR survey_id = $4)"
+            " AND ($5::date IS NULL OR (effective_on, id) > ($5, $6))"
+            " ORDER BY effective_on, id LIMIT $7",
+            tenant_id,
+            start,
+            end,
+            survey_id,
+            after_on,
+            after_id,
+            limit + 1,
+        )
+        changes = [_change(r) for r in rows]
+        return keyset_page(changes, limit, lambda c: (c.effective_on, c.id))
+
 
 class PgTargetRepository:
     """Targets per tenant, read from a cache refreshed every TARGETS_TTL_S seconds."""
@@ -160,6 +190,19 @@ class PgTargetRepository:
         targets = [_target(r) for r in rows]
         self._cache[tenant_id] = (time.monotonic() + TARGETS_TTL_S, targets)
         return targets
+
+    async def page(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Target]:
+        after_at, after_id = after_key(cursor, tuple[datetime, UUID])
+        rows = await self._pool.fetch(
+            f"SELECT {_TARGET} FROM targets WHERE tenant_id = $1"
+            " AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))"
+            " ORDER BY created_at, id LIMIT $4",
+            tenant_id,
+            after_at,
+            after_id,
+            limit + 1,
+        )
+        return keyset_page([_target(r) for r in rows], limit, lambda t: (t.created_at, t.id))
 
     async def delete(self, *, tenant_id: UUID, target_id: UUID) -> None:
         status = await self._pool.execute(
