@@ -37,7 +37,10 @@ def etag_of(body: bytes) -> bytes:
 
 
 def _header(headers: Any, name: bytes) -> bytes | None:
-    return next((v for k, v in headers if k.lower() == name), None)
+    for key, value in headers:  # a loop: this runs on every GET
+        if key.lower() == name:
+            return bytes(value)
+    return None
 
 
 def matches(if_none_match: bytes | None, etag: bytes) -> bool:
