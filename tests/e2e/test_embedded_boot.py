@@ -75,15 +75,23 @@ def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
         return []
 
 
+def _cmdline(p: psutil.Process) -> str:
+    """A process's command line, or "" once it is gone (backends come and go meanwhile)."""
+    try:
+        return " ".join(p.cmdline())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return ""
+
+
 def _stop(proc: subprocess.Popen[bytes], data_dir: Path, sig: int) -> list[str]:
     """Signal like Ctrl-C or `docker stop`; returns the command lines of what outlived it."""
     started = [*psutil.Process(proc.pid).children(recursive=True), *_postgres_processes(data_dir)]
-    assert any("redis-server" in " ".join(p.cmdline()) for p in started)
-    assert any("postgres" in " ".join(p.cmdline()) for p in started)
+    assert any("redis-server" in _cmdline(p) for p in started)
+    assert any("postgres" in _cmdline(p) for p in started)
     proc.send_signal(sig)
     proc.wait(timeout=60)
     _, alive = psutil.wait_procs(started, timeout=15)
-    return [" ".join(p.cmdline()) for p in alive if p.is_running()]
+    return [line for p in alive if p.is_running() and (line := _cmdline(p))]
 
 
 def _api(base: str, key: str) -> httpx.Client:
