@@ -27,6 +27,7 @@ from api.controllers.results import ResultsController
 from api.controllers.surveys import SurveyController
 from api.controllers.webhooks import WebhookController, WebhookDeliveryController
 from api.cors import browser_preflight, cors_headers
+from api.customer_export import CustomerExportController
 from api.docs_assets import swagger_asset, swagger_plugin
 from api.errors import EXCEPTION_HANDLERS, internal_error_handler, outage_handler
 from api.examples import add_examples
@@ -76,6 +77,7 @@ CONTROLLERS = [
     ResultsController,
     InsightsController,
     CustomerController,
+    CustomerExportController,
     AuditController,
     FollowupController,
     SettingsController,

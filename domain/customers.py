@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import enum
+from collections.abc import AsyncIterator
+from datetime import date, datetime
 from typing import Protocol
 from uuid import UUID
 
 import msgspec
 
 from domain.model import Page, Response
+from domain.nps import Category
 
 
 class CustomerProfile(msgspec.Struct, frozen=True, kw_only=True):
@@ -21,6 +24,36 @@ class CustomerProfile(msgspec.Struct, frozen=True, kw_only=True):
     open_followups: int = 0
 
 
+class FollowupState(enum.StrEnum):
+    """The state of the case opened for a customer's latest answer."""
+
+    NONE = "none"  # no case
+    OPEN = "open"  # open or in progress
+    OVERDUE = "overdue"  # open or in progress, past its deadline
+    CLOSED = "closed"
+
+
+class Trend(enum.StrEnum):
+    DOWN = "down"  # the latest answer's category is worse than the previous one's
+    UP = "up"
+
+
+# The order in which `trend` compares answers; SQL's nps_category_rank (migration 010) is
+# tied to it and to domain.nps.classify by a test.
+CATEGORY_RANK = {Category.DETRACTOR: 0, Category.PASSIVE: 1, Category.PROMOTER: 2}
+
+
+class CustomerFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Filters of the customer list, on the latest and previous answers not excluded."""
+
+    since: datetime | None = None
+    category: Category | None = None
+    answered_from: date | None = None  # the latest answer's local day
+    answered_to: date | None = None
+    followup: FollowupState | None = None
+    trend: Trend | None = None
+
+
 class CustomerChange(msgspec.Struct, frozen=True, kw_only=True):
     """One customer in the change feed: when their data last changed and where they stand."""
 
@@ -29,6 +62,9 @@ class CustomerChange(msgspec.Struct, frozen=True, kw_only=True):
     latest: Response | None  # None when every answer of theirs is excluded
     responses_count: int
     open_followups: int
+    previous_category: Category | None = None  # of the answer before the latest
+    followup_status: str | None = None  # of the latest answer's case; None: no case
+    followup_overdue: bool = False
 
 
 class Erasure(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,7 +95,20 @@ class CustomerRepository(Protocol):
         ...
 
     async def changed(
-        self, *, tenant_id: UUID, since: datetime | None, limit: int, cursor: str | None
+        self,
+        *,
+        tenant_id: UUID,
+        flt: CustomerFilter,
+        limit: int,
+        cursor: str | None,
+        now: datetime,
     ) -> Page[CustomerChange]:
-        """Customers changed at or after `since`, oldest change first (updated_at, id)."""
+        """Customers changed at or after `flt.since` and matching the filter, oldest change
+        first (updated_at, id)."""
+        ...
+
+    def stream(
+        self, *, tenant_id: UUID, flt: CustomerFilter, now: datetime
+    ) -> AsyncIterator[CustomerChange]:
+        """Every customer `changed` would list, page after page, without holding them all."""
         ...

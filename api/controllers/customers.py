@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 from litestar import Controller, Request, delete, get
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, FromQuery
 
 from api.auth import principal_of, requires
+from api.customer_export import (
+    FILTERS_DOC,
+    AnsweredFrom,
+    AnsweredTo,
+    UpdatedSince,
+    customer_filter,
+)
 from api.docs import problems
-from api.params import Cursor, Limit, parse_instant
+from api.params import Cursor, Limit
 from api.schemas.customers import (
     AuditList,
     CustomerChangeList,
@@ -22,7 +28,9 @@ from api.schemas.customers import (
     erasure_out,
 )
 from api.services import services_of
+from domain.customers import FollowupState, Trend
 from domain.model import DEFAULT_PAGE, Scope
+from domain.nps import Category
 
 
 def _customer(path: Path) -> str:
@@ -38,31 +46,36 @@ class CustomerController(Controller):
     @get(
         "/",
         operation_id="listChangedCustomers",
-        summary="Customers whose data changed since a moment, for CRM sync",
+        summary="Customers for CRM sync, reward and rescue lists",
         description="Ordered by (updated_at, customer_id), oldest change first. Follow "
         "`next_cursor` until it is null, then keep the last `updated_at` for the next sync. "
         "A change committed while a client pages through always sorts after the rows it has "
         "seen, so paging never skips or repeats a change. A customer changes when they answer, "
         "when one of their answers is excluded or included again, and when one of their "
-        "follow-up cases changes; erased customers leave the feed.",
+        "follow-up cases changes; erased customers leave the feed. " + FILTERS_DOC,
         opt=requires(Scope.RESULTS_READ),
         responses=problems(400, 403),
     )
     async def list_changed(
         self,
         request: Request,
-        updated_since: Annotated[
-            str | None, QueryParameter(description="RFC 3339 instant with offset")
-        ] = None,
+        updated_since: UpdatedSince = None,
+        category: FromQuery[Category | None] = None,
+        from_: AnsweredFrom = None,
+        to: AnsweredTo = None,
+        followup: FromQuery[FollowupState | None] = None,
+        trend: FromQuery[Trend | None] = None,
         limit: Limit = DEFAULT_PAGE,
         cursor: Cursor = None,
     ) -> CustomerChangeList:
         services = services_of(request)
+        flt = customer_filter(updated_since, category, from_, to, followup, trend)
         page = await services.customers.changed(
             tenant_id=principal_of(request).tenant_id,
-            since=parse_instant(updated_since, "updated_since"),
+            flt=flt,
             limit=limit,
             cursor=cursor,
+            now=services.clock(),
         )
         return CustomerChangeList(
             data=[change_out(c) for c in page.items], next_cursor=page.next_cursor

@@ -37,6 +37,9 @@ class CustomerChangeOut(msgspec.Struct, frozen=True, kw_only=True):
     latest: LatestScore | None
     responses_count: int
     open_followups: int
+    previous_category: Category | None  # of the answer before the latest (not excluded)
+    followup_status: str | None  # the latest answer's case: open, in_progress, closed; null: none
+    followup_overdue: bool
 
 
 class CustomerChangeList(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,6 +95,9 @@ def change_out(c: CustomerChange) -> CustomerChangeOut:
         latest=_latest(c.latest) if c.latest else None,
         responses_count=c.responses_count,
         open_followups=c.open_followups,
+        previous_category=c.previous_category,
+        followup_status=c.followup_status,
+        followup_overdue=c.followup_overdue,
     )
 
 

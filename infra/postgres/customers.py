@@ -3,66 +3,64 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from uuid import UUID, uuid4
 
 import asyncpg
 
-from domain.customers import AuditEntry, CustomerChange, CustomerProfile, Erasure
+from domain.customers import (
+    AuditEntry,
+    CustomerChange,
+    CustomerFilter,
+    CustomerProfile,
+    Erasure,
+)
 from domain.errors import NotFound
 from domain.model import Page
 from infra.postgres.cursor import after_key, keyset_page
+from infra.postgres.customer_lists import changed_query, customer_change, open_followups_sql
 from infra.postgres.responses import COLUMNS, to_response
 
 HISTORY = 20
+EXPORT_PAGE = 1000
 REDACTED = "[redacted]"
 
 # The tenant's clock row stays locked until commit, so stamps commit in increasing order:
 # a change that commits later always sorts after every change a reader has already seen.
-_TOUCH = """
-WITH clock AS (
-    INSERT INTO customer_clock AS c (tenant_id, last) VALUES ($1, clock_timestamp())
-    ON CONFLICT (tenant_id) DO UPDATE
-        SET last = greatest(clock_timestamp(), c.last + interval '1 microsecond')
-    RETURNING last
-)
-INSERT INTO customers (tenant_id, customer_id, updated_at)
-SELECT $1, ids.customer_id, clock.last FROM unnest($2::text[]) AS ids(customer_id), clock
-ON CONFLICT (tenant_id, customer_id) DO UPDATE SET updated_at = EXCLUDED.updated_at
+_CLOCK = """
+INSERT INTO customer_clock AS c (tenant_id, last) VALUES ($1, clock_timestamp())
+ON CONFLICT (tenant_id) DO UPDATE
+    SET last = greatest(clock_timestamp(), c.last + interval '1 microsecond')
+RETURNING last
 """
-
-
-def _open_followups(tenant: str, customer: str) -> str:
-    """SQL counting the customer's cases not yet closed."""
-    return (
-        "SELECT count(*) FROM followups f JOIN responses fr"
-        " ON fr.tenant_id = f.tenant_id AND fr.id = f.response_id"
-        f" WHERE f.tenant_id = {tenant} AND fr.customer_id = {customer}"
-        " AND f.status <> 'closed'"
-    )
-
-
-_OPEN_FOLLOWUPS = _open_followups("$1", "$2")
-_CHANGED = f"""
-SELECT c.customer_id AS feed_id, c.updated_at AS changed_at, stats.n, stats.open_followups,
-       latest.*
-FROM customers c
+# Where each customer stands: their latest and previous answers that are not excluded. A
+# statement of its own, after the clock lock is held: its snapshot then sees every answer
+# that an earlier holder of the lock committed (one statement would read a snapshot taken
+# before it waited for the lock, and could miss a concurrent answer of the same customer).
+_STAMP = """
+INSERT INTO customers AS c (tenant_id, customer_id, updated_at, latest_response_id,
+                            latest_score, latest_local_date, previous_score)
+SELECT $1, ids.customer_id, $3, s.ids[1], s.scores[1], s.dates[1], s.scores[2]
+FROM unnest($2::text[]) AS ids(customer_id)
 CROSS JOIN LATERAL (
-    SELECT count(*) AS n,
-           ({_open_followups("c.tenant_id", "c.customer_id")}) AS open_followups
-    FROM responses x WHERE x.tenant_id = c.tenant_id AND x.customer_id = c.customer_id
-) stats
-LEFT JOIN LATERAL (
-    SELECT {COLUMNS} FROM responses r
-    WHERE r.tenant_id = c.tenant_id AND r.customer_id = c.customer_id
-    ORDER BY r.answered_at DESC, r.id DESC LIMIT 1
-) latest ON true
-WHERE c.tenant_id = $1 AND ($2::timestamptz IS NULL OR c.updated_at >= $2)
-  AND ($3::timestamptz IS NULL OR (c.updated_at, c.customer_id) > ($3, $4::text))
-ORDER BY c.updated_at, c.customer_id
-LIMIT $5
+    SELECT array_agg(x.id ORDER BY x.answered_at DESC, x.id DESC) AS ids,
+           array_agg(x.score ORDER BY x.answered_at DESC, x.id DESC) AS scores,
+           array_agg(x.local_date ORDER BY x.answered_at DESC, x.id DESC) AS dates
+    FROM (
+        SELECT r.id, r.score, r.answered_at, r.local_date FROM responses r
+        WHERE r.tenant_id = $1 AND r.customer_id = ids.customer_id AND NOT r.excluded
+        ORDER BY r.answered_at DESC, r.id DESC LIMIT 2
+    ) x
+) s
+ON CONFLICT (tenant_id, customer_id) DO UPDATE
+    SET updated_at = EXCLUDED.updated_at, latest_response_id = EXCLUDED.latest_response_id,
+        latest_score = EXCLUDED.latest_score, latest_local_date = EXCLUDED.latest_local_date,
+        previous_score = EXCLUDED.previous_score
 """
+
+
+_OPEN_FOLLOWUPS = open_followups_sql("$1", "$2")
 # Webhook events kept for delivery and history carry the answer or case: the same fields
 # are erased there (deliveries still pending send the redacted payload).
 _SCRUB_EVENTS = """
@@ -81,7 +79,8 @@ async def touch_customers(
 ) -> None:
     """Stamp customers as changed now; run it last in the transaction (it holds a row lock)."""
     if customer_ids:
-        await conn.execute(_TOUCH, tenant_id, sorted(set(customer_ids)))
+        stamp = await conn.fetchval(_CLOCK, tenant_id)
+        await conn.execute(_STAMP, tenant_id, sorted(set(customer_ids)), stamp)
 
 
 def _fingerprint(tenant_id: UUID, customer_id: str) -> str:
@@ -190,18 +189,30 @@ class PgCustomerRepository:
         return keyset_page(entries, limit, lambda e: (e.created_at, e.id))
 
     async def changed(
-        self, *, tenant_id: UUID, since: datetime | None, limit: int, cursor: str | None
+        self,
+        *,
+        tenant_id: UUID,
+        flt: CustomerFilter,
+        limit: int,
+        cursor: str | None,
+        now: datetime,
     ) -> Page[CustomerChange]:
-        after_at, after_id = after_key(cursor, tuple[datetime, str])
-        rows = await self._pool.fetch(_CHANGED, tenant_id, since, after_at, after_id, limit + 1)
-        changes = [
-            CustomerChange(
-                customer_id=r["feed_id"],
-                updated_at=r["changed_at"],
-                latest=to_response(r) if r["id"] is not None else None,
-                responses_count=r["n"],
-                open_followups=r["open_followups"],
-            )
-            for r in rows
-        ]
+        after = after_key(cursor, tuple[datetime, str])
+        sql, args = changed_query(tenant_id, flt, after, now)
+        rows = await self._pool.fetch(sql, *args, limit + 1)
+        changes = [customer_change(r) for r in rows]
         return keyset_page(changes, limit, lambda c: (c.updated_at, c.customer_id))
+
+    async def stream(
+        self, *, tenant_id: UUID, flt: CustomerFilter, now: datetime
+    ) -> AsyncIterator[CustomerChange]:
+        cursor: str | None = None
+        while True:
+            page = await self.changed(
+                tenant_id=tenant_id, flt=flt, limit=EXPORT_PAGE, cursor=cursor, now=now
+            )
+            for change in page.items:
+                yield change
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
