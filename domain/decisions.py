@@ -149,6 +149,21 @@ def _decide(c: Comparison) -> Decision:
     return Decision.IMPROVED if c.adjusted_difference > 0 else Decision.WORSENED
 
 
+def overlaps(change: ChangeRecord, query: ResultQuery) -> bool:
+    """Whether the change's scope shares answers with the query's: the rule of a trend's
+    annotations. A change for all surveys, or for the query's survey, or any survey when the
+    query takes all; and no segment, or one the query does not filter on, or the very value
+    the query filters on. So a company-wide trend shows every change of the period, and a
+    team:sales trend hides a change made for team:support only."""
+    if not (change.survey_id is None or query.survey_id in (None, change.survey_id)):
+        return False
+    if change.segment is None:
+        return True
+    filtered = {s.dimension: s.value for s in query.segments}
+    value = filtered.get(change.segment.dimension)
+    return value is None or value == change.segment.value
+
+
 class TargetVerdict(msgspec.Struct, frozen=True, kw_only=True):
     target: float
     gap: float | None

@@ -139,8 +139,9 @@ class Recovery(msgspec.Struct, frozen=True, kw_only=True):
     detractors: int
 
     @property
-    def promoter_rate(self) -> float | None:
-        return round(self.promoters / self.answered_again, 4) if self.answered_again else None
+    def promoters_pct(self) -> float | None:
+        """Percentage (0-100, like every *_pct) of those who answered again as promoters."""
+        return 100 * self.promoters / self.answered_again if self.answered_again else None
 
 
 class CaseTimes(msgspec.Struct, frozen=True, kw_only=True):

@@ -65,13 +65,16 @@ class NpsSummary(msgspec.Struct, frozen=True, kw_only=True):
     detractors_pct: float | None
     mean_score: float | None
     histogram: Histogram
-    margin_of_error: float | None
-    ci95: Interval | None
+    margin_of_error: float | None  # 1.96 * standard_error: the interval's +- before clipping
+    ci95: Interval | None  # 100(p'-d') +- margin_of_error, clipped to [-100, 100]
     standard_error: float | None  # adjusted-Wald, on the -100..100 scale
 
 
+Z95 = 1.96  # the z of every result's ci95 and margin_of_error
+
+
 def adjusted_wald(
-    *, promoters: int, detractors: int, total: int, z: float = 1.96
+    *, promoters: int, detractors: int, total: int, z: float = Z95
 ) -> tuple[float, float, float]:
     """(100*se, low, high) of the adjusted-Wald interval (Rocks 2016), ends clipped to +-100.
 
@@ -133,7 +136,7 @@ def _summary(h: Histogram) -> NpsSummary:
         detractors_pct=100 * detractors / total,
         mean_score=sum(i * c for i, c in enumerate(h)) / total,
         histogram=h,
-        margin_of_error=(high - low) / 2,
+        margin_of_error=Z95 * se,  # the half-width before clipping, what sample sizes plan for
         ci95=Interval(low=low, high=high),
         standard_error=se,
     )

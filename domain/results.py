@@ -101,15 +101,17 @@ async def nps_breakdown(
 
 
 class Change(msgspec.Struct, frozen=True, kw_only=True):
-    """A trend point against the previous non-empty point."""
+    """A trend point against the last earlier point that had answers (`compared_with`)."""
 
+    compared_with: date
     difference: float | None
     p_value: float | None
     significant: bool | None
 
 
 def trend_changes(points: Sequence[Point]) -> list[Change | None]:
-    """Per point, its change since the previous non-empty point (None for the first)."""
+    """Per point with answers, its change since the last earlier point with answers: empty
+    points in between are skipped, not compared with. None for an empty point and the first."""
     out: list[Change | None] = []
     previous: Point | None = None
     for point in points:
@@ -118,7 +120,12 @@ def trend_changes(points: Sequence[Point]) -> list[Change | None]:
         else:
             c = compare(previous.summary.histogram, point.summary.histogram)
             out.append(
-                Change(difference=c.difference, p_value=c.p_value, significant=c.significant)
+                Change(
+                    compared_with=previous.start,
+                    difference=c.difference,
+                    p_value=c.p_value,
+                    significant=c.significant,
+                )
             )
         if point.summary.total:
             previous = point
@@ -129,13 +136,13 @@ class VsRest(msgspec.Struct, frozen=True, kw_only=True):
     """A segment value against every other answer of the same filter, judged by Holm's rule.
 
     `comparison.significant` and `flag` both say: Holm-adjusted p < alpha; the comparison's
-    interval is built at `ci_level`, the level of the Holm step that tested this value, so it
+    interval is built at `ci_level_pct`, the level of the Holm step that tested this value, so it
     excludes 0 exactly when the value is significant.
     """
 
     comparison: Comparison
     p_value_adjusted: float | None
-    ci_level: float | None
+    ci_level_pct: float | None
     flag: str  # "below" | "above" | "in_line"
 
 
@@ -158,7 +165,7 @@ def vs_rest(groups: Sequence[Group], total: Histogram, *, alpha: float = 0.05) -
 
 def _judged(c: Comparison, p_adj: float | None, level: float | None, alpha: float) -> VsRest:
     if p_adj is None or level is None or c.adjusted_difference is None:
-        return VsRest(comparison=c, p_value_adjusted=None, ci_level=None, flag="in_line")
+        return VsRest(comparison=c, p_value_adjusted=None, ci_level_pct=None, flag="in_line")
     assert c.standard_error is not None
     significant = p_adj < alpha
     interval = difference_interval(c.adjusted_difference, c.standard_error, critical_z(level))
@@ -168,7 +175,7 @@ def _judged(c: Comparison, p_adj: float | None, level: float | None, alpha: floa
     return VsRest(
         comparison=msgspec.structs.replace(c, difference_ci95=interval, significant=significant),
         p_value_adjusted=p_adj,
-        ci_level=1 - level,
+        ci_level_pct=100 * (1 - level),
         flag=flag,
     )
 

@@ -16,9 +16,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from domain.nps import Histogram, Interval, adjusted_wald, summarize
-
-Z95 = 1.96  # as in every summary's ci95 (nps.adjusted_wald)
+from domain.nps import Z95, Histogram, Interval, adjusted_wald, summarize
 
 
 def normal_cdf(x: float) -> float:

@@ -83,6 +83,8 @@ class ChangeController(Controller):
         "/",
         operation_id="listChanges",
         summary="List changes by effective date",
+        description="Oldest `effective_on` first (ties by id); `from`/`to` bound "
+        "`effective_on`, `survey_id` keeps the changes recorded for that survey.",
         opt=requires(Scope.RESULTS_READ, Scope.MANAGE),
         responses=problems(403),
     )

@@ -13,12 +13,12 @@ from api.auth import principal_of, requires
 from api.docs import problems
 from api.params import compare_queries, parse_dimension, result_query, today_for
 from api.schemas.results import (
-    Annotation,
     Breakdown,
     CompareResult,
     NpsResult,
     SampleSize,
     Trend,
+    annotation,
     breakdown_group,
     compare_result,
     nps_result,
@@ -26,7 +26,7 @@ from api.schemas.results import (
 )
 from api.services import services_of
 from domain import results as uc
-from domain.decisions import judge, results_target, target_for
+from domain.decisions import judge, overlaps, results_target, target_for
 from domain.model import CallerKind, ResultQuery, Scope, SegmentFilter
 from domain.periods import TrendInterval
 from domain.stats import sample_size_for_margin
@@ -40,6 +40,14 @@ From = Annotated[
 To = Annotated[
     str | None,
     QueryParameter(description="YYYY-MM-DD, inclusive, in the tenant's zone; default today"),
+]
+BreakdownOrder = Annotated[
+    uc.BreakdownSort,
+    QueryParameter(
+        description="`total`: most answers first; `nps`: lowest NPS first; `difference`: most "
+        "negative `vs_rest.difference` first (a value with no rest last); `gap`: furthest "
+        "below its target first (values without a target last). Ties by value."
+    ),
 ]
 Segment = Annotated[
     list[str] | None,
@@ -94,8 +102,10 @@ class ResultsController(Controller):
         operation_id="getNpsBreakdown",
         summary="NPS per value of one dimension, each against the rest of the filter",
         description="`vs_rest` compares each value with every other answer of the same filter "
-        "(not with the total that contains it); p-values are Holm-adjusted over the groups and "
-        "`flag` says `below`, `above` or `in_line` at alpha 0.05.",
+        "(not with the total that contains it); p-values are Holm-adjusted over the groups, "
+        "and one rule gives both `significant` and `flag` (`below`, `above` or `in_line`): "
+        "the adjusted p below 0.05. The interval is built at the Holm step's level, so it "
+        "excludes 0 exactly when `significant` is true.",
         responses=problems(403),
     )
     async def breakdown(
@@ -106,7 +116,7 @@ class ResultsController(Controller):
         from_: From = None,
         to: To = None,
         segment: Segment = None,
-        sort: FromQuery[uc.BreakdownSort] = uc.BreakdownSort.TOTAL,
+        sort: BreakdownOrder = uc.BreakdownSort.TOTAL,
     ) -> Breakdown:
         services = services_of(request)
         query = _query(request, survey_id, from_, to, segment)
@@ -133,6 +143,12 @@ class ResultsController(Controller):
         "/trend",
         operation_id="getNpsTrend",
         summary="NPS per day, ISO week or month",
+        description="Each point with answers carries `change` against the last earlier point "
+        "with answers (`compared_with`; empty points are skipped, and are themselves "
+        "`change: null`). `annotations` lists the recorded changes effective in the range "
+        "whose scope shares answers with the trend's: any survey's change on a trend of all "
+        "surveys, a change of all answers or of the trend's survey otherwise, and a "
+        "segment-scoped change unless the trend filters that dimension on another value.",
         responses=problems(403),
     )
     async def trend(
@@ -162,11 +178,7 @@ class ResultsController(Controller):
                 trend_point(p, c, judge(target, p.summary) if target else None)
                 for p, c in zip(points, changes, strict=True)
             ],
-            annotations=[
-                Annotation(change_id=m.id, title=m.title, effective_on=m.effective_on)
-                for m in made
-                if query.survey_id is None or m.survey_id in (None, query.survey_id)
-            ],
+            annotations=[annotation(m) for m in made if overlaps(m, query)],
         )
 
     @get(
@@ -221,7 +233,9 @@ class ResultsController(Controller):
         summary="Answers needed for a margin of error",
         description="Answers needed for a 95 % interval of ±`margin` points, given the "
         "distribution of the last 30 days (worst case when there are none), and how many "
-        "more that is than the scope received in those 30 days.",
+        "more that is than the scope received in those 30 days: the 30 local days of the "
+        "tenant's zone ending today (today included, `from`..`to`), each answer on the local "
+        "day of its `answered_at`, excluded answers not counted.",
         responses=problems(403),
     )
     async def sample_size(
@@ -242,6 +256,8 @@ class ResultsController(Controller):
             needed=needed,
             answers_last_30_days=summary.total,
             more_needed=max(0, needed - summary.total),
+            from_=query.start,
+            to=query.end,
             assumption="observed distribution of the last 30 days"
             if summary.total
             else "no answers yet: worst case (half promoters, half detractors)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -27,7 +28,13 @@ class CustomerOut(msgspec.Struct, frozen=True, kw_only=True):
     responses_count: int
     first_answered_at: datetime
     last_answered_at: datetime
-    history: list[ResponseOut]
+    history: Annotated[
+        list[ResponseOut],
+        msgspec.Meta(
+            description="the customer's last 20 answers, newest `answered_at` first "
+            "(ties: newest answer id first), excluded answers included"
+        ),
+    ]
     open_followups: int
 
 

@@ -9,23 +9,39 @@ from uuid import UUID
 import msgspec
 
 from api.schemas.common import Name, Wire
-from domain.followups import Case, CaseStats, CaseUpdate, Note, Settings, Status
+from domain.followups import (
+    MAX_SLA_HOURS,
+    Case,
+    CaseStats,
+    CaseUpdate,
+    Note,
+    Settings,
+    Status,
+)
 from domain.nps import Category
 
 Resolution = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 NoteText = Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+SlaHours = Annotated[
+    int,
+    msgspec.Meta(
+        ge=1,
+        le=MAX_SLA_HOURS,
+        description="hours from the answer to a new case's deadline: 1 to 2160 (90 days)",
+    ),
+]
 
 
 class SettingsUpdate(Wire):
     followup_categories: (
         Annotated[list[Category], msgspec.Meta(max_length=3)] | msgspec.UnsetType
     ) = msgspec.UNSET
-    followup_sla_hours: int | msgspec.UnsetType = msgspec.UNSET
+    followup_sla_hours: SlaHours | msgspec.UnsetType = msgspec.UNSET
 
 
 class SettingsOut(msgspec.Struct, frozen=True, kw_only=True):
     followup_categories: list[Category]
-    followup_sla_hours: int
+    followup_sla_hours: SlaHours
 
 
 class CaseUpdateIn(Wire):
@@ -82,7 +98,13 @@ class RecoveryOut(msgspec.Struct, frozen=True, kw_only=True):
     promoters: int
     passives: int
     detractors: int
-    promoter_rate: float | None
+    promoters_pct: Annotated[
+        float | None,
+        msgspec.Meta(
+            description="percentage (0-100) of `answered_again` whose next answer was a "
+            "promoter; null when nobody answered again"
+        ),
+    ]
 
 
 class CaseStatsOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -148,6 +170,6 @@ def stats_out(s: CaseStats) -> CaseStatsOut:
             promoters=r.promoters,
             passives=r.passives,
             detractors=r.detractors,
-            promoter_rate=r.promoter_rate,
+            promoters_pct=r.promoters_pct,
         ),
     )

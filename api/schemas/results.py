@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 
 from domain import results
-from domain.decisions import TargetVerdict
+from domain.decisions import ChangeRecord, TargetVerdict
 from domain.nps import Interval, NpsSummary
 from domain.periods import TrendInterval
 from domain.results import Group, Point
@@ -21,33 +21,57 @@ class Ci95(msgspec.Struct, frozen=True, kw_only=True):
     high: float
 
 
+def _doc(text: str) -> msgspec.Meta:
+    return msgspec.Meta(description=text)
+
+
+def _pct(category: str) -> msgspec.Meta:
+    return _doc(f"percentage (0-100) of the answers that are {category}")
+
+
 class Figures(msgspec.Struct, frozen=True, kw_only=True):
     """NPS figures of one set of answers; nulls when there are none."""
 
-    nps: float | None
+    nps: Annotated[
+        float | None, _doc("`promoters_pct` - `detractors_pct`, from -100 to 100, unrounded")
+    ]
     total: int
     promoters: int
     passives: int
     detractors: int
-    promoters_pct: float | None
-    passives_pct: float | None
-    detractors_pct: float | None
+    promoters_pct: Annotated[float | None, _pct("promoters (9-10)")]
+    passives_pct: Annotated[float | None, _pct("passives (7-8)")]
+    detractors_pct: Annotated[float | None, _pct("detractors (0-6)")]
     mean_score: float | None
     histogram: list[int]
-    margin_of_error: float | None
-    ci95: Ci95 | None
-    target: float | None = None
-    gap: float | None = None
+    margin_of_error: Annotated[
+        float | None,
+        _doc(
+            "1.96 x the adjusted-Wald standard error, in points: the +- of `ci95` before it "
+            "is clipped to [-100, 100] (so near the ends `ci95` is narrower on one side), "
+            "and the figure `/v1/nps/sample-size` plans for"
+        ),
+    ]
+    ci95: Annotated[
+        Ci95 | None,
+        _doc(
+            "adjusted-Wald 95 % interval (Rocks 2016): 100(p'-d') +- `margin_of_error` with "
+            "p' = (P + 3/4)/(N + 3), d' = (D + 3/4)/(N + 3), clipped to [-100, 100]"
+        ),
+    ]
+    target: Annotated[
+        float | None, _doc("the NPS target set for exactly this scope (PUT /v1/targets)")
+    ] = None
+    gap: Annotated[
+        float | None,
+        _doc("`nps` - `target`: positive above the target, negative short of it, in points"),
+    ] = None
     target_met: Literal["yes", "no", "uncertain"] | None = None  # judged on the interval
 
 
 class NpsResult(Figures, frozen=True, kw_only=True):
     from_: date = msgspec.field(name="from")
     to: date
-
-
-def _doc(text: str) -> msgspec.Meta:
-    return msgspec.Meta(description=text)
 
 
 Difference = Annotated[float | None, _doc("b - a of the two NPS values as shown, in points")]
@@ -66,8 +90,15 @@ PValue = Annotated[float | None, _doc("two-sided, from the normal distribution o
 
 
 class Change(msgspec.Struct, frozen=True, kw_only=True):
-    """Against the previous point that had answers (adjusted-Wald test, alpha 0.05)."""
+    """Against the last earlier point that had answers (adjusted-Wald test, alpha 0.05)."""
 
+    compared_with: Annotated[
+        date,
+        _doc(
+            "`start` of the point this one is compared with: the last earlier point with "
+            "answers (empty points in between are skipped)"
+        ),
+    ]
     difference: Difference
     p_value: PValue
     significant: Annotated[bool | None, _doc("`p_value` < 0.05")]
@@ -85,13 +116,14 @@ class VsRest(msgspec.Struct, frozen=True, kw_only=True):
     difference_ci95: Annotated[
         Ci95 | None,
         _doc(
-            "`adjusted_difference` ± z·`standard_error` at `ci_level` (the level of the "
+            "`adjusted_difference` ± z·`standard_error` at `ci_level_pct` (the level of the "
             "Holm step that tested this value), within [-200, 200]: excludes 0 exactly when "
             "`significant`"
         ),
     ]
-    ci_level: Annotated[
-        float | None, _doc("confidence level of `difference_ci95`, e.g. 0.9875 (1 - 0.05/4)")
+    ci_level_pct: Annotated[
+        float | None,
+        _doc("confidence level of `difference_ci95` in percent, e.g. 98.75 (100·(1 - 0.05/4))"),
     ]
     z: Z
     p_value: Annotated[float | None, _doc("two-sided p of `z`, before adjustment")]
@@ -147,19 +179,36 @@ class CompareResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SampleSize(msgspec.Struct, frozen=True, kw_only=True):
-    margin: float
-    needed: int
-    answers_last_30_days: int
-    more_needed: int
+    margin: Annotated[float, _doc("the margin asked for, in points")]
+    needed: Annotated[
+        int,
+        _doc(
+            "smallest number of answers whose 95 % adjusted-Wald margin_of_error is at most "
+            "`margin`, given the distribution of the 30 days `from`..`to`"
+        ),
+    ]
+    answers_last_30_days: Annotated[
+        int, _doc("answers of the scope counted on the 30 local days `from`..`to`")
+    ]
+    more_needed: Annotated[int, _doc("`needed` - `answers_last_30_days`, at least 0")]
     assumption: str
+    from_: Annotated[
+        date, _doc("first of the 30 days: 29 days before today, in the tenant's zone")
+    ] = msgspec.field(name="from")
+    to: Annotated[date, _doc("today in the tenant's zone (included)")]
 
 
 class Annotation(msgspec.Struct, frozen=True, kw_only=True):
-    """A change the company made that falls in the trend's range (for marking charts)."""
+    """A recorded change effective in the trend's range whose scope shares answers with the
+    trend's (for marking charts): see the README's rule."""
 
     change_id: UUID
     title: str
     effective_on: date
+    survey_id: Annotated[UUID | None, _doc("the change's survey; null: all surveys")]
+    segment: Annotated[
+        str | None, _doc("the change's segment (`dimension:value`); null: all answers")
+    ]
 
 
 class Trend(msgspec.Struct, frozen=True, kw_only=True):
@@ -211,7 +260,7 @@ def breakdown_group(
             adjusted_difference=c.adjusted_difference,
             standard_error=c.standard_error,
             difference_ci95=_ci(c.difference_ci95),
-            ci_level=rest.ci_level,
+            ci_level_pct=rest.ci_level_pct,
             z=c.z,
             p_value=c.p_value,
             p_value_adjusted=rest.p_value_adjusted,
@@ -227,7 +276,10 @@ def trend_point(
     out = None
     if change is not None:
         out = Change(
-            difference=change.difference, p_value=change.p_value, significant=change.significant
+            compared_with=change.compared_with,
+            difference=change.difference,
+            p_value=change.p_value,
+            significant=change.significant,
         )
     return TrendPoint(**figures(p.summary, verdict), start=p.start, end=p.end, change=out)  # type: ignore[arg-type]
 
@@ -248,4 +300,14 @@ def compare_result(
         significant=c.significant,
         method=c.method,
         assumption=c.assumption,
+    )
+
+
+def annotation(c: ChangeRecord) -> Annotation:
+    return Annotation(
+        change_id=c.id,
+        title=c.title,
+        effective_on=c.effective_on,
+        survey_id=c.survey_id,
+        segment=f"{c.segment.dimension}:{c.segment.value}" if c.segment else None,
     )

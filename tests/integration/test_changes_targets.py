@@ -44,13 +44,47 @@ async def test_change_lifecycle_and_annotations(app_client, tenant, survey_id) -
         )
     ).json()
     assert trend["annotations"] == [
-        {"change_id": change["id"], "title": "Support rota v2", "effective_on": "2026-05-15"}
+        {
+            "change_id": change["id"],
+            "title": "Support rota v2",
+            "effective_on": "2026-05-15",
+            "survey_id": survey_id,
+            "segment": "team:support",
+        }
     ]
     assert (
         await app_client.delete(f"/v1/changes/{change['id']}", headers=tenant.headers)
     ).status_code == 204
     r = await app_client.get(f"/v1/changes/{change['id']}", headers=tenant.headers)
     assert r.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("segments", "shown"),
+    [
+        ([], True),  # all answers: a support-only change still moves part of them
+        (["team:support"], True),
+        (["region:emea"], True),  # another dimension: the support team's answers are in it
+        (["team:sales"], False),  # none of these answers is the support team's
+        (["team:sales", "region:emea"], False),
+    ],
+)
+async def test_a_trend_annotates_the_changes_whose_scope_shares_its_answers(
+    app_client, tenant, survey_id, segments, shown
+) -> None:
+    made = await app_client.post(
+        "/v1/changes",
+        json={"title": "Chat", "effective_on": "2026-05-15", "segment": "team:support"},
+        headers=tenant.headers,
+    )
+    assert made.status_code == 201, made.text
+    params: dict[str, object] = {"interval": "month", "from": "2026-05-01", "to": "2026-05-31"}
+    trend = (
+        await app_client.get(
+            "/v1/nps/trend", params=params | {"segment": segments}, headers=tenant.headers
+        )
+    ).json()
+    assert [a["change_id"] for a in trend["annotations"]] == ([made.json()["id"]] if shown else [])
 
 
 async def test_impact_says_improved_when_the_change_worked(app_client, tenant, survey_id) -> None:

@@ -128,6 +128,7 @@ async def test_trend_points_carry_their_change(app_client, tenant, survey_id) ->
     assert points[0]["change"] is None and points[1]["change"] is None
     change = points[2]["change"]
     assert change["difference"] == pytest.approx(200.0) and change["significant"] is True
+    assert change["compared_with"] == "2026-03-02"  # the empty week between is skipped
 
 
 async def test_breakdown_flags_segments_against_the_rest(app_client, tenant, survey_id) -> None:
@@ -172,7 +173,7 @@ async def test_sample_size_for_a_margin(app_client, tenant, survey_id) -> None:
     ).json()
     assert empty["needed"] == 1534 and empty["more_needed"] == 1534
     assert "worst case" in empty["assumption"]
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     today = datetime.now(UTC).date().isoformat()
     await post_batch(
@@ -183,6 +184,8 @@ async def test_sample_size_for_a_margin(app_client, tenant, survey_id) -> None:
     ).json()
     assert got["answers_last_30_days"] == 100
     assert got["more_needed"] == max(0, got["needed"] - 100)
+    assert got["to"] == today  # the tenant's zone is UTC here
+    assert got["from"] == (datetime.now(UTC).date() - timedelta(days=29)).isoformat()
     for margin in (0, -1, 101, "wide"):
         r = await app_client.get(
             "/v1/nps/sample-size", params={"margin": margin}, headers=tenant.headers

@@ -77,6 +77,7 @@ async def test_settings_choose_categories_and_deadline(app_client, tenant, surve
         ({"followup_categories": ["critic"]}, "followup_categories"),
         ({"followup_categories": ["detractor", "detractor"]}, "followup_categories"),
         ({"followup_sla_hours": 0}, "followup_sla_hours"),
+        ({"followup_sla_hours": 2161}, "followup_sla_hours"),
         ({"followup_sla_hours": "48"}, "followup_sla_hours"),
         ({"sla": 4}, "sla"),
     ],
@@ -281,7 +282,7 @@ async def test_stats_count_states_median_times_and_recovery(
         "promoters": 1,
         "passives": 0,
         "detractors": 1,
-        "promoter_rate": 0.5,
+        "promoters_pct": 50.0,
     }
     empty = await app_client.get("/v1/followups/stats?from=2020-01-01&to=2020-01-31", headers=h)
     assert empty.json()["opened"] == 0 and empty.json()["median_hours_to_close"] is None

@@ -18,7 +18,7 @@ def _expected(p: int, pa: int, d: int) -> dict:
     pp, dp = (p + 0.75) / np_, (d + 0.75) / np_
     se = math.sqrt((pp + dp - (pp - dp) ** 2) / np_)
     low, high = max(-100.0, 100 * (pp - dp) - 196 * se), min(100.0, 100 * (pp - dp) + 196 * se)
-    return {"nps": 100 * (p - d) / n, "low": low, "high": high, "moe": (high - low) / 2}
+    return {"nps": 100 * (p - d) / n, "low": low, "high": high, "moe": 196 * se}
 
 
 async def test_nps_figures_match_the_definition(app_client, tenant, survey_id) -> None:

@@ -108,7 +108,7 @@ def test_stats_take_medians_of_hours_and_count_states() -> None:
     assert (s.opened, s.open, s.in_progress, s.closed, s.overdue) == (4, 1, 1, 2, 2)
     assert s.median_hours_to_first_contact == 3.0  # median of 1, 3, 8
     assert s.median_hours_to_close == 20.0  # median of 10, 30
-    assert s.recovery.promoter_rate == 0.5
+    assert s.recovery.promoters_pct == 50.0
     empty = case_stats(
         T0.date(),
         T0.date(),
@@ -119,7 +119,7 @@ def test_stats_take_medians_of_hours_and_count_states() -> None:
             )
         ),
     )
-    assert empty.median_hours_to_close is None and empty.recovery.promoter_rate is None
+    assert empty.median_hours_to_close is None and empty.recovery.promoters_pct is None
 
 
 def test_settings_rules() -> None:

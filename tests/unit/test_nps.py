@@ -78,14 +78,17 @@ def test_summary_of_a_hand_worked_example() -> None:
     assert s.margin_of_error == pytest.approx(15.456, abs=1e-3)
 
 
-def test_interval_clipped_at_the_top_reports_the_clipped_half_width() -> None:
+def test_a_clipped_interval_keeps_the_unclipped_margin_of_error() -> None:
+    # margin_of_error is 1.96 se, the +- before clipping (what sample-size plans for): near
+    # +100 the interval is cut at 100 and is then narrower above than margin_of_error says.
     s = summarize((0,) * 10 + (5,))  # 5 promoters, nothing else: unclipped high exceeds 100
-    _, low, high = _by_hand(5, 0, 0)
-    assert high == 100.0 and s.ci95 is not None
+    centre, low, high = _by_hand(5, 0, 0)
+    assert high == 100.0 and s.ci95 is not None and s.standard_error is not None
     assert s.ci95.high == 100.0
     assert s.ci95.low == pytest.approx(low, rel=1e-12)
-    assert s.margin_of_error == pytest.approx((100.0 - low) / 2, rel=1e-12)
-    assert s.margin_of_error < 1.96 * s.standard_error  # type: ignore[operator]
+    assert s.margin_of_error == pytest.approx(1.96 * s.standard_error, rel=1e-12)
+    assert s.margin_of_error == pytest.approx(centre - low, rel=1e-12)
+    assert s.margin_of_error > (s.ci95.high - s.ci95.low) / 2
 
 
 def test_a_single_promoter_lies_outside_its_own_interval() -> None:
@@ -148,7 +151,11 @@ def test_summary_properties(h: Histogram) -> None:
     assert sum(x for x in pcts if x is not None) == pytest.approx(100.0)
     assert s.nps == pytest.approx(s.promoters_pct - s.detractors_pct, abs=1e-9)  # type: ignore[operator]
     assert 0 <= s.mean_score <= 10
-    assert s.margin_of_error == pytest.approx((s.ci95.high - s.ci95.low) / 2)
+    assert s.margin_of_error is not None and s.standard_error is not None
+    assert s.margin_of_error == pytest.approx(1.96 * s.standard_error)
+    assert s.margin_of_error >= (s.ci95.high - s.ci95.low) / 2 - 1e-9  # ends carry rounding
+    if s.ci95.low > -100 and s.ci95.high < 100:  # not clipped: the half-width itself
+        assert s.margin_of_error == pytest.approx((s.ci95.high - s.ci95.low) / 2, abs=1e-9)
 
 
 @given(histograms, histograms, histograms)

@@ -52,13 +52,13 @@ def test_a_clear_outlier_is_flagged_significant_with_an_interval_below_zero() ->
     assert worst.flag == "below" and worst.comparison.significant is True
     ci = worst.comparison.difference_ci95
     assert ci is not None and ci.high < 0
-    assert worst.ci_level == pytest.approx(1 - 0.05 / 4)  # the first Holm step of four
+    assert worst.ci_level_pct == pytest.approx(100 * (1 - 0.05 / 4))  # the first Holm step of four
 
 
 def test_a_single_value_has_no_rest_to_compare_with() -> None:
     (only,) = _judge(hist(3, 2, 1))
     assert only.flag == "in_line" and only.comparison.significant is None
-    assert only.comparison.difference_ci95 is None and only.ci_level is None
+    assert only.comparison.difference_ci95 is None and only.ci_level_pct is None
 
 
 small = st.integers(min_value=0, max_value=15)
@@ -86,4 +86,4 @@ def test_flag_significant_and_interval_agree_for_every_value(hists: list[Histogr
         assert ci is not None and -200.0 <= ci.low <= ci.high <= 200.0
         if c.significant:
             assert v.flag == ("below" if ci.high < 0 else "above")
-        assert v.ci_level is not None and 1 - 0.05 <= v.ci_level < 1
+        assert v.ci_level_pct is not None and 95.0 <= v.ci_level_pct < 100.0
