@@ -35,9 +35,16 @@ from api.export import document_export_formats
 from api.logging import configure_logging, request_logging
 from api.openapi_params import document_parameters
 from api.openapi_responses import document_responses
+from api.ratelimit import (
+    RateLimited,
+    RateLimiting,
+    rate_limit_middleware,
+    rate_limited_handler,
+)
 from api.services import Services
 from api.webhook_docs import add_webhooks
 from domain.browser import token_secret
+from domain.ratelimit import AUTH_FAILURES, DefaultLimits, Limit
 from infra.browser_origins import PgBrowserOrigins
 from infra.comment_terms import StopWordLemmaAnalyzer
 from infra.outage import DEPENDENCY_DOWN, NOT_AN_OUTAGE
@@ -48,6 +55,7 @@ from infra.postgres.followups import PgFollowupRepository
 from infra.postgres.responses import PgResponseExporter
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.postgres.webhooks import PgWebhookRepository
+from infra.redis.ratelimit import Clock
 from infra.runtime import Runtime, open_runtime
 from infra.settings import Settings
 
@@ -120,6 +128,7 @@ def openapi_config() -> OpenAPIConfig:
 def exception_handlers() -> dict[type[Exception], object]:
     """The error table, with every "dependency down" error of infra answered 503 once here."""
     handlers: dict[type[Exception], object] = dict(EXCEPTION_HANDLERS)
+    handlers[RateLimited] = rate_limited_handler
     for exc_type in DEPENDENCY_DOWN:
         handlers.setdefault(exc_type, outage_handler)  # type: ignore[arg-type]
     for exc_type in NOT_AN_OUTAGE:
@@ -127,7 +136,25 @@ def exception_handlers() -> dict[type[Exception], object]:
     return handlers
 
 
-def services_for(rt: Runtime) -> Services:
+def rate_limiting(rt: Runtime, settings: Settings) -> RateLimiting:
+    return RateLimiting(
+        enabled=settings.rate_limits,
+        limiter=rt.limiter,
+        defaults=DefaultLimits(
+            per_key=settings.rate_limit_per_key,
+            per_tenant=settings.rate_limit_per_tenant,
+            window_s=settings.rate_limit_window_s,
+        ),
+        auth_failures=Limit(
+            name=AUTH_FAILURES,
+            quota=settings.auth_failure_limit,
+            window_s=settings.auth_failure_window_s,
+        ),
+        proxy_hops=settings.trusted_proxy_hops,
+    )
+
+
+def services_for(rt: Runtime, settings: Settings) -> Services:
     return Services(
         uow=PgUnitOfWorkFactory(rt.pool),
         ingestor=rt.batcher,
@@ -148,6 +175,7 @@ def services_for(rt: Runtime) -> Services:
         check_redis=rt.redis_up,
         token_secret=token_secret(rt.admin_token_hash),
         browser_origins=PgBrowserOrigins(rt.pool),
+        rate_limits=rate_limiting(rt, settings),
     )
 
 
@@ -156,22 +184,24 @@ def create_app(
     *,
     runtime: Runtime | None = None,
     extra_handlers: Sequence[ControllerRouterHandler] = (),
+    rate_clock: Clock | None = None,
 ) -> Litestar:
     """The API; with `runtime` given (tests), its pools are used and left open.
 
-    `extra_handlers` lets the benchmark add its baseline routes to the very same app.
+    `extra_handlers` lets the benchmark add its baseline routes to the very same app;
+    `rate_clock` (tests) replaces Redis's clock in the rate limiter.
     """
     configure_logging(level=settings.log_level, fmt=settings.log_format)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if runtime is not None:
-            app.state.services = services_for(runtime)
+            app.state.services = services_for(runtime, settings)
             app.state.runtime = runtime
             yield
             return
-        async with open_runtime(settings) as rt:
-            app.state.services = services_for(rt)
+        async with open_runtime(settings, rate_clock=rate_clock) as rt:
+            app.state.services = services_for(rt, settings)
             app.state.runtime = rt
             # Everything alive now (routes, schemas, pools) lives as long as the process:
             # kept out of the collector's scans, which otherwise walked it all again and
@@ -186,6 +216,7 @@ def create_app(
         middleware=[
             browser_preflight,
             DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in PUBLIC_PATHS]),
+            *([rate_limit_middleware] if settings.rate_limits else []),
         ],
         before_send=[cors_headers],
         openapi_config=openapi_config(),

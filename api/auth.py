@@ -10,7 +10,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from api.errors import BodyTooLarge
-from domain.browser import PUBLISHABLE_MAX_BODY
+from api.ratelimit import note_auth_failure, refuse_if_throttled
+from domain.browser import PUBLISHABLE_MAX_BODY, TOKEN_PREFIX
 from domain.keys import hash_secret
 from domain.model import CallerKind, Principal, Scope
 
@@ -47,15 +48,12 @@ def _check_browser_caller(
         raise BodyTooLarge(detail=f"a publishable key's body limit is {PUBLISHABLE_MAX_BODY} bytes")
 
 
-def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     # Straight from the ASGI scope: building the connection's Headers costs more than this.
-    header = next(
-        (v.decode("latin-1") for k, v in connection.scope["headers"] if k == b"authorization"),
-        "",
-    )
+    header = _header(connection, b"authorization") or ""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthorizedException("missing bearer token in the Authorization header")
+        return None
     return token.strip()
 
 
@@ -63,15 +61,23 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        token = _bearer(connection)
         services = connection.app.state.services
-        if connection.scope["path"].startswith("/v1/admin"):
-            if not hmac.compare_digest(hash_secret(token), services.admin_token_hash):
-                raise NotAuthorizedException("invalid admin token")
-            return AuthenticationResult(user=ADMIN, auth=None)
-        principal = await services.authenticate(token)
+        admin = connection.scope["path"].startswith("/v1/admin")
+        token = _bearer(connection)
+        # A key verified lately is served from the cache: only its exact token finds it, so
+        # guessing never gets there and needs no throttle check. Browser tokens are checked
+        # by their signature, without the database: they are throttled on failure only.
+        principal = None if admin or token is None else services.principals.get(token)
         if principal is None:
-            raise NotAuthorizedException("invalid or revoked API key")
+            if token is None or not token.startswith(TOKEN_PREFIX):
+                await refuse_if_throttled(connection)
+            try:
+                principal = await _verify(connection, token, admin=admin)
+            except NotAuthorizedException:
+                await note_auth_failure(connection)
+                raise
+        if principal == ADMIN:
+            return AuthenticationResult(user=ADMIN, auth=None)
         opt = connection.scope["route_handler"].opt
         if principal.kind is not CallerKind.SECRET:
             connection.scope[CALLER] = principal  # type: ignore[literal-required]
@@ -81,6 +87,23 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             connection.scope["user"] = principal  # the 403 is logged with its tenant
             raise PermissionDeniedException(f"this API key lacks the scope '{wanted[1]}'")
         return AuthenticationResult(user=principal, auth=None)
+
+
+async def _verify(
+    connection: ASGIConnection[Any, Any, Any, Any], token: str | None, *, admin: bool
+) -> Any:
+    """The admin marker or the caller's principal; 401 for anything else."""
+    if token is None:
+        raise NotAuthorizedException("missing bearer token in the Authorization header")
+    services = connection.app.state.services
+    if admin:
+        if not hmac.compare_digest(hash_secret(token), services.admin_token_hash):
+            raise NotAuthorizedException("invalid admin token")
+        return ADMIN
+    principal = await services.authenticate(token)
+    if principal is None:
+        raise NotAuthorizedException("invalid or revoked API key")
+    return principal
 
 
 def requires(*scopes: Scope, browser: CallerKind | None = None) -> dict[str, Any]:

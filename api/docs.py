@@ -22,6 +22,8 @@ PROBLEM_DESCRIPTIONS = {
     409: "Conflict with the current state",
     413: "Body larger than 1 MiB",
     422: "Invalid input; `errors` names each field",
+    429: "Rate limit used up (the key's or the tenant's), or too many failed "
+    "authentications from this address; `Retry-After` says when to try again",
 }
 
 
@@ -78,12 +80,29 @@ HEADERS: dict[str, OpenAPIHeader] = {
     "WWW-Authenticate": _header(
         "The authentication scheme to use.", "Bearer", type=OpenAPIType.STRING
     ),
+    "RateLimit-Policy": _header(
+        "The quota policies of the request (draft-ietf-httpapi-ratelimit-headers-11): `q` "
+        "units per `w` seconds for the API key (`key`) and for all keys of its tenant "
+        "(`tenant`), or per client address for failed authentications (`auth-failures`). "
+        "A request costs 1 unit, a batch 1 per answer.",
+        '"key";q=1200;w=60, "tenant";q=3000;w=60',
+        type=OpenAPIType.STRING,
+    ),
+    "RateLimit": _header(
+        "What is left under each policy: `r` units available now, `t` seconds until all "
+        "are available again (on a 429: until this request would pass).",
+        '"key";r=1187;t=1, "tenant";r=2950;t=3',
+        type=OpenAPIType.STRING,
+    ),
 }
 # Headers on every response of a status, whatever the operation ("*": every response).
 STATUS_HEADERS: dict[int | str, tuple[str, ...]] = {
     "*": ("X-Request-Id",),
     401: ("WWW-Authenticate",),
+    429: ("Retry-After", "RateLimit-Policy", "RateLimit"),
 }
+# Headers on every success of an operation called with an API key (api.ratelimit).
+KEY_SUCCESS_HEADERS = ("RateLimit-Policy", "RateLimit")
 
 
 def header(*names: str) -> list[ResponseHeader]:

@@ -41,6 +41,13 @@ class ProblemDetails(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
         ]
         | None
     ) = None
+    violated_policies: (
+        Annotated[
+            list[str],
+            msgspec.Meta(description="429 only: the exceeded policies of the RateLimit headers"),
+        ]
+        | None
+    ) = None
 
 
 Problem = ProblemDetails

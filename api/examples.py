@@ -27,6 +27,7 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
         "segment": "team:support",
         "ttl_seconds": 900,
     },
+    "updateTenant": {"rate_limits": {"per_key": 6000, "per_tenant": 20000, "window_s": 60}},
     "createSurvey": {
         "name": "Relationship 2026",
         "kind": "relational",

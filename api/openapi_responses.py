@@ -25,7 +25,7 @@ from litestar.openapi.spec import (
     Reference,
 )
 
-from api.docs import HEADERS, PROBLEM_DESCRIPTIONS, STATUS_HEADERS
+from api.docs import HEADERS, KEY_SUCCESS_HEADERS, PROBLEM_DESCRIPTIONS, STATUS_HEADERS
 from api.errors import PROBLEM_JSON, FieldProblem, problem_body
 from api.idempotency import REPLAYED
 
@@ -39,6 +39,7 @@ _EXAMPLES = {
     409: ("conflict", "Conflict", "the survey is archived and takes no new answers"),
     413: (None, None, "the request body is larger than the limit of 1 MiB"),
     422: ("validation-error", "Invalid input", "score: Expected `int` <= 10"),
+    429: (None, None, "this API key's rate limit of 1200 per 60 s is used up; retry after 1 s"),
 }
 
 
@@ -58,6 +59,8 @@ def _problem_example(status: int) -> dict[str, Any]:
     field = FieldProblem(field="score", message="Expected `int` <= 10")
     errors = [field] if status == 422 else None
     body = problem_body(status, detail, slug=slug, title=title, errors=errors)
+    if status == 429:
+        body = msgspec.structs.replace(body, violated_policies=["key"])
     example: dict[str, Any] = msgspec.to_builtins(body)
     return example
 
@@ -85,7 +88,7 @@ def _generic_statuses(op: Operation) -> set[int]:
     if op.parameters:
         statuses.add(422)
     if op.security:
-        statuses.add(401)
+        statuses |= {401, 429}  # 429: rate limits, failed authentications (api.ratelimit)
     return statuses
 
 
@@ -117,6 +120,8 @@ def _header_names(op: Operation, code: str) -> list[str]:
     )
     if idempotent and code.startswith("2"):
         names.append(REPLAYED)
+    if code.startswith("2") and any("apiKey" in s for s in op.security or []):
+        names += KEY_SUCCESS_HEADERS
     return names
 
 

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from litestar import Request
 
+from api.ratelimit import RateLimiting
 from domain.browser import TOKEN_PREFIX
 from domain.customers import CustomerRepository
 from domain.decisions import ChangeRepository, TargetRepository
@@ -57,6 +58,7 @@ class Services:
     check_redis: Callable[[], Awaitable[bool]]
     token_secret: bytes
     browser_origins: OriginIndex
+    rate_limits: RateLimiting
     clock: Callable[[], datetime] = utc_now
 
     async def authenticate(self, token: str) -> Principal | None:

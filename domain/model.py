@@ -10,6 +10,8 @@ from uuid import UUID
 
 import msgspec
 
+from domain.ratelimit import TenantLimits
+
 SEGMENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_SEGMENTS = 10
 MAX_SEGMENT_VALUE = 100
@@ -53,6 +55,7 @@ class Tenant(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     timezone: str
     created_at: datetime
+    limits: TenantLimits = TenantLimits()  # the operator's rate limit overrides
 
 
 class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,6 +86,7 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     surveys: tuple[SurveyGrant, ...] = ()
     origins: frozenset[str] = frozenset()
     segment: SegmentFilter | None = None
+    limits: TenantLimits | None = None  # the tenant's rate limit overrides, None: defaults
 
 
 class Survey(msgspec.Struct, frozen=True, kw_only=True):

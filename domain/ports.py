@@ -12,6 +12,7 @@ import msgspec
 
 from domain.model import ApiKey, Page, Principal, Response, ResultQuery, Survey, Tenant
 from domain.nps import Histogram
+from domain.ratelimit import TenantLimits
 
 
 class ResponseFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,6 +29,7 @@ class ResponseFilter(msgspec.Struct, frozen=True, kw_only=True):
 class TenantRepository(Protocol):
     async def add(self, tenant: Tenant) -> None: ...
     async def get(self, tenant_id: UUID) -> Tenant: ...
+    async def set_limits(self, tenant_id: UUID, limits: TenantLimits) -> Tenant: ...
     async def list(self, *, limit: int, cursor: str | None) -> Page[Tenant]: ...
 
 

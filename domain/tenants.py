@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID, uuid4
@@ -39,6 +39,7 @@ class PrincipalCache(Protocol):
     def issuer_live(self, tenant_id: UUID, key_id: UUID) -> bool: ...
     def mark_issuer_live(self, tenant_id: UUID, key_id: UUID) -> None: ...
     async def revoked(self, *, tenant_id: UUID, key_id: UUID) -> None: ...
+    async def tenant_changed(self, tenant_id: UUID) -> None: ...
 
 
 def check_timezone(name: str, *, field: str = "timezone") -> str:
@@ -100,6 +101,29 @@ def _checked(spec: KeySpec, creator: Principal | None) -> KeySpec:
     if creator is not None and not set(spec.scopes) <= creator.scopes:
         raise Forbidden("a key can only create keys with scopes it holds itself")
     return msgspec.structs.replace(spec, scopes=tuple(dict.fromkeys(spec.scopes)))
+
+
+async def get_tenant(*, tenant_id: UUID, uow: UnitOfWorkFactory) -> Tenant:
+    async with uow() as tx:
+        return await tx.tenants.get(tenant_id)
+
+
+async def set_tenant_limits(
+    *,
+    tenant_id: UUID,
+    changes: Mapping[str, int | None],
+    uow: UnitOfWorkFactory,
+    cache: PrincipalCache | None = None,
+) -> Tenant:
+    """Change some of a tenant's rate limits (None: back to the default); every process
+    applies them to its next request (its cached keys of the tenant are dropped)."""
+    async with uow() as tx:
+        current = await tx.tenants.get(tenant_id)
+        limits = msgspec.structs.replace(current.limits, **changes)
+        tenant = await tx.tenants.set_limits(tenant_id, limits)
+    if cache is not None:
+        await cache.tenant_changed(tenant_id)
+    return tenant
 
 
 async def create_key(

@@ -1,5 +1,7 @@
 """Authenticated keys cached per process; revocations reach every process through Redis.
 
+A change of a tenant's rate limits is published the same way and drops all its keys.
+
 An entry lives at most TTL seconds, so even with Redis away a revoked key stops working
 within that bound; normally the revoking process publishes the revocation and every
 process evicts the key at once.
@@ -21,6 +23,7 @@ from domain.model import Principal
 
 log = structlog.get_logger(__name__)
 CHANNEL = "nps:keys:revoked"
+ALL_KEYS = "*"  # in a message instead of a key id: every key of the tenant
 TTL_S = 5.0
 MAX_ENTRIES = 100_000
 
@@ -74,10 +77,22 @@ class RedisPrincipalCache:
         if digest is not None:
             self._entries.pop(digest, None)
 
+    def evict_tenant(self, tenant_id: UUID) -> None:
+        for key in [k for k in self._digests if k[0] == tenant_id]:
+            self.evict(*key)
+
     async def revoked(self, *, tenant_id: UUID, key_id: UUID) -> None:
         self.evict(tenant_id, key_id)
+        await self._publish(f"{tenant_id}:{key_id}")
+
+    async def tenant_changed(self, tenant_id: UUID) -> None:
+        """Every process drops its cached keys of the tenant (their limits changed)."""
+        self.evict_tenant(tenant_id)
+        await self._publish(f"{tenant_id}:{ALL_KEYS}")
+
+    async def _publish(self, message: str) -> None:
         try:
-            await self._redis.publish(CHANNEL, f"{tenant_id}:{key_id}")
+            await self._redis.publish(CHANNEL, message)
         except Exception as exc:  # other processes forget the key within TTL_S anyway
             log.warning("revocation_not_published", error=type(exc).__name__)
 
@@ -108,7 +123,10 @@ class RedisPrincipalCache:
     def _on_message(self, data: bytes) -> None:
         with contextlib.suppress(ValueError):
             tenant, key = data.decode().split(":", 1)
-            self.evict(UUID(tenant), UUID(key))
+            if key == ALL_KEYS:
+                self.evict_tenant(UUID(tenant))
+            else:
+                self.evict(UUID(tenant), UUID(key))
 
 
 def _digest(token: str) -> bytes:

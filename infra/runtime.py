@@ -23,6 +23,7 @@ from infra.postgres.pool import create_pool
 from infra.postgres.results import PgHistogramSource
 from infra.principal_cache import RedisPrincipalCache
 from infra.redis.counters import RedisCounterStore
+from infra.redis.ratelimit import Clock, RedisRateLimiter
 from infra.redis.resilient import ResilientCounters
 from infra.settings import Settings
 from infra.webhooks.relay import WebhookRelay
@@ -50,6 +51,7 @@ class Runtime:
     targets: PgTargetRepository
     relay: WebhookRelay
     webhook_targets: DnsTargetGuard
+    limiter: RedisRateLimiter
     _rebuilds: dict[UUID, asyncio.Task[None]] = field(default_factory=dict)
 
     def schedule_rebuild(self, tenant_id: UUID) -> None:
@@ -132,7 +134,9 @@ async def admin_token_hash(pool: asyncpg.Pool, settings: Settings) -> bytes:
 
 
 @contextlib.asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, *, rate_clock: Clock | None = None
+) -> AsyncIterator[Runtime]:
     if not settings.database_url or not settings.redis_url:
         raise RuntimeError("NPS_DATABASE_URL and NPS_REDIS_URL must be set (nps serve sets them)")
     pool = await create_pool(
@@ -149,7 +153,13 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     )
     rt: Runtime | None = None
     try:
-        rt = await build_runtime(pool, redis, settings, listener=listener)
+        rt = await build_runtime(
+            pool,
+            redis,
+            settings,
+            listener=listener,
+            limiter=RedisRateLimiter(redis, clock=rate_clock, retry_s=settings.redis_retry_s),
+        )
         drainer = OutboxDrainer(pool, rt.store, interval=settings.drain_interval_s)
         tasks = [
             asyncio.create_task(drainer.run()),
@@ -185,6 +195,7 @@ async def build_runtime(
     settings: Settings,
     *,
     listener: aioredis.Redis | None = None,
+    limiter: RedisRateLimiter | None = None,
 ) -> Runtime:
     holder: list[Runtime] = []
     store = RedisCounterStore(redis, on_rebuild_needed=lambda t: holder[0].schedule_rebuild(t))
@@ -208,6 +219,7 @@ async def build_runtime(
         targets=PgTargetRepository(pool),
         relay=relay,
         webhook_targets=DnsTargetGuard(allow_private=settings.webhook_allow_private),
+        limiter=limiter or RedisRateLimiter(redis),
     )
     holder.append(rt)
     return rt

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
+Positive = Annotated[int, msgspec.Meta(ge=1)]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,6 +38,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 1024 * 1024
     webhook_allow_private: bool = False  # allow targets on private/loopback addresses
     webhook_relay: bool = True  # run the webhook relay in this process
+    rate_limits: bool = True  # per key and tenant, and failed authentications per address
+    rate_limit_per_key: Positive = 1200  # units (requests, or answers of a batch) per window
+    rate_limit_per_tenant: Positive = 3000
+    rate_limit_window_s: Positive = 60
+    auth_failure_limit: Positive = 20  # failed authentications per address per window
+    auth_failure_window_s: Positive = 300
+    trusted_proxy_hops: Annotated[int, msgspec.Meta(ge=0)] = 0  # proxies adding X-Forwarded-For
 
     @property
     def embedded(self) -> bool:
@@ -51,6 +59,12 @@ _INTS = {
     "ingest_max_rows",
     "ingest_max_concurrent_flushes",
     "rebuild_concurrency",
+    "rate_limit_per_key",
+    "rate_limit_per_tenant",
+    "rate_limit_window_s",
+    "auth_failure_limit",
+    "auth_failure_window_s",
+    "trusted_proxy_hops",
 }
 _FLOATS = {
     "drain_interval_s",
@@ -59,7 +73,7 @@ _FLOATS = {
     "redis_timeout_s",
     "redis_retry_s",
 }
-_BOOLS = {"webhook_allow_private", "webhook_relay"}
+_BOOLS = {"webhook_allow_private", "webhook_relay", "rate_limits"}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 

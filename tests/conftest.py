@@ -90,6 +90,11 @@ def settings(database_url: str, redis_url: str):  # type: ignore[no-untyped-def]
         drain_interval_s=0.2,
         webhook_allow_private=True,  # test receivers listen on 127.0.0.1
         webhook_relay=False,  # webhook tests run the relay themselves (run_once)
+        # Limits far above what any test spends (tests of the limits set their own): all
+        # test sessions on a shared Redis call from the same address.
+        rate_limit_per_key=10_000_000,
+        rate_limit_per_tenant=10_000_000,
+        auth_failure_limit=10_000_000,
     )
 
 

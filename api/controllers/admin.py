@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
 from api.body import StrictBody
@@ -16,6 +16,7 @@ from api.schemas.tenants import (
     TenantCreate,
     TenantList,
     TenantOut,
+    TenantUpdate,
     key_created,
     tenant_out,
 )
@@ -46,7 +47,41 @@ class TenantController(Controller):
             uow=services.uow,
             counters=services.counters,
         )
-        return tenant_out(tenant)
+        return tenant_out(tenant, services.rate_limits.defaults)
+
+    @get(
+        "/{tenant_id:uuid}",
+        operation_id="getTenant",
+        summary="Read a tenant and its rate limits",
+        responses=problems(404),
+    )
+    async def get_tenant(self, tenant_id: FromPath[UUID], request: Request) -> TenantOut:
+        services = services_of(request)
+        tenant = await tenants.get_tenant(tenant_id=tenant_id, uow=services.uow)
+        return tenant_out(tenant, services.rate_limits.defaults)
+
+    @patch(
+        "/{tenant_id:uuid}",
+        operation_id="updateTenant",
+        summary="Change a tenant's rate limits",
+        description="Applies to the tenant's next request in every API process. Fields "
+        "left out keep their value; null brings one back to the service default "
+        "(`NPS_RATE_LIMIT_PER_KEY`, `NPS_RATE_LIMIT_PER_TENANT`, `NPS_RATE_LIMIT_WINDOW_S`).",
+        dto=StrictBody[TenantUpdate],
+        return_dto=None,
+        responses=problems(400, 404),
+    )
+    async def update_tenant(
+        self, tenant_id: FromPath[UUID], data: JSONBody[TenantUpdate], request: Request
+    ) -> TenantOut:
+        services = services_of(request)
+        tenant = await tenants.set_tenant_limits(
+            tenant_id=tenant_id,
+            changes=data.rate_limits.changes(),
+            uow=services.uow,
+            cache=services.principals,
+        )
+        return tenant_out(tenant, services.rate_limits.defaults)
 
     @get("/", operation_id="listTenants", summary="List tenants", responses=problems())
     async def list_tenants(
@@ -57,7 +92,10 @@ class TenantController(Controller):
     ) -> TenantList:
         services = services_of(request)
         page = await tenants.list_tenants(limit=limit, cursor=cursor, uow=services.uow)
-        return TenantList(data=[tenant_out(t) for t in page.items], next_cursor=page.next_cursor)
+        defaults = services.rate_limits.defaults
+        return TenantList(
+            data=[tenant_out(t, defaults) for t in page.items], next_cursor=page.next_cursor
+        )
 
     @post(
         "/{tenant_id:uuid}/keys",

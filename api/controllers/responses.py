@@ -18,6 +18,7 @@ from api.docs import header, problems
 from api.export import ExportFormat, csv_chunks, ndjson_chunks
 from api.idempotency import run_idempotent
 from api.params import Cursor, Limit, parse_date, parse_segments
+from api.ratelimit import charge_items, per_item
 from api.schemas.responses import (
     BatchCreate,
     BatchResult,
@@ -141,7 +142,7 @@ class ResponseController(Controller):
         summary="Record up to 1000 answers",
         description="Each item is validated on its own: valid items are stored and counted even "
         "when others fail. 200 when every item succeeded, else 207 with one result per item.",
-        opt=requires(Scope.RESPONSES_WRITE),
+        opt={**requires(Scope.RESPONSES_WRITE), **per_item()},
         dto=BatchBody,
         return_dto=None,
         status_code=200,
@@ -158,6 +159,7 @@ class ResponseController(Controller):
         data: JSONBody[BatchCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[BatchResult]:
+        await charge_items(request, len(data.responses), field="responses")
         services = services_of(request)
         principal = principal_of(request)
         answers, positions, invalid = build_batch(data.responses, principal, services.clock())

@@ -11,6 +11,7 @@ import msgspec
 from api.schemas.common import Name, SegmentName, Wire
 from domain.browser import MAX_ORIGINS
 from domain.model import MAX_SEGMENTS, ApiKey, CallerKind, Scope, SurveyGrant, Tenant
+from domain.ratelimit import DefaultLimits
 from domain.tenants import KeySpec
 
 Origin = Annotated[
@@ -23,10 +24,45 @@ Origin = Annotated[
 ]
 Origins = Annotated[list[Origin], msgspec.Meta(max_length=MAX_ORIGINS)]
 
+Quota = Annotated[
+    int, msgspec.Meta(ge=1, le=10_000_000, description="units per window; null: the default")
+]
+Window = Annotated[int, msgspec.Meta(ge=1, le=86_400, description="seconds; null: the default")]
+
 
 class TenantCreate(Wire):
     name: Name
     timezone: Annotated[str, msgspec.Meta(max_length=64, description="IANA time zone")] = "UTC"
+
+
+class RateLimitsPatch(Wire):
+    """Fields left out keep their value; null brings one back to the service default."""
+
+    per_key: Quota | msgspec.UnsetType | None = msgspec.UNSET
+    per_tenant: Quota | msgspec.UnsetType | None = msgspec.UNSET
+    window_s: Window | msgspec.UnsetType | None = msgspec.UNSET
+
+    def changes(self) -> dict[str, int | None]:
+        return {
+            f: getattr(self, f)
+            for f in self.__struct_fields__
+            if getattr(self, f) is not msgspec.UNSET
+        }
+
+
+class TenantUpdate(Wire):
+    rate_limits: RateLimitsPatch
+
+
+class RateLimitsOut(msgspec.Struct, frozen=True, kw_only=True):
+    """The limits in force: each key may spend `per_key` units per `window_s` seconds,
+    all keys of the tenant together `per_tenant` (one unit per request, one per answer
+    of a batch)."""
+
+    per_key: int
+    per_tenant: int
+    window_s: int
+    custom: bool  # true when the operator set any of them for this tenant
 
 
 class TenantOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -34,6 +70,7 @@ class TenantOut(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     timezone: str
     created_at: datetime
+    rate_limits: RateLimitsOut
 
 
 class TenantList(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,8 +142,20 @@ class KeyCreated(msgspec.Struct, frozen=True, kw_only=True):
     key: str = msgspec.field()
 
 
-def tenant_out(t: Tenant) -> TenantOut:
-    return TenantOut(id=t.id, name=t.name, timezone=t.timezone, created_at=t.created_at)
+def tenant_out(t: Tenant, defaults: DefaultLimits) -> TenantOut:
+    limits = defaults.effective(t.limits)
+    return TenantOut(
+        id=t.id,
+        name=t.name,
+        timezone=t.timezone,
+        created_at=t.created_at,
+        rate_limits=RateLimitsOut(
+            per_key=limits.per_key,
+            per_tenant=limits.per_tenant,
+            window_s=limits.window_s,
+            custom=t.limits.custom,
+        ),
+    )
 
 
 def key_created(k: ApiKey, secret_key: str) -> KeyCreated:

@@ -12,12 +12,25 @@ import msgspec
 
 from domain.errors import NotFound
 from domain.model import ApiKey, CallerKind, Page, Principal, Scope, SurveyGrant, Tenant
+from domain.ratelimit import TenantLimits
 from infra.postgres.cursor import after_key, keyset_page
+
+
+def _limits(row: asyncpg.Record) -> TenantLimits:
+    return TenantLimits(
+        per_key=row["rate_per_key"],
+        per_tenant=row["rate_per_tenant"],
+        window_s=row["rate_window_s"],
+    )
 
 
 def _tenant(row: asyncpg.Record) -> Tenant:
     return Tenant(
-        id=row["id"], name=row["name"], timezone=row["timezone"], created_at=row["created_at"]
+        id=row["id"],
+        name=row["name"],
+        timezone=row["timezone"],
+        created_at=row["created_at"],
+        limits=_limits(row),
     )
 
 
@@ -36,6 +49,19 @@ class PgTenantRepository:
 
     async def get(self, tenant_id: UUID) -> Tenant:
         row = await self._conn.fetchrow("SELECT * FROM tenants WHERE id = $1", tenant_id)
+        if row is None:
+            raise NotFound("tenant not found")
+        return _tenant(row)
+
+    async def set_limits(self, tenant_id: UUID, limits: TenantLimits) -> Tenant:
+        row = await self._conn.fetchrow(
+            "UPDATE tenants SET rate_per_key = $2, rate_per_tenant = $3, rate_window_s = $4"
+            " WHERE id = $1 RETURNING *",
+            tenant_id,
+            limits.per_key,
+            limits.per_tenant,
+            limits.window_s,
+        )
         if row is None:
             raise NotFound("tenant not found")
         return _tenant(row)
@@ -87,8 +113,8 @@ class PgApiKeyRepository:
     ) -> Principal | None:
         """The caller behind a live key, or None; the hash is compared in constant time."""
         row = await self._conn.fetchrow(
-            "SELECT k.scopes, k.secret_hash, k.kind, k.surveys, k.origins, t.timezone"
-            " FROM api_keys k"
+            "SELECT k.scopes, k.secret_hash, k.kind, k.surveys, k.origins, t.timezone,"
+            " t.rate_per_key, t.rate_per_tenant, t.rate_window_s FROM api_keys k"
             " JOIN tenants t ON t.id = k.tenant_id"
             " WHERE k.tenant_id = $1 AND k.id = $2 AND k.revoked_at IS NULL",
             tenant_id,
@@ -96,6 +122,7 @@ class PgApiKeyRepository:
         )
         if row is None or not hmac.compare_digest(row["secret_hash"], secret_hash):
             return None
+        limits = _limits(row)
         return Principal(
             tenant_id=tenant_id,
             key_id=key_id,
@@ -104,6 +131,7 @@ class PgApiKeyRepository:
             kind=CallerKind(row["kind"]),
             surveys=msgspec.convert(row["surveys"], type=tuple[SurveyGrant, ...]),
             origins=frozenset(row["origins"]),
+            limits=limits if limits.custom else None,
         )
 
     async def live(self, *, tenant_id: UUID, key_id: UUID) -> bool:

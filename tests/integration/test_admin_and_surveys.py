@@ -27,7 +27,7 @@ async def test_create_tenant_returns_it_and_lists_it(app_client, admin_headers) 
     assert r.status_code == 201
     body = r.json()
     assert body["name"] == "Globex" and body["timezone"] == "Europe/Berlin"
-    assert set(body) == {"id", "name", "timezone", "created_at"}
+    assert set(body) == {"id", "name", "timezone", "created_at", "rate_limits"}
     seen, cursor = [], None
     while True:
         params = {"limit": 50} | ({"cursor": cursor} if cursor else {})

@@ -8,6 +8,8 @@ from types import TracebackType
 from typing import Self
 from uuid import UUID
 
+import msgspec
+
 from domain.errors import NotFound
 from domain.model import (
     ApiKey,
@@ -21,6 +23,7 @@ from domain.model import (
 )
 from domain.nps import EMPTY_HISTOGRAM, Histogram, add_histograms, histogram_of
 from domain.ports import ResponseFilter
+from domain.ratelimit import TenantLimits
 from domain.responses import IdempotencyCompletion, Ingested, IngestResult, Outcome
 
 
@@ -45,6 +48,11 @@ class FakeTenants:
             raise NotFound("tenant not found")
         return self.s.tenants[tenant_id]
 
+    async def set_limits(self, tenant_id: UUID, limits: TenantLimits) -> Tenant:
+        tenant = msgspec.structs.replace(await self.get(tenant_id), limits=limits)
+        self.s.tenants[tenant_id] = tenant
+        return tenant
+
     async def list(self, *, limit: int, cursor: str | None) -> Page[Tenant]:
         return Page(items=list(self.s.tenants.values())[:limit], next_cursor=None)
 
@@ -67,15 +75,16 @@ class FakeKeys:
         found = self.s.keys.get((tenant_id, key_id))
         if found is None or found[1] != secret_hash:
             return None
-        key, tz = found[0], self.s.tenants[tenant_id].timezone
+        key, tenant = found[0], self.s.tenants[tenant_id]
         return Principal(
             tenant_id=tenant_id,
             key_id=key_id,
             scopes=frozenset(key.scopes),
-            timezone=tz,
+            timezone=tenant.timezone,
             kind=key.kind,
             surveys=key.surveys,
             origins=frozenset(key.origins),
+            limits=tenant.limits if tenant.limits.custom else None,
         )
 
     async def live(self, *, tenant_id: UUID, key_id: UUID) -> bool:

@@ -1,0 +1,223 @@
+"""Rate limits over HTTP (draft-ietf-httpapi-ratelimit-headers-11).
+
+Every request made with an API key spends one unit of its key's quota and of its
+tenant's, in one call to the limiter, before the handler runs; a batch of answers spends
+one per answer once its body is read (routes marked with `per_item()`). Answers carry
+
+    RateLimit-Policy: "key";q=1200;w=60, "tenant";q=3000;w=60
+    RateLimit: "key";r=1187;t=1, "tenant";r=2950;t=1
+
+and a refused request gets 429 problem+json with `Retry-After`. Failed authentications
+are counted per client address; past the limit, requests from that address that would
+need a key check are refused with 429 before any check.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import PROBLEM_JSON, ProblemDetails, problem_body
+from domain import ratelimit as rl
+from domain.errors import InvalidInput
+from domain.model import Principal
+
+PER_ITEM_OPT = "nps_rate_per_item"
+_STATE = "nps_rate"  # in scope["state"]: the request's Decision, or _REFUSED
+_REFUSED = "refused"  # a 429 already carries its headers
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateLimiting:
+    """What the API needs to enforce limits: the limiter, the defaults, the proxies."""
+
+    limiter: rl.RateLimiter
+    defaults: rl.DefaultLimits
+    auth_failures: rl.Limit
+    proxy_hops: int = 0  # trusted proxies in front, each adding to X-Forwarded-For
+    enabled: bool = True  # NPS_RATE_LIMITS=0: nothing is limited or throttled
+
+
+class RateLimited(HTTPException):
+    status_code = 429
+
+    def __init__(self, decision: rl.Decision, detail: str) -> None:
+        super().__init__(detail=detail)
+        self.decision = decision
+
+
+def per_item() -> dict[str, Any]:
+    """A route's `opt`: its handler charges the number of items (see `charge_items`)."""
+    return {PER_ITEM_OPT: True}
+
+
+@functools.lru_cache(maxsize=1024)
+def _policy(limits: tuple[rl.Limit, ...]) -> bytes:
+    return ", ".join(f'"{x.name}";q={x.quota};w={x.window_s}' for x in limits).encode()
+
+
+def _item(state: rl.LimitState) -> str:
+    reset = "" if state.reset_s < 0 else f";t={math.ceil(state.reset_s)}"
+    return f'"{state.limit.name}";r={state.remaining}{reset}'
+
+
+def rate_headers(decision: rl.Decision) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"ratelimit-policy", _policy(tuple(s.limit for s in decision.states))),
+        (b"ratelimit", ", ".join(_item(s) for s in decision.states).encode()),
+    ]
+
+
+def retry_after(decision: rl.Decision) -> int:
+    return max(1, math.ceil(decision.retry_after_s))
+
+
+def rate_limited_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[ProblemDetails]:
+    assert isinstance(exc, RateLimited)
+    headers = {k.decode(): v.decode() for k, v in rate_headers(exc.decision)}
+    headers["Retry-After"] = str(retry_after(exc.decision))
+    body = msgspec.structs.replace(
+        problem_body(429, exc.detail), violated_policies=list(exc.decision.violated)
+    )
+    return Response(body, status_code=429, media_type=PROBLEM_JSON, headers=headers)
+
+
+_WHOSE = {"key": "this API key's", "tenant": "this tenant's (all its keys together)"}
+
+
+def _refusal(decision: rl.Decision) -> RateLimited:
+    state = next(s for s in decision.states if s.violated)
+    limit = state.limit
+    whose = _WHOSE.get(limit.name, f"the '{limit.name}'")
+    return RateLimited(
+        decision,
+        f"{whose} rate limit of {limit.quota} per {limit.window_s} s is used up; "
+        f"retry after {retry_after(decision)} s",
+    )
+
+
+async def _charge(rate: RateLimiting, principal: Principal, cost: int) -> rl.Decision:
+    return await rl.charge_key(
+        tenant_id=str(principal.tenant_id),
+        key_id=str(principal.key_id),
+        limits=rl.key_limits(rate.defaults, principal.limits),
+        cost=cost,
+        limiter=rate.limiter,
+    )
+
+
+def _rate(scope: Scope) -> RateLimiting:
+    rate: RateLimiting = scope["app"].state.services.rate_limits
+    return rate
+
+
+async def charge_items(request: Request[Any, Any, Any], count: int, *, field: str) -> None:
+    """Spend `count` units for the items of a `per_item()` route's body: 429 when refused,
+    422 naming `field` when the count exceeds a whole quota (it could never pass)."""
+    user, rate = request.scope.get("user"), _rate(request.scope)
+    if not (
+        isinstance(user, Principal) and rate.enabled and PER_ITEM_OPT in request.route_handler.opt
+    ):
+        return
+    decision = await _charge(rate, user, max(1, count))
+    state = request.scope["state"]
+    if decision.retry_after_s == rl.NEVER:
+        state[_STATE] = decision
+        quota = min(s.limit.quota for s in decision.states if s.violated)
+        raise InvalidInput.field(
+            field, f"{count} items exceed the rate limit of {quota}; send at most {quota}"
+        )
+    if not decision.allowed:
+        state[_STATE] = _REFUSED
+        raise _refusal(decision)
+    state[_STATE] = decision
+
+
+def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
+    """Charge each API-key request before its handler and add the RateLimit headers.
+
+    Sits after authentication: requests without a tenant principal (health, docs, admin)
+    pass untouched.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        user = scope.get("user")
+        if not isinstance(user, Principal):
+            await app(scope, receive, send)
+            return
+        rate = _rate(scope)
+        state = scope["state"]
+        per_item_route = PER_ITEM_OPT in scope["route_handler"].opt
+        if not per_item_route:
+            decision = await _charge(rate, user, 1)
+            if not decision.allowed:
+                raise _refusal(decision)
+            state[_STATE] = decision
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                decision = state.get(_STATE)
+                if decision is None and per_item_route:  # the body was refused before charging
+                    decision = state[_STATE] = await _charge(rate, user, 1)
+                if isinstance(decision, rl.Decision):
+                    message["headers"] = [*message.get("headers", ()), *rate_headers(decision)]
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return middleware
+
+
+def client_address(scope: Scope, proxy_hops: int) -> str:
+    """The caller's address: the peer, or with `proxy_hops` trusted proxies in front the
+    address that many entries from the right of X-Forwarded-For."""
+    peer = str((scope.get("client") or ("unknown",))[0])
+    if proxy_hops <= 0:
+        return peer
+    values = b",".join(v for k, v in scope["headers"] if k == b"x-forwarded-for")
+    hops = [h.strip() for h in values.decode("latin-1").split(",") if h.strip()]
+    if not hops:
+        return peer
+    candidate = hops[-proxy_hops] if len(hops) >= proxy_hops else hops[0]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return peer
+
+
+async def refuse_if_throttled(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """429 when the caller's address has failed authentication too often lately."""
+    rate: RateLimiting = connection.app.state.services.rate_limits
+    if not rate.enabled:
+        return
+    decision = await rl.auth_failures_allowed(
+        address=client_address(connection.scope, rate.proxy_hops),
+        limit=rate.auth_failures,
+        limiter=rate.limiter,
+    )
+    if not decision.allowed:
+        limit = rate.auth_failures
+        raise RateLimited(
+            decision,
+            f"too many failed authentications from this address ({limit.quota} per "
+            f"{limit.window_s} s); retry after {retry_after(decision)} s",
+        )
+
+
+async def note_auth_failure(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    rate: RateLimiting = connection.app.state.services.rate_limits
+    if rate.enabled:
+        await rl.record_auth_failure(
+            address=client_address(connection.scope, rate.proxy_hops),
+            limit=rate.auth_failures,
+            limiter=rate.limiter,
+        )
