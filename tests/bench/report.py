@@ -39,6 +39,17 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             "≥ 0.5x",
         ),
     ]
+    if "rate_limit" in r:  # runs from before the rate limiter have no such case
+        rl = r["rate_limit"]
+        out.append(
+            (
+                "`GET /v1/nps` with rate limits checked (one Lua call per request)",
+                _load(rl["on"]),
+                "the same server code with `NPS_RATE_LIMITS=0`: " + _load(rl["off"]),
+                f"{rl['ratio_rps']:.2f}x (p50 {rl['ratio_p50']:.2f}x)",
+                "documented",
+            )
+        )
     sizes = sorted(r["reads"], key=int)
     for size in sizes:
         x = r["reads"][size]

@@ -173,6 +173,29 @@ def reads_beside_hgetall(server: Server, key: str, survey: str, seconds: float) 
     return out
 
 
+def rate_limit_cost(
+    limited: Server, unlimited: Server, key: str, survey: str, seconds: float
+) -> dict[str, Any]:
+    """GET /v1/nps on two servers of the same code, rate limits on (one Lua call per request,
+    limits never reached) and off (NPS_RATE_LIMITS=0); the "off" runs half before and half
+    after, so the machine's drift cancels out of the ratio."""
+    path = read_paths(survey)["nps_30d"]
+    env = {"NPS_BENCH_KEY": key, "NPS_BENCH_PATH": path}
+
+    def off_half() -> Load:
+        return wrk(f"{unlimited.base}{path}", "get.lua", seconds=seconds / 2, env=env)
+
+    before = off_half()
+    on = wrk(f"{limited.base}{path}", "get.lua", seconds=seconds, env=env)
+    off = combined([before, off_half()])
+    return {
+        "on": on.as_dict(),
+        "off": off.as_dict(),
+        "ratio_rps": ratio(on.rps, off.rps),
+        "ratio_p50": ratio(on.p50_ms, off.p50_ms),
+    }
+
+
 async def reads_at(
     server: Server,
     uncached: Server,
@@ -301,9 +324,17 @@ async def main(smoke: bool) -> int:
     pool = await create_pool(db, size=8, statement_timeout=3600)  # aggregates, bulk loads
     redis = aioredis.Redis.from_url(redis_url)
     await redis.hset(HGETALL_KEY, mapping={str(i): i for i in range(11)})
-    env = {"NPS_DATABASE_URL": db, "NPS_REDIS_URL": redis_url, "NPS_ADMIN_TOKEN": ADMIN}
+    env = {
+        "NPS_DATABASE_URL": db,
+        "NPS_REDIS_URL": redis_url,
+        "NPS_ADMIN_TOKEN": ADMIN,
+        # Rate limits are checked on every request, as in production, but never reached.
+        "NPS_RATE_LIMIT_PER_KEY": str(10**9),
+        "NPS_RATE_LIMIT_PER_TENANT": str(10**9),
+    }
     server = Server(env)
     uncached = Server(env | {"NPS_BENCH_BREAKDOWN_CACHE": "0"})
+    unlimited = Server(env | {"NPS_RATE_LIMITS": "0"})
     try:
         results: dict[str, Any] = {"mode": "smoke" if smoke else "full", "seconds": cfg["seconds"]}
         results["machine"] = machine(await pool.fetchval("SHOW server_version"), await redis.info())
@@ -312,6 +343,7 @@ async def main(smoke: bool) -> int:
         results["batch_ingest"] = await batch_ingest(
             server, pool, key, survey, cfg["seconds"], cfg["copy_rows"]
         )
+        results["rate_limit"] = rate_limit_cost(server, unlimited, key, survey, cfg["seconds"])
         store = RedisCounterStore(redis)
         results["reads"] = {
             str(n): await reads_at(server, uncached, pool, store, n, cfg["seconds"])
@@ -333,6 +365,7 @@ async def main(smoke: bool) -> int:
     finally:
         server.stop()
         uncached.stop()
+        unlimited.stop()
         await pool.close()
         await redis.aclose()
         await drop_database(base_db, db)
