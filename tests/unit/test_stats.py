@@ -106,6 +106,28 @@ def test_interval_p_and_verdict_come_from_one_estimator(
     assert got.adjusted_difference is not None and ci.low <= got.adjusted_difference <= ci.high
 
 
+TINY = [
+    hist(p, r, d)
+    for n in range(4)
+    for p in range(n + 1)
+    for d in range(n + 1 - p)
+    for r in [n - p - d]
+]
+
+
+@pytest.mark.parametrize("a", TINY)
+def test_every_pair_of_groups_of_up_to_three_answers_agrees_with_itself(a: Histogram) -> None:
+    # Exhaustive over the edges a random search may miss: n = 0, 1, 2, 3 on either side.
+    for b in TINY:
+        got = compare(a, b)
+        if sum(a) == 0 or sum(b) == 0:
+            assert got == NO_COMPARISON
+            continue
+        ci = got.difference_ci95
+        assert ci is not None and -200.0 <= ci.low <= ci.high <= 200.0
+        assert (ci.low > 0 or ci.high < 0) is got.significant is (got.p_value < 0.05)  # type: ignore[operator]
+
+
 @given(nonempty, nonempty)
 def test_compare_agrees_with_the_formula(a: Histogram, b: Histogram) -> None:
     (pa, ra, da), (pb, rb, db) = (a[10], a[7], a[0]), (b[10], b[7], b[0])
