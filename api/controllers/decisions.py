@@ -175,7 +175,10 @@ class ChangeController(Controller):
         description="Before: the `window_days` ending the day before `effective_on`; after: "
         "as many days from `effective_on`, capped at today. `needed_per_group` is how many "
         "answers per period would detect a difference of `min_effect` points with 80 % "
-        "power at alpha 0.05, given the observed distribution.",
+        "power at alpha 0.05, given the observed distribution. `a` is before, `b` after; "
+        "`decision` is `improved` or `worsened` exactly when `significant` (the interval "
+        "lies above or below 0), `no_detectable_change` otherwise, `insufficient_data` when "
+        "a side has no answers.",
         opt=requires(Scope.RESULTS_READ),
         responses=problems(403, 404),
     )

@@ -186,8 +186,11 @@ class ResultsController(Controller):
         operation_id="compareNps",
         summary="Is the difference between two periods or two segments real?",
         description="Either two periods (`a_from`, `a_to`, `b_from`, `b_to`) or two segments "
-        "on one period (`a_segment`, `b_segment`, `from`, `to`). `difference` is b - a. "
-        "Adjusted-Wald test (Lewis & Sauro); the groups are treated as independent samples.",
+        "on one period (`a_segment`, `b_segment`, `from`, `to`). `difference` is b - a of "
+        "the NPS values shown; the adjusted-Wald test (Lewis & Sauro) gives "
+        "`adjusted_difference`, its interval, `z`, `p_value` and `significant` from one "
+        "estimate, so the interval excludes 0 exactly when `significant` is true. The "
+        "groups are treated as independent samples.",
         responses=problems(403),
     )
     async def compare(
