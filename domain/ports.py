@@ -39,7 +39,10 @@ class ApiKeyRepository(Protocol):
     async def principal(
         self, *, tenant_id: UUID, key_id: UUID, secret_hash: bytes
     ) -> Principal | None: ...
-    async def live(self, *, tenant_id: UUID, key_id: UUID) -> bool: ...
+    async def live(self, *, tenant_id: UUID, key_id: UUID) -> TenantLimits | None:
+        """The rate limit overrides of a live key's tenant; None when the key is not live."""
+        ...
+
     async def allow_origins(
         self, *, tenant_id: UUID, key_id: UUID, origins: Sequence[str], until: datetime
     ) -> None:

@@ -25,6 +25,7 @@ from domain.model import (
 )
 from domain.periods import zone
 from domain.ports import UnitOfWorkFactory
+from domain.ratelimit import TenantLimits
 
 
 class CounterInitializer(Protocol):
@@ -37,7 +38,10 @@ class PrincipalCache(Protocol):
     def get(self, token: str) -> Principal | None: ...
     def put(self, token: str, parsed: ParsedKey, principal: Principal) -> None: ...
     def issuer_live(self, tenant_id: UUID, key_id: UUID) -> bool: ...
-    def mark_issuer_live(self, tenant_id: UUID, key_id: UUID) -> None: ...
+    def mark_issuer_live(
+        self, tenant_id: UUID, key_id: UUID, limits: TenantLimits | None = None
+    ) -> None: ...
+    def issuer_limits(self, tenant_id: UUID, key_id: UUID) -> TenantLimits | None: ...
     async def revoked(self, *, tenant_id: UUID, key_id: UUID) -> None: ...
     async def tenant_changed(self, tenant_id: UUID) -> None: ...
 
@@ -178,13 +182,17 @@ async def authenticate_token(
     claims = verify_token(token, secret, now)
     if claims is None:
         return None
-    if not cache.issuer_live(claims.tenant_id, claims.key_id):
+    if cache.issuer_live(claims.tenant_id, claims.key_id):
+        limits = cache.issuer_limits(claims.tenant_id, claims.key_id)
+    else:
         async with uow() as tx:
             live = await tx.keys.live(tenant_id=claims.tenant_id, key_id=claims.key_id)
-        if not live:
+        if live is None:
             return None
-        cache.mark_issuer_live(claims.tenant_id, claims.key_id)
-    return claims.principal()
+        limits = live if live.custom else None
+        cache.mark_issuer_live(claims.tenant_id, claims.key_id, limits)
+    principal = claims.principal()
+    return principal if limits is None else msgspec.structs.replace(principal, limits=limits)
 
 
 async def authenticate(

@@ -20,6 +20,7 @@ import structlog
 
 from domain.keys import ParsedKey
 from domain.model import Principal
+from domain.ratelimit import TenantLimits
 
 log = structlog.get_logger(__name__)
 CHANNEL = "nps:keys:revoked"
@@ -40,7 +41,8 @@ class RedisPrincipalCache:
         self._entries: dict[bytes, tuple[Principal, float]] = {}
         self._digests: dict[tuple[UUID, UUID], bytes] = {}
         # Issuing keys of browser tokens found live, until when (tokens are never stored).
-        self._issuers: dict[tuple[UUID, UUID], float] = {}
+        # Issuing keys of browser tokens checked lately: until when, their tenant's limits.
+        self._issuers: dict[tuple[UUID, UUID], tuple[float, TenantLimits | None]] = {}
         self._stopped = False
 
     def get(self, token: str) -> Principal | None:
@@ -64,12 +66,18 @@ class RedisPrincipalCache:
         self._entries[digest] = (principal, time.monotonic() + self._ttl)
 
     def issuer_live(self, tenant_id: UUID, key_id: UUID) -> bool:
-        return self._issuers.get((tenant_id, key_id), 0.0) >= time.monotonic()
+        return self._issuers.get((tenant_id, key_id), (0.0, None))[0] >= time.monotonic()
 
-    def mark_issuer_live(self, tenant_id: UUID, key_id: UUID) -> None:
+    def issuer_limits(self, tenant_id: UUID, key_id: UUID) -> TenantLimits | None:
+        """The rate limit overrides of the issuer's tenant, as of its last check."""
+        return self._issuers.get((tenant_id, key_id), (0.0, None))[1]
+
+    def mark_issuer_live(
+        self, tenant_id: UUID, key_id: UUID, limits: TenantLimits | None = None
+    ) -> None:
         if len(self._issuers) >= MAX_ENTRIES:
             self._issuers.clear()
-        self._issuers[(tenant_id, key_id)] = time.monotonic() + self._ttl
+        self._issuers[(tenant_id, key_id)] = (time.monotonic() + self._ttl, limits)
 
     def evict(self, tenant_id: UUID, key_id: UUID) -> None:
         self._issuers.pop((tenant_id, key_id), None)
@@ -78,7 +86,7 @@ class RedisPrincipalCache:
             self._entries.pop(digest, None)
 
     def evict_tenant(self, tenant_id: UUID) -> None:
-        for key in [k for k in self._digests if k[0] == tenant_id]:
+        for key in {k for k in [*self._digests, *self._issuers] if k[0] == tenant_id}:
             self.evict(*key)
 
     async def revoked(self, *, tenant_id: UUID, key_id: UUID) -> None:

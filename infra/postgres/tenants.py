@@ -134,13 +134,15 @@ class PgApiKeyRepository:
             limits=limits if limits.custom else None,
         )
 
-    async def live(self, *, tenant_id: UUID, key_id: UUID) -> bool:
-        found = await self._conn.fetchval(
-            "SELECT true FROM api_keys WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
+    async def live(self, *, tenant_id: UUID, key_id: UUID) -> TenantLimits | None:
+        row = await self._conn.fetchrow(
+            "SELECT t.rate_per_key, t.rate_per_tenant, t.rate_window_s FROM api_keys k"
+            " JOIN tenants t ON t.id = k.tenant_id"
+            " WHERE k.tenant_id = $1 AND k.id = $2 AND k.revoked_at IS NULL",
             tenant_id,
             key_id,
         )
-        return bool(found)
+        return None if row is None else _limits(row)
 
     async def allow_origins(
         self, *, tenant_id: UUID, key_id: UUID, origins: Sequence[str], until: datetime

@@ -296,3 +296,21 @@ async def test_with_limits_turned_off_nothing_is_limited(settings, admin_headers
         seen = [await _get(client, tenant) for _ in range(5)]
         assert [r.status_code for r in seen] == [200] * 5
         assert "RateLimit" not in seen[-1].headers
+
+
+async def test_browser_tokens_spend_their_issuers_quota_under_the_tenants_limits(
+    client, admin_headers
+) -> None:
+    tenant = await make_tenant(client, admin_headers)
+    r = await client_patch(client, tenant, admin_headers, per_key=5)
+    assert r.status_code == 200
+    body = {"origins": ["https://partner.example"]}
+    r = await client.post("/v1/tokens", json=body, headers=tenant.headers)
+    assert r.status_code == 201, r.text
+    browser = {"Authorization": f"Bearer {r.json()['token']}"}
+    read = await client.get("/v1/nps", headers=browser)
+    assert read.status_code == 200, read.text
+    assert read.headers["RateLimit-Policy"].startswith('"key";q=5;w=60')
+    assert read.headers["RateLimit"].startswith('"key";r=3;')  # the issuer spent one before
+    codes = [(await client.get("/v1/nps", headers=browser)).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]

@@ -87,8 +87,10 @@ class FakeKeys:
             limits=tenant.limits if tenant.limits.custom else None,
         )
 
-    async def live(self, *, tenant_id: UUID, key_id: UUID) -> bool:
-        return (tenant_id, key_id) in self.s.keys
+    async def live(self, *, tenant_id: UUID, key_id: UUID) -> TenantLimits | None:
+        if (tenant_id, key_id) not in self.s.keys:
+            return None
+        return self.s.tenants[tenant_id].limits
 
     async def allow_origins(
         self, *, tenant_id: UUID, key_id: UUID, origins: Sequence[str], until: datetime
