@@ -195,16 +195,20 @@ EXCEPTION_HANDLERS = {
 }
 
 _MISSING = re.compile(r"Missing required \w+ parameter '([^']+)'")
+# DOTALL and \Z: a field name may hold any character, a newline or a backquote included.
 _AT = re.compile(
-    r"^(?P<msg>.*?)(?: - at `(?P<key>key)` in `(?P<kpath>[^`]*)`| - at `(?P<path>[^`]*)`)?$"
+    r"(?P<msg>.*?)(?: - at `(?P<key>key)` in `(?P<kpath>[^`]*)`| - at `(?P<path>[^`]*)`)?\Z",
+    re.DOTALL,
 )
-_NAMED = re.compile(r"^Object (?:missing required|contains unknown) field `(?P<name>[^`]+)`$")
+_NAMED = re.compile(
+    r"Object (?:missing required|contains unknown) field `(?P<name>.+)`\Z", re.DOTALL
+)
 
 
 def field_of(error: msgspec.ValidationError, *, root: str = "") -> FieldProblem:
     """Turn msgspec's message ('... - at `$.responses[1].score`') into a field path."""
     m = _AT.match(str(error))
-    assert m is not None
+    assert m is not None  # the pattern matches any text: its suffix is optional
     message = m.group("msg")
     path = (m.group("kpath") or m.group("path") or "$").removeprefix("$").removeprefix(".")
     path = path.replace("[...]", "")
