@@ -69,3 +69,5 @@ def decode_strict(value: bytes, model_type: Any, *, root: str = "") -> Any:
         ) from None
     except msgspec.DecodeError as exc:
         raise ClientException(f"the request body is not valid JSON: {exc}") from None
+    except UnicodeDecodeError:
+        raise ClientException("the request body is not valid UTF-8") from None

@@ -9,13 +9,14 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get
+from litestar.openapi.spec.enums import OpenAPIFormat
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
 from api.auth import principal_of, requires
 from api.docs import problems
 from api.export import CHUNK, ExportFormat
-from api.params import parse_date, parse_instant
+from api.params import INSTANT, date_query, parse_date, parse_instant
 from api.schemas.customers import change_out
 from api.services import services_of
 from domain.customers import CustomerChange, CustomerFilter, FollowupState, Trend
@@ -33,14 +34,17 @@ FILTERS_DOC = (
     "promoter who became a passive or detractor), `trend=up` the reverse. Each filter is "
     "served by an index on the customer rows, not by reading answers."
 )
-UpdatedSince = Annotated[str | None, QueryParameter(description="RFC 3339 instant with offset")]
+UpdatedSince = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=INSTANT, format=OpenAPIFormat.DATE_TIME, description="RFC 3339 instant with offset"
+    ),
+]
 AnsweredFrom = Annotated[
     str | None,
-    QueryParameter(name="from", description="YYYY-MM-DD: latest answer on or after (local)"),
+    date_query("YYYY-MM-DD: latest answer on or after (local)", name="from"),
 ]
-AnsweredTo = Annotated[
-    str | None, QueryParameter(description="YYYY-MM-DD: latest answer on or before (local)")
-]
+AnsweredTo = Annotated[str | None, date_query("YYYY-MM-DD: latest answer on or before (local)")]
 CSV_FIELDS = [
     "customer_id",
     "updated_at",

@@ -12,6 +12,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from api.logging import record_error
+from api.params import CURSOR, DATE, DIMENSION, INSTANT
+from api.schemas.common import SEGMENT_FILTER, TEXT
 from domain import errors as d
 
 log = structlog.get_logger(__name__)
@@ -155,7 +157,11 @@ def http_error_handler(_: Request, exc: Exception) -> Response[Problem]:
         if any(str(e.get("source")) in ("path", "ParamType.PATH") for e in extra):
             return problem(404, "not found")  # a malformed id is an id that does not exist
         fields = [
-            FieldProblem(field=str(e.get("key", "body")), message=str(e.get("message", "")))
+            FieldProblem(
+                # `from_` is the Python name of the query parameter `from`
+                field=str(e.get("key", "body")).rstrip("_"),
+                message=in_words(str(e.get("message", ""))),
+            )
             for e in extra
         ]
         missing = _MISSING.search(str(exc.detail))
@@ -194,6 +200,24 @@ EXCEPTION_HANDLERS = {
     Exception: internal_error_handler,
 }
 
+# What a pattern means, in words: msgspec's message only quotes the expression.
+_PATTERN_WORDS = {
+    f"Expected `str` matching regex {pattern!r}": words
+    for pattern, words in [
+        (TEXT, "must not contain the NUL character (U+0000)"),
+        (DATE, "must be a date from 2000-01-01 to 2999-12-31 (YYYY-MM-DD)"),
+        (INSTANT, "must be an RFC 3339 date-time with offset, from the year 2000 to 2999"),
+        (CURSOR, "is not a cursor this API returned"),
+        (DIMENSION, "must be a dimension name: a-z, then up to 39 of a-z, 0-9 and _"),
+        (SEGMENT_FILTER, "must be 'dimension:value' with a value of 1 to 100 characters"),
+    ]
+}
+
+
+def in_words(message: str) -> str:
+    return _PATTERN_WORDS.get(message, message)
+
+
 _MISSING = re.compile(r"Missing required \w+ parameter '([^']+)'")
 # DOTALL and \Z: a field name may hold any character, a newline or a backquote included.
 _AT = re.compile(
@@ -215,6 +239,7 @@ def field_of(error: msgspec.ValidationError, *, root: str = "") -> FieldProblem:
     named = _NAMED.match(message)
     if named:
         path = f"{path}.{named.group('name')}" if path else named.group("name")
+    message = in_words(message)
     if m.group("key"):
         message = f"invalid key: {message}"
     if root:

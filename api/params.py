@@ -8,8 +8,11 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
+import msgspec
+from litestar.openapi.spec.enums import OpenAPIFormat
 from litestar.params import QueryParameter
 
+from api.schemas.common import SEGMENT_FILTER, TEXT
 from domain.browser import restrict_segments
 from domain.errors import InvalidInput
 from domain.model import (
@@ -22,11 +25,43 @@ from domain.model import (
 )
 from domain.periods import default_period, local_date
 
+# Days from 2000-01-01 to 2999-12-31: no NPS answer is older, and the calendar's ends
+# (year 1, year 9999) have no local day in every zone.
+DATE = r"^2[0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+CURSOR = r"^[A-Za-z0-9_-]+$"  # unpadded base64url (infra.postgres.cursor)
+DIMENSION = r"^[a-z][a-z0-9_]{0,39}$"
+# RFC 3339 date-time (datetime.fromisoformat alone also takes "2026-01-01 10:00+02" and
+# ignores a trailing NUL); the same years as DATE.
+INSTANT = (
+    r"^2[0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]"
+    r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="page size, 1 to 500")]
 Cursor = Annotated[
-    str | None, QueryParameter(description="`next_cursor` of the previous page (opaque)")
+    str | None,
+    QueryParameter(
+        pattern=CURSOR,
+        max_length=2000,
+        description="`next_cursor` of the previous page (opaque)",
+    ),
 ]
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SegmentQuery = Annotated[
+    list[Annotated[str, msgspec.Meta(pattern=SEGMENT_FILTER)]] | None,
+    QueryParameter(description="`dimension:value`; repeat to AND several (e.g. team:support)"),
+]
+Owner = Annotated[str | None, QueryParameter(pattern=TEXT, max_length=200)]
+_DATE = re.compile(DATE)
+_INSTANT = re.compile(INSTANT)
+
+
+def date_query(description: str, *, name: str | None = None) -> QueryParameter:
+    """A local date, YYYY-MM-DD, as a query parameter (parse_date reads it)."""
+    return QueryParameter(
+        name=name, pattern=DATE, format=OpenAPIFormat.DATE, description=description
+    )
+
+
 MAX_PERIOD_DAYS = 3660
 MAX_SEGMENT_FILTERS = 10
 
@@ -39,7 +74,9 @@ def parse_date(value: str | None, field: str) -> date | None:
             raise ValueError
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput.field(field, f"'{value}' is not a date (YYYY-MM-DD)") from None
+        raise InvalidInput.field(
+            field, f"'{value}' is not a date from 2000-01-01 to 2999-12-31 (YYYY-MM-DD)"
+        ) from None
 
 
 def parse_instant(value: str | None, field: str) -> datetime | None:
@@ -47,7 +84,9 @@ def parse_instant(value: str | None, field: str) -> datetime | None:
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        if not _INSTANT.match(value):
+            raise ValueError
+        parsed = datetime.fromisoformat(value.upper())  # 3.11 reads only T and Z
     except ValueError:
         raise InvalidInput.field(field, f"'{value}' is not an RFC 3339 date-time") from None
     if parsed.tzinfo is None:

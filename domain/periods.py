@@ -155,8 +155,24 @@ def _day_start(d: date, tz: zoneinfo.ZoneInfo) -> datetime:
     return datetime.fromtimestamp(hi, UTC)
 
 
+_FIRST = datetime.min.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
 def utc_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
-    """[lo, hi) in UTC of the local days start..end: lo starts `start`, hi starts end+1."""
+    """[lo, hi) in UTC of the local days start..end: lo starts `start`, hi starts end+1.
+
+    At the ends of the calendar (year 1, year 9999) a bound that UTC cannot represent is
+    clipped to the first or last instant there is: no answer lies beyond either.
+    """
     _check_range(start, end)
     z = zone(tz)
-    return _day_start(start, z), _day_start(end + timedelta(days=1), z)
+    try:
+        lo = _day_start(start, z)
+    except OverflowError:
+        lo = _FIRST
+    try:
+        hi = _day_start(end + timedelta(days=1), z)
+    except OverflowError:
+        hi = _LAST
+    return lo, hi

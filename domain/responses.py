@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import random
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -18,6 +18,9 @@ from domain.periods import local_date
 from domain.ports import ResponseFilter, UnitOfWorkFactory
 
 MAX_FUTURE = timedelta(minutes=5)
+# No NPS answer predates the method (2003); earlier dates are typos or zero values, and
+# year 1 has no local date in zones west of UTC.
+EARLIEST_ANSWER = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class NewResponse(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -99,10 +102,12 @@ _VERSION_7, _VARIANT = 0x7 << 76, 0b10 << 62
 
 
 def build_response(cmd: NewResponse, *, principal: Principal, now: datetime) -> Response:
-    """The answer to store; rejects answers dated more than five minutes ahead."""
+    """The answer to store; rejects answers dated before 2000 or more than 5 minutes ahead."""
     answered_at = cmd.answered_at or now
     if answered_at - now > MAX_FUTURE:
         raise InvalidInput.field("answered_at", "must not be more than 5 minutes in the future")
+    if answered_at < EARLIEST_ANSWER:
+        raise InvalidInput.field("answered_at", "must not be before 2000-01-01T00:00:00Z")
     return Response(
         id=new_response_id(now),
         tenant_id=principal.tenant_id,

@@ -29,13 +29,21 @@ from api.schemas.customers import (
 )
 from api.services import services_of
 from domain.customers import FollowupState, Trend
+from domain.errors import NotFound
 from domain.model import DEFAULT_PAGE, Scope
 from domain.nps import Category
 
 
 def _customer(path: Path) -> str:
-    """The customer id from the rest of the path (ids may contain '/')."""
-    return str(path).lstrip("/")
+    """The customer id from the rest of the path (ids may contain '/').
+
+    An id that no answer can carry (over 255 characters, or with a NUL, which PostgreSQL
+    text cannot hold) names no customer.
+    """
+    customer_id = str(path).lstrip("/")
+    if len(customer_id) > 255 or "\x00" in customer_id:
+        raise NotFound("customer not found")
+    return customer_id
 
 
 class CustomerController(Controller):

@@ -13,7 +13,7 @@ from api.auth import principal_of, requires
 from api.body import StrictBody
 from api.created import created
 from api.docs import header, problems
-from api.params import Cursor, Limit, parse_date, parse_segment, today_for
+from api.params import Cursor, Limit, date_query, parse_date, parse_segment, today_for
 from api.schemas.decisions import (
     ChangeCreate,
     ChangeList,
@@ -34,8 +34,12 @@ from domain.errors import InvalidInput
 from domain.model import DEFAULT_PAGE, Scope
 
 WindowDays = Annotated[int, QueryParameter(ge=1, le=365, description="days before and after")]
+# From 0.1 point: below, the answers needed overflow any count (5e-324 divided by zero).
 MinEffect = Annotated[
-    float, QueryParameter(gt=0, le=200, description="smallest difference worth detecting")
+    float,
+    QueryParameter(
+        ge=0.1, le=200, description="smallest difference worth detecting, 0.1 to 200 points"
+    ),
 ]
 
 
@@ -91,8 +95,8 @@ class ChangeController(Controller):
     async def list_changes(
         self,
         request: Request,
-        from_: Annotated[str | None, QueryParameter(name="from")] = None,
-        to: FromQuery[str | None] = None,
+        from_: Annotated[str | None, date_query("YYYY-MM-DD", name="from")] = None,
+        to: Annotated[str | None, date_query("YYYY-MM-DD, inclusive")] = None,
         survey_id: FromQuery[UUID | None] = None,
         limit: Limit = DEFAULT_PAGE,
         cursor: Cursor = None,

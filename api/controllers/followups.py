@@ -12,7 +12,16 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from api.auth import principal_of, requires
 from api.body import StrictBody
 from api.docs import problems
-from api.params import Cursor, Limit, parse_period, parse_segments, today_for
+from api.params import (
+    Cursor,
+    Limit,
+    Owner,
+    SegmentQuery,
+    date_query,
+    parse_period,
+    parse_segments,
+    today_for,
+)
 from api.schemas.followups import (
     CaseList,
     CaseOut,
@@ -30,10 +39,6 @@ from api.schemas.followups import (
 from api.services import services_of
 from domain import followups as uc
 from domain.model import DEFAULT_PAGE, Scope
-
-SegmentQuery = Annotated[
-    list[str] | None, QueryParameter(description="dimension:value, repeatable")
-]
 
 
 def _filter(
@@ -72,7 +77,7 @@ class FollowupController(Controller):
         self,
         request: Request,
         status: FromQuery[uc.Status | None] = None,
-        owner: FromQuery[str | None] = None,
+        owner: Owner = None,
         overdue: Annotated[
             bool, QueryParameter(description="only cases past due and not closed")
         ] = False,
@@ -107,8 +112,8 @@ class FollowupController(Controller):
     async def stats(
         self,
         request: Request,
-        from_: Annotated[str | None, QueryParameter(name="from")] = None,
-        to: FromQuery[str | None] = None,
+        from_: Annotated[str | None, date_query("YYYY-MM-DD", name="from")] = None,
+        to: Annotated[str | None, date_query("YYYY-MM-DD, inclusive")] = None,
         survey_id: FromQuery[UUID | None] = None,
         segment: SegmentQuery = None,
     ) -> CaseStatsOut:

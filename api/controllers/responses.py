@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.response import Stream
 from litestar.response.base import ASGIResponse
 
@@ -17,7 +17,7 @@ from api.created import locate
 from api.docs import header, problems
 from api.export import ExportFormat, csv_chunks, ndjson_chunks
 from api.idempotency import run_idempotent
-from api.params import Cursor, Limit, parse_date, parse_segments
+from api.params import Cursor, Limit, SegmentQuery, date_query, parse_date, parse_segments
 from api.ratelimit import charge_items, per_item
 from api.schemas.responses import (
     BatchCreate,
@@ -184,10 +184,10 @@ class ResponseController(Controller):
         self,
         request: Request,
         survey_id: FromQuery[UUID | None] = None,
-        from_: Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
-        to: Annotated[str | None, QueryParameter(description="YYYY-MM-DD, inclusive")] = None,
+        from_: Annotated[str | None, date_query("YYYY-MM-DD", name="from")] = None,
+        to: Annotated[str | None, date_query("YYYY-MM-DD, inclusive")] = None,
         category: FromQuery[Category | None] = None,
-        segment: Annotated[list[str] | None, QueryParameter(description="dim:value")] = None,
+        segment: SegmentQuery = None,
         limit: Limit = DEFAULT_PAGE,
         cursor: Cursor = None,
     ) -> ResponseList:
@@ -213,10 +213,10 @@ class ResponseController(Controller):
         request: Request,
         format: FromQuery[ExportFormat] = ExportFormat.CSV,
         survey_id: FromQuery[UUID | None] = None,
-        from_: Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
-        to: Annotated[str | None, QueryParameter(description="YYYY-MM-DD, inclusive")] = None,
+        from_: Annotated[str | None, date_query("YYYY-MM-DD", name="from")] = None,
+        to: Annotated[str | None, date_query("YYYY-MM-DD, inclusive")] = None,
         category: FromQuery[Category | None] = None,
-        segment: Annotated[list[str] | None, QueryParameter(description="dim:value")] = None,
+        segment: SegmentQuery = None,
     ) -> Stream:
         services = services_of(request)
         flt = _filter(principal_of(request).tenant_id, survey_id, from_, to, category, segment)

@@ -11,7 +11,16 @@ from litestar.params import FromQuery, QueryParameter
 
 from api.auth import principal_of, requires
 from api.docs import problems
-from api.params import compare_queries, parse_dimension, result_query, today_for
+from api.params import (
+    DIMENSION,
+    SegmentQuery,
+    compare_queries,
+    date_query,
+    parse_dimension,
+    result_query,
+    today_for,
+)
+from api.schemas.common import SEGMENT_FILTER
 from api.schemas.results import (
     Breakdown,
     CompareResult,
@@ -33,14 +42,9 @@ from domain.stats import sample_size_for_margin
 
 From = Annotated[
     str | None,
-    QueryParameter(
-        name="from", description="YYYY-MM-DD in the tenant's zone; default: 29 days ago"
-    ),
+    date_query("YYYY-MM-DD in the tenant's zone; default: 29 days ago", name="from"),
 ]
-To = Annotated[
-    str | None,
-    QueryParameter(description="YYYY-MM-DD, inclusive, in the tenant's zone; default today"),
-]
+To = Annotated[str | None, date_query("YYYY-MM-DD, inclusive, in the tenant's zone; default today")]
 BreakdownOrder = Annotated[
     uc.BreakdownSort,
     QueryParameter(
@@ -49,9 +53,10 @@ BreakdownOrder = Annotated[
         "below its target first (values without a target last). Ties by value."
     ),
 ]
-Segment = Annotated[
-    list[str] | None,
-    QueryParameter(description="`dimension:value`; repeat to AND several (e.g. team:support)"),
+Segment = SegmentQuery
+PeriodEdge = Annotated[str | None, date_query("YYYY-MM-DD in the tenant's zone")]
+SegmentSide = Annotated[
+    str | None, QueryParameter(pattern=SEGMENT_FILTER, description="dimension:value")
 ]
 
 
@@ -111,7 +116,7 @@ class ResultsController(Controller):
     async def breakdown(
         self,
         request: Request,
-        dimension: FromQuery[str],
+        dimension: Annotated[str, QueryParameter(pattern=DIMENSION, description="dimension name")],
         survey_id: FromQuery[UUID | None] = None,
         from_: From = None,
         to: To = None,
@@ -198,12 +203,12 @@ class ResultsController(Controller):
         request: Request,
         survey_id: FromQuery[UUID | None] = None,
         segment: Segment = None,
-        a_from: FromQuery[str | None] = None,
-        a_to: FromQuery[str | None] = None,
-        b_from: FromQuery[str | None] = None,
-        b_to: FromQuery[str | None] = None,
-        a_segment: FromQuery[str | None] = None,
-        b_segment: FromQuery[str | None] = None,
+        a_from: PeriodEdge = None,
+        a_to: PeriodEdge = None,
+        b_from: PeriodEdge = None,
+        b_to: PeriodEdge = None,
+        a_segment: SegmentSide = None,
+        b_segment: SegmentSide = None,
         from_: From = None,
         to: To = None,
     ) -> CompareResult:
@@ -244,7 +249,9 @@ class ResultsController(Controller):
     async def sample_size(
         self,
         request: Request,
-        margin: Annotated[float, QueryParameter(gt=0, le=100, description="points")] = 5.0,
+        margin: Annotated[
+            float, QueryParameter(ge=0.1, le=100, description="points, 0.1 to 100")
+        ] = 5.0,
         survey_id: FromQuery[UUID | None] = None,
         segment: Segment = None,
     ) -> SampleSize:

@@ -8,13 +8,15 @@ from uuid import UUID
 
 import msgspec
 
-from api.schemas.common import Wire
+from api.schemas.common import SEGMENT_FILTER, TEXT, Wire
 from api.schemas.results import CompareResult
 from domain.decisions import ChangeRecord, Decision, Target
 
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Description = Annotated[str, msgspec.Meta(max_length=5000)]
-SegmentText = Annotated[str, msgspec.Meta(max_length=141, description="dimension:value")]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=TEXT)]
+Description = Annotated[str, msgspec.Meta(max_length=5000, pattern=TEXT)]
+SegmentText = Annotated[
+    str, msgspec.Meta(max_length=141, pattern=SEGMENT_FILTER, description="dimension:value")
+]
 TargetNps = Annotated[float, msgspec.Meta(ge=-100, le=100)]
 
 

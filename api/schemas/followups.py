@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from api.schemas.common import Name, Wire
+from api.schemas.common import TEXT, Name, Wire
 from domain.followups import (
     MAX_SLA_HOURS,
     Case,
@@ -20,8 +20,8 @@ from domain.followups import (
 )
 from domain.nps import Category
 
-Resolution = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
-NoteText = Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+Resolution = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=TEXT)]
+NoteText = Annotated[str, msgspec.Meta(min_length=1, max_length=5000, pattern=TEXT)]
 SlaHours = Annotated[
     int,
     msgspec.Meta(

@@ -9,13 +9,18 @@ from uuid import UUID
 import msgspec
 
 from api.errors import ProblemDetails
-from api.schemas.common import Comment, Score, Segments, ShortText, Wire
+from api.schemas.common import TEXT, Comment, Score, Segments, ShortText, Wire
 from domain.model import Response
 from domain.nps import Category, classify
 from domain.responses import NewResponse
 
 AwareDatetime = Annotated[
-    datetime, msgspec.Meta(tz=True, description="RFC 3339 with offset; default: now")
+    datetime,
+    msgspec.Meta(
+        tz=True,
+        description="RFC 3339 with offset, from 2000-01-01T00:00:00Z to 5 minutes ahead; "
+        "default: now",
+    ),
 ]
 MAX_BATCH = 1000
 
@@ -27,7 +32,7 @@ class ResponseCreate(Wire, gc=False):
     customer_id: ShortText | None = None
     segments: Segments = {}
     answered_at: AwareDatetime | None = None
-    locale: Annotated[str, msgspec.Meta(min_length=2, max_length=35)] | None = None
+    locale: Annotated[str, msgspec.Meta(min_length=2, max_length=35, pattern=TEXT)] | None = None
     external_id: ShortText | None = None
 
     def to_domain(self) -> NewResponse:
@@ -73,7 +78,7 @@ class ResponseUpdate(Wire):
     """Exclude an answer from every calculation (test answers, fraud), or include it again."""
 
     excluded: bool
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=TEXT)] | None = None
 
 
 class ResponseList(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,10 +8,10 @@ from uuid import UUID
 
 import msgspec
 
-from api.schemas.common import Name, Wire
+from api.schemas.common import TEXT, Name, Wire
 from domain.model import Survey, SurveyKind
 
-Question = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+Question = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=TEXT)]
 
 
 class SurveyCreate(Wire):

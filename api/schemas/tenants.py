@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from api.schemas.common import Name, SegmentName, Wire
+from api.schemas.common import TEXT, Name, SegmentName, Wire
 from domain.browser import MAX_ORIGINS
 from domain.model import MAX_SEGMENTS, ApiKey, CallerKind, Scope, SurveyGrant, Tenant
 from domain.ratelimit import DefaultLimits
@@ -18,6 +18,7 @@ Origin = Annotated[
     str,
     msgspec.Meta(
         max_length=300,
+        pattern=TEXT,
         description="an exact web origin: scheme://host[:port], no path",
         examples=["https://shop.example"],
     ),
@@ -32,7 +33,9 @@ Window = Annotated[int, msgspec.Meta(ge=1, le=86_400, description="seconds; null
 
 class TenantCreate(Wire):
     name: Name
-    timezone: Annotated[str, msgspec.Meta(max_length=64, description="IANA time zone")] = "UTC"
+    timezone: Annotated[
+        str, msgspec.Meta(max_length=64, pattern=TEXT, description="IANA time zone")
+    ] = "UTC"
 
 
 class RateLimitsPatch(Wire):

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from api.schemas.common import Wire
+from api.schemas.common import TEXT, Wire
 from domain.webhook_signing import MAX_URL
 from domain.webhooks import Attempt, Delivery, DeliveryStatus, Endpoint, EventType
 
@@ -17,6 +17,7 @@ Url = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=MAX_URL,
+        pattern=TEXT,
         description="http(s) URL that receives the events as POST requests; private, "
         "loopback and link-local addresses are refused",
     ),
@@ -25,7 +26,7 @@ Events = Annotated[
     list[EventType],
     msgspec.Meta(min_length=1, max_length=20, description="event types to receive"),
 ]
-Description = Annotated[str, msgspec.Meta(max_length=500)]
+Description = Annotated[str, msgspec.Meta(max_length=500, pattern=TEXT)]
 
 
 class WebhookCreate(Wire):

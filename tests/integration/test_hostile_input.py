@@ -9,6 +9,7 @@ import pytest
 
 from api.app import create_app
 from infra.settings import Settings
+from tests.conftest import make_tenant, nps_total
 
 PROBLEM = "application/problem+json"
 _ANY_ID = re.compile(r"\{[a-z_]+(?::[a-z]+)?\}")
@@ -51,3 +52,161 @@ async def test_unknown_field_with_a_newline_in_its_name_is_named(
     assert r.status_code == 422, r.text
     assert r.headers["content-type"] == PROBLEM
     assert [e["field"] for e in r.json()["errors"]] == ["a\nb"], r.text
+
+
+NUL_BODIES = [
+    ("/v1/surveys", {"name": "a\x00b", "kind": "relational"}, "name"),
+    ("/v1/responses", {"score": 5, "comment": "a\x00b"}, "comment"),
+    ("/v1/responses", {"score": 5, "customer_id": "a\x00b"}, "customer_id"),
+    ("/v1/responses", {"score": 5, "segments": {"team": "a\x00b"}}, "segments"),
+    ("/v1/responses", {"score": 5, "locale": "de\x00DE"}, "locale"),
+    ("/v1/responses/batch", {"responses": [{"score": 5, "comment": "\x00"}]}, None),
+    ("/v1/changes", {"title": "a\x00b", "effective_on": "2026-01-01"}, "title"),
+    ("/v1/changes", {"title": "t", "effective_on": "2026-01-01", "segment": "a:\x00"}, "segment"),
+    ("/v1/webhooks", {"url": "https://e.test/\x00", "events": ["webhook.test"]}, "url"),
+    ("/v1/admin/tenants", {"name": "a\x00b"}, "name"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), NUL_BODIES)
+async def test_a_nul_character_in_a_body_string_is_a_422_naming_the_field(
+    app_client, tenant, admin_headers, survey_id, path, body, field
+) -> None:
+    if "score" in body:
+        body = {**body, "survey_id": survey_id}
+    if "responses" in body:
+        body = {"responses": [{**body["responses"][0], "survey_id": survey_id}]}
+    r = await app_client.post(path, json=body, headers=_headers(path, tenant, admin_headers))
+    if field is None:  # a batch answers per item
+        assert r.status_code == 207, r.text
+        assert r.json()["results"][0]["error"]["errors"][0]["field"] == "responses[0].comment"
+        return
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == PROBLEM
+    [error] = r.json()["errors"]
+    assert error["field"] == field
+    # a segment filter's pattern says more than "no NUL"
+    assert error["message"] == (
+        "must be 'dimension:value' with a value of 1 to 100 characters"
+        if field == "segment"
+        else "must not contain the NUL character (U+0000)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/v1/followups?owner=a%00b", "owner"),
+        ("/v1/responses?segment=team:a%00b", "segment"),
+        ("/v1/followups?segment=team:%00", "segment"),
+        ("/v1/nps/breakdown?dimension=te%00am", "dimension"),
+        ("/v1/nps/compare?a_segment=team:%00&b_segment=team:b", "a_segment"),
+        ("/v1/responses?cursor=a%00b", "cursor"),
+        ("/v1/responses?from=2026-01-01%00", "from"),
+        ("/v1/customers?updated_since=2026-01-01T00:00:00Z%00", "updated_since"),
+    ],
+)
+async def test_a_nul_character_in_a_query_value_is_a_422_naming_it(
+    app_client, tenant, path, field
+) -> None:
+    r = await app_client.get(path, headers=tenant.headers)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == PROBLEM
+    assert [e["field"] for e in r.json()["errors"]] == [field]
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+async def test_a_customer_id_no_answer_can_carry_answers_like_a_missing_one(
+    app_client, tenant, method
+) -> None:
+    missing = await app_client.request(method, "/v1/customers/nobody", headers=tenant.headers)
+    for odd in ("a%00b", "x" * 256):
+        r = await app_client.request(method, f"/v1/customers/{odd}", headers=tenant.headers)
+        assert (r.status_code, r.json()) == (404, missing.json()), r.text
+
+
+@pytest.mark.parametrize("path", ["/v1/responses", "/v1/responses/batch", "/v1/surveys"])
+async def test_a_body_that_is_not_utf8_is_a_400_and_stores_nothing(
+    app_client, tenant, survey_id, path
+) -> None:
+    item = b'{"survey_id": "%s", "score": 9, "comment": "caf\xe9"}' % survey_id.encode()
+    body = {"/v1/responses/batch": b'{"responses": [%s]}' % item}.get(path, item)
+    if path == "/v1/surveys":
+        body = b'{"name": "caf\xe9", "kind": "relational"}'
+    r = await app_client.post(
+        path, content=body, headers={**tenant.headers, "Content-Type": "application/json"}
+    )
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == PROBLEM
+    assert "UTF-8" in r.json()["detail"]
+    assert await nps_total(app_client, tenant) == 0
+
+
+@pytest.mark.parametrize("margin", ["5e-324", "1e-160", "0.09", "0", "nan"])
+async def test_a_margin_below_a_tenth_of_a_point_is_a_422(app_client, tenant, margin) -> None:
+    r = await app_client.get(f"/v1/nps/sample-size?margin={margin}", headers=tenant.headers)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["margin"]
+    r = await app_client.get("/v1/nps/sample-size?margin=0.1", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("min_effect", ["5e-324", "1e-160", "0.09"])
+async def test_a_min_effect_below_a_tenth_of_a_point_is_a_422(
+    app_client, tenant, min_effect
+) -> None:
+    r = await app_client.post(
+        "/v1/changes", json={"title": "t", "effective_on": "2026-01-01"}, headers=tenant.headers
+    )
+    change = r.json()["id"]
+    path = f"/v1/changes/{change}/impact"
+    r = await app_client.get(f"{path}?min_effect={min_effect}", headers=tenant.headers)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["min_effect"]
+    r = await app_client.get(f"{path}?min_effect=0.1", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Pacific/Kiritimati"])
+async def test_answers_dated_before_2000_are_a_422(app_client, admin_headers, zone) -> None:
+    tenant = await make_tenant(app_client, admin_headers, timezone=zone)
+    r = await app_client.post(
+        "/v1/surveys", json={"name": "s", "kind": "relational"}, headers=tenant.headers
+    )
+    survey = r.json()["id"]
+    for at in ("0001-01-01T00:00:00Z", "1999-12-31T23:59:59Z", "1999-12-31T23:59:59-14:00"):
+        body = {"survey_id": survey, "score": 3, "answered_at": at}
+        if at.endswith("-14:00"):  # 2000-01-01T13:59:59Z: after the bound, accepted
+            r = await app_client.post("/v1/responses", json=body, headers=tenant.headers)
+            assert r.status_code == 201, r.text
+            continue
+        r = await app_client.post("/v1/responses", json=body, headers=tenant.headers)
+        assert r.status_code == 422, r.text
+        assert [e["field"] for e in r.json()["errors"]] == ["answered_at"]
+    body = {"survey_id": survey, "score": 3, "answered_at": "2000-01-01T00:00:00Z"}
+    r = await app_client.post("/v1/responses", json=body, headers=tenant.headers)
+    assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("/v1/nps?from=0001-01-01&to=0001-01-02", "from"),
+        ("/v1/nps?to=0001-01-02", "to"),
+        ("/v1/nps?from=9999-12-30&to=9999-12-31", "from"),
+        ("/v1/nps/trend?from=1999-12-31", "from"),
+        ("/v1/responses?to=9999-12-31", "to"),
+        ("/v1/followups/stats?from=0001-01-01", "from"),
+        (
+            "/v1/nps/compare?a_from=0001-01-01&a_to=2026-01-01&b_from=2026-01-01&b_to=2026-01-02",
+            "a_from",
+        ),
+    ],
+)
+async def test_dates_outside_2000_to_2999_are_a_422_in_any_zone(
+    app_client, admin_headers, query, field
+) -> None:
+    tenant = await make_tenant(app_client, admin_headers, timezone="Pacific/Kiritimati")
+    r = await app_client.get(query, headers=tenant.headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == field

@@ -311,3 +311,11 @@ def test_local_date_minute_by_minute_across_a_change_of_offset(tz: str, around: 
     minutes = [around + timedelta(minutes=m) for m in range(-36 * 60, 36 * 60)]
     for instant in [*minutes, *reversed(minutes)]:
         assert local_date(instant, tz) == instant.astimezone(zoneinfo.ZoneInfo(tz)).date()
+
+
+@pytest.mark.parametrize("tz", ["Pacific/Kiritimati", "America/New_York", "UTC"])
+def test_utc_bounds_at_the_ends_of_the_calendar_are_clipped(tz: str) -> None:
+    lo, hi = utc_bounds(date(1, 1, 1), date(1, 1, 2), tz)
+    assert lo >= datetime.min.replace(tzinfo=UTC) and lo < hi
+    lo, hi = utc_bounds(date(9999, 12, 30), date(9999, 12, 31), tz)
+    assert hi == datetime.max.replace(tzinfo=UTC) and lo < hi
