@@ -32,6 +32,7 @@ from api.docs_assets import swagger_asset, swagger_plugin
 from api.errors import EXCEPTION_HANDLERS, internal_error_handler, outage_handler
 from api.examples import add_examples
 from api.export import document_export_formats
+from api.guards import request_limits
 from api.logging import configure_logging, request_logging
 from api.openapi_params import document_parameters
 from api.openapi_responses import document_responses
@@ -215,6 +216,7 @@ def create_app(
         exception_handlers=exception_handlers(),  # type: ignore[arg-type]
         middleware=[
             browser_preflight,
+            request_limits,
             DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in PUBLIC_PATHS]),
             *([rate_limit_middleware] if settings.rate_limits else []),
         ],

@@ -80,10 +80,12 @@ _HTTP_SLUGS = {
     404: "not-found",
     405: "method-not-allowed",
     413: "payload-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
     500: "internal-error",
     422: "validation-error",
     429: "too-many-requests",
+    431: "request-header-fields-too-large",
     503: "unavailable",
 }
 

@@ -210,3 +210,67 @@ async def test_dates_outside_2000_to_2999_are_a_422_in_any_zone(
     r = await app_client.get(query, headers=tenant.headers)
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1"],
+)
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
+async def test_a_body_route_refuses_anything_but_json_with_415(
+    app_client, tenant, admin_headers, survey_id, method, path, content_type
+) -> None:
+    headers = _headers(path, tenant, admin_headers)
+    if content_type is not None:
+        headers = {**headers, "Content-Type": content_type}
+    body = b'{"survey_id": "%s", "score": 9}' % survey_id.encode()
+    r = await app_client.request(method, path, content=body, headers=headers)
+    assert r.status_code == 415, r.text
+    assert r.headers["content-type"] == PROBLEM
+    assert r.json()["type"] == "urn:nps-api:problem:unsupported-media-type"
+    assert await nps_total(app_client, tenant) == 0
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", 'Application/JSON;charset="UTF-8"'],
+)
+async def test_json_with_or_without_a_utf8_charset_is_read(
+    app_client, tenant, survey_id, content_type
+) -> None:
+    body = b'{"survey_id": "%s", "score": 9}' % survey_id.encode()
+    r = await app_client.post(
+        "/v1/responses", content=body, headers={**tenant.headers, "Content-Type": content_type}
+    )
+    assert r.status_code == 201, r.text
+
+
+async def test_a_route_without_a_body_needs_no_content_type(app_client, tenant, survey_id) -> None:
+    r = await app_client.post(f"/v1/surveys/{survey_id}/archive", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+
+
+async def test_a_query_of_ten_thousand_parameters_is_a_414_problem(app_client, tenant) -> None:
+    query = "&".join(f"segment=team:{i}" for i in range(10_000))
+    r = await app_client.get(f"/v1/nps?{query[:60_000]}", headers=tenant.headers)
+    assert r.status_code == 414, r.text
+    assert r.headers["content-type"] == PROBLEM
+    assert r.json()["status"] == 414
+    r = await app_client.get(f"/v1/nps?{query[:6000]}", headers=tenant.headers)
+    assert r.status_code == 422, r.text  # within the limit: read, then at most 10 filters
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"X-Long": "v" * 9000},
+        {f"X-H{i}": "v" for i in range(70)},
+        {f"X-H{i}": "v" * 7000 for i in range(5)},
+    ],
+    ids=["one-long-header", "many-headers", "large-total"],
+)
+async def test_over_long_headers_are_a_431_problem(app_client, tenant, extra) -> None:
+    r = await app_client.get("/v1/nps", headers={**tenant.headers, **extra})
+    assert r.status_code == 431, r.text
+    assert r.headers["content-type"] == PROBLEM
+    assert r.json()["type"] == "urn:nps-api:problem:request-header-fields-too-large"
