@@ -21,9 +21,12 @@ PROBLEM_DESCRIPTIONS = {
     404: "Unknown id (or an id of another tenant)",
     409: "Conflict with the current state",
     413: "Body larger than 1 MiB",
+    414: "URI longer than 8 KiB",
+    415: "The body is not `application/json` (UTF-8)",
     422: "Invalid input; `errors` names each field",
     429: "Rate limit used up (the key's or the tenant's), or too many failed "
     "authentications from this address; `Retry-After` says when to try again",
+    431: "A header line over 8 KiB, or headers over 32 KiB or 64 lines",
 }
 
 

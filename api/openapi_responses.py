@@ -3,9 +3,10 @@
 Litestar documents an `application/json {status_code, detail, extra}` 400 on every operation
 with parameters; the service never sends that body (api.errors answers problem+json, and
 malformed parameters answer 422 or 404). This pass over the generated spec drops it and
-documents what every operation answers by construction: 400 and 413 where there is a body,
-422 where there is any input, 401 where a credential is needed; then the response headers
-of api.docs (`$ref`s to `components.headers`) and an example for every problem.
+documents what every operation answers by construction: 400, 413 and 415 where there is a
+body, 422 where there is any input, 401 where a credential is needed, 414 and 431 always;
+then the response headers of api.docs (`$ref`s to `components.headers`) and an example for
+every problem.
 """
 
 from __future__ import annotations
@@ -38,8 +39,11 @@ _EXAMPLES = {
     404: ("not-found", "Not found", "survey not found"),
     409: ("conflict", "Conflict", "the survey is archived and takes no new answers"),
     413: (None, None, "the request body is larger than the limit of 1 MiB"),
+    414: (None, None, "the URI is longer than 8192 bytes"),
+    415: (None, None, "the body must be JSON: send Content-Type: application/json"),
     422: ("validation-error", "Invalid input", "score: Expected `int` <= 10"),
     429: (None, None, "this API key's rate limit of 1200 per 60 s is used up; retry after 1 s"),
+    431: (None, None, "the headers exceed 64 lines or 32768 bytes"),
 }
 
 
@@ -82,9 +86,9 @@ def _is_framework_400(response: OpenAPIResponse | Reference) -> bool:
 
 
 def _generic_statuses(op: Operation) -> set[int]:
-    statuses = set()
+    statuses = {414, 431}  # api.guards: the limits of every request
     if op.request_body is not None:
-        statuses |= {400, 413, 422}
+        statuses |= {400, 413, 415, 422}
     if op.parameters:
         statuses.add(422)
     if op.security:

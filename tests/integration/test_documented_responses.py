@@ -36,8 +36,9 @@ async def test_error_answers_are_documented_problems_with_request_id(
     app_client, tenant: TenantCtx, survey_id: str
 ) -> None:
     h = tenant.headers
+    j = {**h, "Content-Type": "application/json"}
     sent = [
-        ("POST", "/v1/surveys", await app_client.post("/v1/surveys", content=b"{", headers=h)),
+        ("POST", "/v1/surveys", await app_client.post("/v1/surveys", content=b"{", headers=j)),
         ("GET", "/v1/surveys", await app_client.get("/v1/surveys")),
         (
             "POST",
@@ -54,7 +55,7 @@ async def test_error_answers_are_documented_problems_with_request_id(
         (
             "POST",
             "/v1/responses",
-            await app_client.post("/v1/responses", content=b"x" * (1 << 20 + 1), headers=h),
+            await app_client.post("/v1/responses", content=b"x" * (1 << 20 + 1), headers=j),
         ),
         ("GET", "/v1/nps", await app_client.get("/v1/nps?from=yesterday", headers=h)),
     ]
