@@ -175,7 +175,8 @@ async def test_a_batch_larger_than_the_whole_quota_is_refused_naming_the_field(
 
 async def test_a_batch_whose_body_is_refused_costs_one_unit(client, admin_headers) -> None:
     tenant = await make_tenant(client, admin_headers)
-    r = await client.post("/v1/responses/batch", content=b"{not json", headers=tenant.headers)
+    headers = {**tenant.headers, "Content-Type": "application/json"}
+    r = await client.post("/v1/responses/batch", content=b"{not json", headers=headers)
     assert r.status_code == 400
     assert r.headers["RateLimit"].startswith('"key";r=2;')
 
