@@ -305,7 +305,7 @@ async def test_browser_tokens_spend_their_issuers_quota_under_the_tenants_limits
     tenant = await make_tenant(client, admin_headers)
     r = await client_patch(client, tenant, admin_headers, per_key=5)
     assert r.status_code == 200
-    body = {"origins": ["https://partner.example"]}
+    body = {"origins": [f"https://rl-{secrets.token_hex(4)}.example"]}  # no shared origin
     r = await client.post("/v1/tokens", json=body, headers=tenant.headers)
     assert r.status_code == 201, r.text
     browser = {"Authorization": f"Bearer {r.json()['token']}"}
