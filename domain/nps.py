@@ -21,13 +21,18 @@ class Category(enum.StrEnum):
     DETRACTOR = "detractor"
 
 
+# The one definition of the categories: SQL takes its copy from here (infra/postgres/categories.py).
+PROMOTER_MIN = 9  # 9-10 promoters
+PASSIVE_MIN = 7  # 7-8 passives; below: detractors
+
+
 def classify(score: int) -> Category:
     """9-10 promoter, 7-8 passive, 0-6 detractor; ValueError outside 0..10."""
     if not 0 <= score <= 10:
         raise ValueError(f"score must be 0..10, got {score}")
-    if score >= 9:
+    if score >= PROMOTER_MIN:
         return Category.PROMOTER
-    return Category.PASSIVE if score >= 7 else Category.DETRACTOR
+    return Category.PASSIVE if score >= PASSIVE_MIN else Category.DETRACTOR
 
 
 def _checked(h: Histogram) -> Histogram:

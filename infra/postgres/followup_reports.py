@@ -9,6 +9,7 @@ import asyncpg
 from domain.followups import CaseFilter, CaseTimes, Recovery, Status
 from domain.webhook_payloads import followup_event
 from domain.webhooks import EventType
+from infra.postgres.categories import category_sql
 from infra.postgres.followup_rows import CASE_FILTER, case_filter_args, fetch_case
 from infra.postgres.webhooks_outbox import enqueue_events
 
@@ -38,9 +39,9 @@ WITH closed AS (
     FROM closed c
 )
 SELECT count(*) AS customers, count(score) AS answered_again,
-       count(*) FILTER (WHERE score >= 9) AS promoters,
-       count(*) FILTER (WHERE score BETWEEN 7 AND 8) AS passives,
-       count(*) FILTER (WHERE score <= 6) AS detractors
+       count(*) FILTER (WHERE {category_sql("score")} = 'promoter') AS promoters,
+       count(*) FILTER (WHERE {category_sql("score")} = 'passive') AS passives,
+       count(*) FILTER (WHERE {category_sql("score")} = 'detractor') AS detractors
 FROM next
 """
 

@@ -12,6 +12,7 @@ import msgspec
 
 from domain.model import Response
 from domain.responses import IngestResult, Outcome
+from infra.postgres.categories import category_sql
 from infra.postgres.idempotency import LOCK_SPACE
 from infra.postgres.outbox import OutboxRow
 from infra.postgres.responses import COLUMNS, to_response
@@ -72,8 +73,7 @@ WITH input AS (
            s.received_at + make_interval(hours => t.followup_sla_hours),
            s.received_at, s.received_at
     FROM stored s JOIN tenants t ON t.id = s.tenant_id
-    WHERE CASE WHEN s.score >= 9 THEN 'promoter' WHEN s.score >= 7 THEN 'passive'
-               ELSE 'detractor' END = ANY (t.followup_categories)
+    WHERE {CATEGORY} = ANY (t.followup_categories)
     RETURNING tenant_id, id, response_id, due_at
 ), outbox AS (
     INSERT INTO counter_outbox (tenant_id, response_id, survey_id, local_date, score, segments,
@@ -104,7 +104,7 @@ SELECT 'h', h.tenant_id, NULL, NULL, NULL, NULL, NULL, h.types, NULL, NULL, NULL
 UNION ALL
 SELECT 'k', l.tenant_id, NULL, NULL, NULL, NULL, NULL, NULL, l.key, l.locked, l.won
 FROM outcome l
-"""
+""".replace("{CATEGORY}", category_sql("s.score"))
 
 
 class ClaimState(enum.Enum):
