@@ -54,6 +54,9 @@ def answer_rows(
         )
 
 
+BULK_TIMEOUT_S = 600.0  # one COPY chunk, however loaded the machine
+
+
 async def copy_answers(
     pool: asyncpg.Pool,
     rows: Iterator[tuple[object, ...]],
@@ -61,18 +64,22 @@ async def copy_answers(
     table: str = "responses",
     chunk: int = 50_000,
 ) -> float:
-    """COPY rows in chunks; returns seconds taken."""
+    """COPY rows in chunks; returns seconds taken (no statement limit: bulk loads are long)."""
     started = time.perf_counter()
     batch: list[tuple[object, ...]] = []
     async with pool.acquire() as conn:
-        # Bulk loads run longer than a request's statement limit.
+        # Bulk loads run longer than a request's statement limit, on the server and the client.
         await conn.execute("SET statement_timeout = 0")
         for row in rows:
             batch.append(row)
             if len(batch) >= chunk:
-                await conn.copy_records_to_table(table, records=batch, columns=COLUMNS)
+                await conn.copy_records_to_table(
+                    table, records=batch, columns=COLUMNS, timeout=BULK_TIMEOUT_S
+                )
                 batch = []
         if batch:
-            await conn.copy_records_to_table(table, records=batch, columns=COLUMNS)
+            await conn.copy_records_to_table(
+                table, records=batch, columns=COLUMNS, timeout=BULK_TIMEOUT_S
+            )
         await conn.execute("RESET statement_timeout")
     return time.perf_counter() - started

@@ -11,15 +11,16 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 CHUNK = 65536
 Pair = tuple[asyncio.StreamWriter, asyncio.StreamWriter]
 
 
 class TcpProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, *, unix_path: str | None = None) -> None:
         self._target = (target_host, target_port)
+        self._unix_path = unix_path  # the upstream is a Unix socket (embedded PostgreSQL)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
@@ -32,14 +33,20 @@ class TcpProxy:
 
     @classmethod
     def for_url(cls, url: str) -> TcpProxy:
+        """A proxy to the PostgreSQL server of `url`: its TCP address, or the Unix socket that
+        a `host=/dir` query names (the embedded server of `make test` without test URLs)."""
         parts = urlsplit(url)
-        return cls(parts.hostname or "127.0.0.1", parts.port or 5432)
+        port = parts.port or 5432
+        socket_dir = dict(parse_qsl(parts.query)).get("host", "")
+        unix_path = f"{socket_dir}/.s.PGSQL.{port}" if socket_dir.startswith("/") else None
+        return cls(parts.hostname or "127.0.0.1", port, unix_path=unix_path)
 
     def url(self, url: str) -> str:
-        """`url` with its host and port replaced by the proxy's."""
+        """`url` with its host and port replaced by the proxy's (a socket `host` dropped)."""
         parts = urlsplit(url)
         auth = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
-        return urlunsplit(parts._replace(netloc=f"{auth}127.0.0.1:{self.port}"))
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "host"])
+        return urlunsplit(parts._replace(netloc=f"{auth}127.0.0.1:{self.port}", query=query))
 
     def start(self) -> TcpProxy:
         self._thread.start()
@@ -106,7 +113,10 @@ class TcpProxy:
             writer.transport.abort()
             return
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self._target)
+            if self._unix_path is not None:
+                up_reader, up_writer = await asyncio.open_unix_connection(self._unix_path)
+            else:
+                up_reader, up_writer = await asyncio.open_connection(*self._target)
         except OSError:
             writer.transport.abort()
             return
