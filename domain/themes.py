@@ -59,7 +59,7 @@ class Theme(msgspec.Struct, frozen=True, kw_only=True):
     z: float
     a_comments: int
     b_comments: int
-    share: float  # of all analysed comments (both sides and the rest), 0..1
+    share_pct: float  # of all analysed comments (both sides and the rest), 0-100
     with_term: NpsSummary
     without_term: NpsSummary
     examples: list[ThemeComment]  # newest first, from the theme's side
@@ -156,7 +156,7 @@ def describe(
             z=s.z,
             a_comments=s.a,
             b_comments=s.b,
-            share=mentions[s.term] / total if total else 0.0,
+            share_pct=100 * mentions[s.term] / total if total else 0.0,
             with_term=summarize(tuple(bins[s.term])),
             without_term=summarize(_minus(tuple(all_bins), tuple(bins[s.term]))),
             examples=examples[s.term],

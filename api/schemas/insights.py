@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -29,7 +30,13 @@ class ThemeOut(msgspec.Struct, frozen=True, kw_only=True):
     z: float
     a_comments: int
     b_comments: int
-    share: float
+    share_pct: Annotated[
+        float,
+        msgspec.Meta(
+            description="percentage (0-100) of all analysed comments (passives included) "
+            "that mention the term"
+        ),
+    ]
     nps_with: Figures
     nps_without: Figures
     examples: list[Example]
@@ -79,7 +86,7 @@ def _theme(t: Theme) -> ThemeOut:
         z=t.z,
         a_comments=t.a_comments,
         b_comments=t.b_comments,
-        share=t.share,
+        share_pct=t.share_pct,
         nps_with=Figures(**figures(t.with_term)),  # type: ignore[arg-type]
         nps_without=Figures(**figures(t.without_term)),  # type: ignore[arg-type]
         examples=[_example(c) for c in t.examples],

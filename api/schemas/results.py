@@ -123,7 +123,7 @@ class VsRest(msgspec.Struct, frozen=True, kw_only=True):
     ]
     ci_level_pct: Annotated[
         float | None,
-        _doc("confidence level of `difference_ci95` in percent, e.g. 98.75 (100·(1 - 0.05/4))"),
+        _doc("percentage (0-100): the confidence level of `difference_ci95`, e.g. 98.75"),
     ]
     z: Z
     p_value: Annotated[float | None, _doc("two-sided p of `z`, before adjustment")]

@@ -50,3 +50,13 @@ def test_statistical_fields_say_what_they_are(
     schemas: dict, schema: str, field: str, words: str
 ) -> None:
     assert words in _field(schemas, schema, field).get("description", ""), (schema, field)
+
+
+def test_every_share_is_a_percentage_named_pct(schemas: dict) -> None:
+    fractions = ("rate", "share", "ratio", "fraction")
+    for name, schema in schemas.items():
+        for field in schema.get("properties", {}):
+            assert not field.endswith(fractions), f"{name}.{field}: use a *_pct percentage"
+            if field.endswith("_pct"):
+                described = _field(schemas, name, field).get("description", "")
+                assert "percentage (0-100)" in described, f"{name}.{field}"

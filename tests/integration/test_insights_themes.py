@@ -48,7 +48,7 @@ async def test_detractor_and_promoter_themes_in_german_and_english(
     assert not any(ch.isdigit() for t in detractor for ch in t)  # "(3 Stunden)" never a theme
     wait = next(t for t in body["a"]["themes"] if t["term"] == "wartezeit")
     assert wait["z"] >= 1.96 and wait["a_comments"] == 20 and wait["b_comments"] == 0
-    assert wait["share"] == 20 / 80
+    assert wait["share_pct"] == 25.0
     assert wait["nps_with"]["nps"] == -100 and wait["nps_with"]["ci95"]["high"] < 0
     assert wait["nps_without"]["total"] == 60
     examples = wait["examples"]

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from uuid import uuid4
 
+import pytest
+
 from domain.nps import histogram_of, summarize
 from domain.themes import ThemeComment, describe, dirichlet_prior, log_odds_z, score_terms
 
@@ -96,7 +98,7 @@ def test_theme_reports_share_nps_with_and_without_and_newest_examples_of_its_sid
     scored = score_terms(comments, PRIOR, min_comments=3, limit=10)
     theme = describe(scored.a_themes, "a", comments)[0]
     assert theme.term == "wait"
-    assert theme.share == 12 / 44
+    assert theme.share_pct == pytest.approx(100 * 12 / 44)
     assert theme.with_term == summarize(histogram_of([2] * 12))
     assert theme.without_term == summarize(histogram_of([2] * 8 + [10] * 24))
     assert [c.comment for c in theme.examples] == [
