@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test lint typecheck unit integration e2e browser browsers bench bench-smoke wrk openapi lock clean
+.PHONY: setup run test lint typecheck unit integration e2e browser browsers node bench bench-smoke wrk openapi lock clean
 
 setup: $(STAMP)
 
@@ -19,7 +19,7 @@ $(STAMP): requirements-dev.lock pyproject.toml
 run: setup
 	$(VENV)/bin/nps serve
 
-test: setup browsers lint typecheck
+test: setup browsers node lint typecheck
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: setup
@@ -38,7 +38,7 @@ integration: setup
 e2e: setup
 	$(PY) -m pytest -q tests/e2e
 
-browser: setup browsers
+browser: setup browsers node
 	$(PY) -m pytest -q tests/browser
 
 # Browser tests drive Debian's chromium through Playwright (which never downloads a browser of
@@ -47,6 +47,13 @@ browsers:
 	@command -v chromium >/dev/null || (command -v apt-get >/dev/null && \
 		(apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null))) \
 		|| echo "chromium is not installed and could not be: the browser tests will be skipped" >&2
+
+# JavaScript test tools pinned in package-lock.json (axe-core for the accessibility checks).
+node: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null && npm ci --no-audit --no-fund --loglevel=error \
+		|| echo "npm is missing or failed: the accessibility checks will be skipped" >&2
 
 # Benchmarks need wrk (Debian package); installed here when missing and allowed.
 wrk:

@@ -26,6 +26,7 @@ from api.controllers.responses import ResponseController
 from api.controllers.results import ResultsController
 from api.controllers.surveys import SurveyController
 from api.controllers.webhooks import WebhookController, WebhookDeliveryController
+from api.controllers.widget import WidgetController
 from api.cors import browser_preflight, cors_headers
 from api.customer_export import CustomerExportController
 from api.docs_assets import swagger_asset, swagger_plugin
@@ -74,6 +75,7 @@ TAGS = {
     "tokens for results",
     "admin": "Operator routes (admin token): tenants and their API keys",
     "health": "Liveness and readiness probes (no credential)",
+    "widget": "The embeddable survey widget script (no credential)",
 }
 CONTROLLERS = [
     TenantController,
@@ -93,6 +95,7 @@ CONTROLLERS = [
     WebhookController,
     WebhookDeliveryController,
     HealthController,
+    WidgetController,
     swagger_asset,
 ]
 
