@@ -15,7 +15,7 @@ from litestar.response import Stream
 
 from api.auth import principal_of, requires
 from api.docs import problems
-from api.export import CHUNK, ExportFormat
+from api.export import CHUNK, ExportFormat, safe_cell
 from api.params import INSTANT, date_query, parse_date, parse_instant
 from api.schemas.customers import change_out
 from api.services import services_of
@@ -82,23 +82,16 @@ def customer_filter(
     )
 
 
-def _cell(value: object) -> object:
-    """Text a spreadsheet would run as a formula starts with a quote (OWASP CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _csv_row(c: CustomerChange) -> list[object]:
     latest = c.latest
     return [
-        _cell(c.customer_id),
+        safe_cell(c.customer_id),
         c.updated_at.isoformat(),
         latest.score if latest else None,
         classify(latest.score) if latest else None,
         latest.answered_at.isoformat() if latest else None,
         latest.survey_id if latest else None,
-        _cell(latest.comment) if latest else None,
+        safe_cell(latest.comment) if latest else None,
         c.previous_category,
         c.responses_count,
         c.open_followups,

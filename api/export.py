@@ -33,6 +33,19 @@ CSV_FIELDS = [
 ]
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """Text a spreadsheet would run as a formula gets a leading quote (OWASP CSV injection).
+
+    Only text: numbers (a score) are written as they are.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 class ExportFormat(enum.StrEnum):
     CSV = "csv"
     NDJSON = "ndjson"
@@ -44,15 +57,15 @@ def _csv_row(r: Response) -> list[object]:
         r.survey_id,
         r.score,
         classify(r.score),
-        r.comment,
-        r.customer_id,
+        safe_cell(r.comment),
+        safe_cell(r.customer_id),
         msgspec.json.encode(r.segments).decode(),
         r.answered_at.isoformat(),
         r.received_at.isoformat(),
-        r.locale,
-        r.external_id,
+        safe_cell(r.locale),
+        safe_cell(r.external_id),
         str(r.excluded).lower(),
-        r.exclusion_reason,
+        safe_cell(r.exclusion_reason),
     ]
 
 

