@@ -10,13 +10,14 @@ from infra.settings import Settings
 
 
 async def _prepare(settings: Settings, *, embedded: bool) -> None:
-    """Migrate, then on the first start create the admin token and a demo tenant; print them."""
+    """Migrate, then on the first start create the admin token (and, embedded, a demo
+    tenant); print them."""
     from api.cli import connections, migrate_db
     from infra.bootstrap import first_start, save_credentials
 
     await migrate_db(settings)
     async with connections(settings) as (pool, redis):
-        first = await first_start(pool, redis, settings)
+        first = await first_start(pool, redis, settings, demo=embedded)
     base = f"http://{settings.host}:{settings.port}"
     lines = [f"nps-api on {base} — docs: {base}/docs"]
     if first is not None:

@@ -1,4 +1,5 @@
-"""First start: an admin token (unless NPS_ADMIN_TOKEN is set) and a demo tenant with a key."""
+"""First start: an admin token (unless NPS_ADMIN_TOKEN is set) and, on the embedded servers
+of `make run` only, a demo tenant with a key."""
 
 from __future__ import annotations
 
@@ -71,10 +72,13 @@ async def _create_demo(
 
 
 async def first_start(
-    pool: asyncpg.Pool, redis: aioredis.Redis, settings: Settings
+    pool: asyncpg.Pool, redis: aioredis.Redis, settings: Settings, *, demo: bool
 ) -> FirstStart | None:
     """Set up an empty installation; None when it was set up before.
 
+    `demo`: create a demo tenant with an all-scope key in an installation without tenants.
+    Only for the embedded servers of a first `make run`: on a server the operator named
+    (NPS_DATABASE_URL) such a key would be a standing credential nobody asked for.
     The demo tenant comes first: should anything fail, nothing secret is stored unseen and
     the next start tries again.
     """
@@ -82,7 +86,7 @@ async def first_start(
         await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
         try:
             tenant_id = api_key = None
-            if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM tenants)"):
+            if demo and not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM tenants)"):
                 tenant_id, api_key = await _create_demo(pool, redis, datetime.now(UTC))
             admin_token = await _store_admin_token(conn, settings)
         finally:
