@@ -1,10 +1,11 @@
-# nps-api — every target sets itself up from the lock files; only Python >= 3.11 and make needed.
+# nps-api — every target sets itself up from the lock files; only Python >= 3.11 and make needed
+# (make test also needs Node.js >= 18.18 with npm, for the spec's linters and client checks).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test lint typecheck unit integration e2e browser browsers node bench bench-smoke wrk openapi lock clean
+.PHONY: setup run test lint typecheck unit integration contract e2e browser browsers node bench bench-smoke wrk openapi lock clean
 
 setup: $(STAMP)
 
@@ -35,6 +36,9 @@ unit: setup
 integration: setup
 	$(PY) -m pytest -q tests/integration
 
+contract: setup node
+	$(PY) -m pytest -q tests/contract
+
 e2e: setup
 	$(PY) -m pytest -q tests/e2e
 
@@ -48,12 +52,14 @@ browsers:
 		(apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null))) \
 		|| echo "chromium is not installed and could not be: the browser tests will be skipped" >&2
 
-# JavaScript test tools pinned in package-lock.json (axe-core for the accessibility checks).
+# JavaScript test tools pinned in package-lock.json: the spec's linters and client generators,
+# axe-core for the accessibility checks. No install scripts run (one only sends analytics).
 node: node_modules/.package-lock.json
 
 node_modules/.package-lock.json: package.json package-lock.json
-	@command -v npm >/dev/null && npm ci --no-audit --no-fund --loglevel=error \
-		|| echo "npm is missing or failed: the accessibility checks will be skipped" >&2
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 18 || (a == 18 && b >= 18) ? 0 : 1)' 2>/dev/null \
+		|| { echo "make test needs Node.js >= 18.18 with npm (OpenAPI linters, client checks)" >&2; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
 # Benchmarks need wrk (Debian package); installed here when missing and allowed.
 wrk:
