@@ -27,6 +27,8 @@ PROBLEM_DESCRIPTIONS = {
     429: "Rate limit used up (the key's or the tenant's), or too many failed "
     "authentications from this address; `Retry-After` says when to try again",
     431: "A header line over 8 KiB, or headers over 32 KiB or 64 lines",
+    503: "PostgreSQL did not answer in time (`detail` says whether an answer may have been "
+    "stored): retry after `Retry-After` seconds, with the same `Idempotency-Key`",
 }
 
 
@@ -103,6 +105,7 @@ STATUS_HEADERS: dict[int | str, tuple[str, ...]] = {
     "*": ("X-Request-Id",),
     401: ("WWW-Authenticate",),
     429: ("Retry-After", "RateLimit-Policy", "RateLimit"),
+    503: ("Retry-After",),
 }
 # Headers on every success of an operation called with an API key (api.ratelimit).
 KEY_SUCCESS_HEADERS = ("RateLimit-Policy", "RateLimit")

@@ -27,10 +27,11 @@ from litestar.openapi.spec import (
 )
 
 from api.docs import HEADERS, KEY_SUCCESS_HEADERS, PROBLEM_DESCRIPTIONS, STATUS_HEADERS
-from api.errors import PROBLEM_JSON, FieldProblem, problem_body
+from api.errors import PROBLEM_JSON, UNAVAILABLE_DETAIL, FieldProblem, problem_body
 from api.idempotency import REPLAYED
 
 _PROBLEM_REF = "#/components/schemas/ProblemDetails"
+_UNCHECKED_PARAMETERS = {"If-None-Match"}
 # status -> (slug, title, detail) of a typical problem, as api.errors words it.
 _EXAMPLES = {
     400: (None, None, "the request body is not valid JSON: Input data was truncated"),
@@ -44,6 +45,7 @@ _EXAMPLES = {
     422: ("validation-error", "Invalid input", "score: Expected `int` <= 10"),
     429: (None, None, "this API key's rate limit of 1200 per 60 s is used up; retry after 1 s"),
     431: (None, None, "the headers exceed 64 lines or 32768 bytes"),
+    503: ("unavailable", "Service unavailable", UNAVAILABLE_DETAIL),
 }
 
 
@@ -85,14 +87,25 @@ def _is_framework_400(response: OpenAPIResponse | Reference) -> bool:
     return isinstance(response, OpenAPIResponse) and PROBLEM_JSON not in (response.content or {})
 
 
+def _checked_parameters(op: Operation) -> list[Parameter | Reference]:
+    """The parameters whose value can be refused (any `If-None-Match` is merely compared)."""
+    return [
+        p
+        for p in op.parameters or []
+        if not (isinstance(p, Parameter) and p.name in _UNCHECKED_PARAMETERS)
+    ]
+
+
 def _generic_statuses(op: Operation) -> set[int]:
     statuses = {414, 431}  # api.guards: the limits of every request
     if op.request_body is not None:
         statuses |= {400, 413, 415, 422}
-    if op.parameters:
+    if _checked_parameters(op):
         statuses.add(422)
     if op.security:
-        statuses |= {401, 429}  # 429: rate limits, failed authentications (api.ratelimit)
+        # 429: rate limits, failed authentications (api.ratelimit); 503: credentials are
+        # looked up and the work needs PostgreSQL (api.errors.outage_handler)
+        statuses |= {401, 429, 503}
     return statuses
 
 
@@ -100,7 +113,7 @@ def _document_problems(op: Operation) -> None:
     responses = op.responses if op.responses is not None else {}
     if "400" in responses and _is_framework_400(responses["400"]):
         del responses["400"]
-    if not op.parameters and op.request_body is None:
+    if not _checked_parameters(op) and op.request_body is None:
         responses.pop("422", None)  # nothing to be invalid
     for status in sorted(_generic_statuses(op)):
         responses.setdefault(str(status), _problem_response(status))
