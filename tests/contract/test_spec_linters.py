@@ -18,9 +18,9 @@ def test_redocly_recommended_finds_no_error_and_no_unlisted_warning() -> None:
     ]
     assert problems == [], "\n".join(problems)
     assert report["totals"]["errors"] == report["totals"]["warnings"] == 0
-    accepted = re.findall(
-        r"^\s+- '(#/[^']+)'", (ROOT / ".redocly.lint-ignore.yaml").read_text(), re.M
-    )
+    ignores = ROOT / ".redocly.lint-ignore.yaml"
+    text = ignores.read_text() if ignores.exists() else ""
+    accepted = re.findall(r"^\s+- '(#/[^']+)'", text, re.M)
     assert report["totals"]["ignored"] == len(accepted), "an accepted warning matches nothing"
     assert result.returncode == 0, result.stderr
 
@@ -39,7 +39,8 @@ def test_every_accepted_warning_states_its_reason() -> None:
         (".spectral.yaml", r"^\s+[\w-]+: off$"),
         (".redocly.lint-ignore.yaml", r"^\s+- '#"),
     ):
-        lines = (ROOT / name).read_text().splitlines()
+        path = ROOT / name
+        lines = path.read_text().splitlines() if path.exists() else []
         for i, line in enumerate(lines):
             if re.match(entry, line):
                 above = i - 1
