@@ -4,8 +4,10 @@ is away each process limits on its own, then rejoins Redis by itself."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import secrets
+import signal
 import time
 from collections.abc import AsyncIterator
 
@@ -101,3 +103,29 @@ async def test_without_redis_each_process_limits_alone_then_rejoins(
             assert await back.exists(bucket_key(tenant.id, f"key:{parsed.key_id}")) == 1
         finally:
             await back.aclose()
+
+
+async def test_a_frozen_redis_costs_at_most_its_timeout_then_limits_stay_local(
+    settings, own_redis, admin_headers
+) -> None:
+    config = msgspec.structs.replace(
+        settings, redis_url=own_redis.url, rate_limit_per_key=3, rate_limit_per_tenant=100
+    )
+    async with AsyncTestClient(app=create_app(config), base_url="http://nps.test") as client:
+        tenant = await make_tenant(client, admin_headers)
+        assert (await client.get("/v1/surveys", headers=tenant.headers)).status_code == 200
+        assert own_redis._proc is not None
+        os.kill(own_redis._proc.pid, signal.SIGSTOP)  # alive, but answers nothing
+        try:
+            started = time.monotonic()
+            codes = [
+                (await client.get("/v1/surveys", headers=tenant.headers)).status_code
+                for _ in range(4)
+            ]
+            elapsed = time.monotonic() - started
+        finally:
+            os.kill(own_redis._proc.pid, signal.SIGCONT)
+        # The local limiter knows nothing of the unit spent in Redis: 3 more pass, then 429.
+        assert codes == [200, 200, 200, 429]
+        # No request waits for Redis longer than its timeout (here all but the first skip it).
+        assert elapsed < 4 * config.redis_timeout_s + 1.0
