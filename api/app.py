@@ -18,6 +18,7 @@ from api.conditional import ConditionalCompression, document_conditional_gets
 from api.controllers.admin import TenantController
 from api.controllers.customers import AuditController, CustomerController
 from api.controllers.decisions import ChangeController, TargetController
+from api.controllers.digests import DigestController, document_digest
 from api.controllers.followups import FollowupController, SettingsController
 from api.controllers.health import HealthController
 from api.controllers.insights import InsightsController
@@ -28,7 +29,7 @@ from api.controllers.surveys import SurveyController
 from api.controllers.webhooks import WebhookController, WebhookDeliveryController
 from api.controllers.widget import WidgetController
 from api.cors import browser_preflight, cors_headers
-from api.customer_export import CustomerExportController
+from api.customer_export import CustomerExportController, document_customer_export
 from api.docs_assets import swagger_asset, swagger_plugin
 from api.errors import EXCEPTION_HANDLERS, internal_error_handler, outage_handler
 from api.examples import add_examples
@@ -87,6 +88,7 @@ CONTROLLERS = [
     ResponseController,
     ResultsController,
     InsightsController,
+    DigestController,
     CustomerController,
     CustomerExportController,
     AuditController,
@@ -235,6 +237,8 @@ def create_app(
     # Outside routing and exception handling: every answer is logged and carries its id.
     app.asgi_handler = request_logging(app.asgi_handler)
     add_examples(app.openapi_schema)
+    document_digest(app.openapi_schema)
+    document_customer_export(app.openapi_schema)
     add_webhooks(app.openapi_schema)
     document_conditional_gets(app.openapi_schema)
     document_export_formats(app.openapi_schema)

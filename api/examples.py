@@ -105,6 +105,8 @@ PARAMETER_EXAMPLES: dict[str, Any] = {
     "webhook_id": "2a7c1e9d-4b3f-4e6a-9c8d-1f2e3d4c5b6a",
     "delivery_id": "8f1e2d3c-4b5a-4697-8a1b-2c3d4e5f6a7b",
     "vs": "promoters",
+    "period": "week",
+    "date": "2026-11-25",
     "followup": "none",
     "trend": "down",
     "min_comments": 3,

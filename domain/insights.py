@@ -17,6 +17,7 @@ from domain.nps import Category, classify
 from domain.themes import Theme, ThemeComment, describe, score_terms
 
 MAX_COMMENTS = 50_000  # newest comments of the period analysed; the answer says when capped
+NEWEST = 5
 PRIOR_DAYS = 365  # the prior: the tenant's comments of the 365 days up to `to`:
 PRIOR_MAX_COMMENTS = 50_000  # the analysed ones, and the newest others up to this many in all
 
@@ -73,6 +74,8 @@ class Themes(msgspec.Struct, frozen=True, kw_only=True):
     languages: dict[str, int]
     a_themes: list[Theme]
     b_themes: list[Theme]
+    newest_a: list[ThemeComment]  # the newest NEWEST comments of each side
+    newest_b: list[ThemeComment]
 
 
 _PROMOTERS_VS = {Category.DETRACTOR: "a", Category.PROMOTER: "b", Category.PASSIVE: None}
@@ -141,4 +144,6 @@ def _analyse(
         languages=dict(languages),
         a_themes=describe(scored.a_themes, "a", analysed),
         b_themes=describe(scored.b_themes, "b", analysed),
+        newest_a=[c for c in analysed if c.side == "a"][:NEWEST],
+        newest_b=[c for c in analysed if c.side == "b"][:NEWEST],
     )
