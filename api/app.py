@@ -157,6 +157,11 @@ def rate_limiting(rt: Runtime, settings: Settings) -> RateLimiting:
             window_s=settings.auth_failure_window_s,
         ),
         proxy_hops=settings.trusted_proxy_hops,
+        per_address=Limit(
+            name="address",
+            quota=settings.rate_limit_per_address,
+            window_s=settings.rate_limit_window_s,
+        ),
     )
 
 

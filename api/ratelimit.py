@@ -29,7 +29,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import PROBLEM_JSON, ProblemDetails, problem_body
 from domain import ratelimit as rl
 from domain.errors import InvalidInput
-from domain.model import Principal
+from domain.model import CallerKind, Principal
 
 PER_ITEM_OPT = "nps_rate_per_item"
 _STATE = "nps_rate"  # in scope["state"]: the request's Decision, or _REFUSED
@@ -44,6 +44,7 @@ class RateLimiting:
     defaults: rl.DefaultLimits
     auth_failures: rl.Limit
     proxy_hops: int = 0  # trusted proxies in front, each adding to X-Forwarded-For
+    per_address: rl.Limit | None = None  # a publishable key's quota per client address
     enabled: bool = True  # NPS_RATE_LIMITS=0: nothing is limited or throttled
 
 
@@ -91,7 +92,11 @@ def rate_limited_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[
     return Response(body, status_code=429, media_type=PROBLEM_JSON, headers=headers)
 
 
-_WHOSE = {"key": "this API key's", "tenant": "this tenant's (all its keys together)"}
+_WHOSE = {
+    "key": "this API key's",
+    "tenant": "this tenant's (all its keys together)",
+    "address": "this client address's (with this publishable key)",
+}
 
 
 def _refusal(decision: rl.Decision) -> RateLimited:
@@ -105,13 +110,18 @@ def _refusal(decision: rl.Decision) -> RateLimited:
     )
 
 
-async def _charge(rate: RateLimiting, principal: Principal, cost: int) -> rl.Decision:
+async def _charge(rate: RateLimiting, principal: Principal, cost: int, scope: Scope) -> rl.Decision:
+    address = None
+    if principal.kind is CallerKind.PUBLISHABLE and rate.per_address is not None:
+        # A public key is used by anyone: each visitor's address gets a quota of its own.
+        address = (client_address(scope, rate.proxy_hops), rate.per_address)
     return await rl.charge_key(
         tenant_id=str(principal.tenant_id),
         key_id=str(principal.key_id),
         limits=rl.key_limits(rate.defaults, principal.limits),
         cost=cost,
         limiter=rate.limiter,
+        address=address,
     )
 
 
@@ -128,7 +138,7 @@ async def charge_items(request: Request[Any, Any, Any], count: int, *, field: st
         isinstance(user, Principal) and rate.enabled and PER_ITEM_OPT in request.route_handler.opt
     ):
         return
-    decision = await _charge(rate, user, max(1, count))
+    decision = await _charge(rate, user, max(1, count), request.scope)
     state = request.scope["state"]
     if decision.retry_after_s == rl.NEVER:
         state[_STATE] = decision
@@ -158,7 +168,7 @@ def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
         state = scope["state"]
         per_item_route = PER_ITEM_OPT in scope["route_handler"].opt
         if not per_item_route:
-            decision = await _charge(rate, user, 1)
+            decision = await _charge(rate, user, 1, scope)
             if not decision.allowed:
                 raise _refusal(decision)
             state[_STATE] = decision
@@ -167,7 +177,7 @@ def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":
                 decision = state.get(_STATE)
                 if decision is None and per_item_route:  # the body was refused before charging
-                    decision = state[_STATE] = await _charge(rate, user, 1)
+                    decision = state[_STATE] = await _charge(rate, user, 1, scope)
                 if isinstance(decision, rl.Decision):
                     message["headers"] = [*message.get("headers", ()), *rate_headers(decision)]
             await send(message)

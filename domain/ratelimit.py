@@ -173,12 +173,15 @@ async def charge_key(
     limits: tuple[Limit, Limit],
     cost: int,
     limiter: RateLimiter,
+    address: tuple[str, Limit] | None = None,
 ) -> Decision:
-    """Spend `cost` of an API key's quota and of its tenant's, both or neither."""
+    """Spend `cost` of an API key's quota and of its tenant's, both or neither; with
+    `address` (a publishable key's caller and its limit) of that address's quota too."""
     key_limit, tenant_limit = limits
-    return await limiter.check(
-        tenant_id, [(f"key:{key_id}", key_limit), ("tenant", tenant_limit)], cost=cost
-    )
+    buckets = [(f"key:{key_id}", key_limit), ("tenant", tenant_limit)]
+    if address is not None:
+        buckets.append((f"addr:{key_id}:{address[0]}", address[1]))
+    return await limiter.check(tenant_id, buckets, cost=cost)
 
 
 async def auth_failures_allowed(*, address: str, limit: Limit, limiter: RateLimiter) -> Decision:

@@ -42,6 +42,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_per_key: Positive = 1200  # units (requests, or answers of a batch) per window
     rate_limit_per_tenant: Positive = 3000
     rate_limit_window_s: Positive = 60
+    rate_limit_per_address: Positive = 10  # answers per window per address per publishable key
     auth_failure_limit: Positive = 20  # failed authentications per address per window
     auth_failure_window_s: Positive = 300
     trusted_proxy_hops: Annotated[int, msgspec.Meta(ge=0)] = 0  # proxies adding X-Forwarded-For
@@ -62,6 +63,7 @@ _INTS = {
     "rate_limit_per_key",
     "rate_limit_per_tenant",
     "rate_limit_window_s",
+    "rate_limit_per_address",
     "auth_failure_limit",
     "auth_failure_window_s",
     "trusted_proxy_hops",
