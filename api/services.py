@@ -13,6 +13,7 @@ from api.ratelimit import RateLimiting
 from domain.browser import TOKEN_PREFIX
 from domain.customers import CustomerRepository
 from domain.decisions import ChangeRepository, TargetRepository
+from domain.digest import DigestScheduleRepository
 from domain.followups import FollowupRepository
 from domain.insights import CommentAnalyzer, CommentSource
 from domain.model import Principal
@@ -53,6 +54,7 @@ class Services:
     webhooks: WebhookRepository
     webhook_targets: TargetGuard
     comments: CommentSource
+    digest_schedules: DigestScheduleRepository
     analyzer: CommentAnalyzer
     check_database: Callable[[], Awaitable[bool]]
     check_redis: Callable[[], Awaitable[bool]]

@@ -24,6 +24,7 @@ from litestar.openapi.spec import (
     Schema,
 )
 
+from api.schemas.digests import example_digest
 from api.schemas.followups import CaseOut
 from api.schemas.responses import ResponseOut
 from domain.followups import Status
@@ -87,6 +88,11 @@ _DATA: dict[EventType, tuple[str, object]] = {
         "A follow-up passed its due time without being closed.",
         _case(Status.OPEN, overdue=True),
     ),
+    EventType.DIGEST_READY: (
+        "A scheduled huddle digest is ready (once per period, `PATCH /v1/settings`): the "
+        "digest as `GET /v1/digests/{period}` returns it in JSON.",
+        example_digest(),
+    ),
     EventType.WEBHOOK_TEST: (
         "Sent by `POST /v1/webhooks/{webhook_id}/test` to that endpoint only.",
         {"webhook_id": "2a7c1e9d-4b3f-4e6a-9c8d-1f2e3d4c5b6a", "message": TEST_MESSAGE},
@@ -128,6 +134,7 @@ _DATA_SHAPES = {
     EventType.FOLLOWUP_CREATED: "CaseOut",
     EventType.FOLLOWUP_UPDATED: "CaseOut",
     EventType.FOLLOWUP_OVERDUE: "CaseOut",
+    EventType.DIGEST_READY: "DigestOut",
 }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from uuid import UUID
 
 import msgspec
@@ -22,7 +23,7 @@ from domain.followups import CaseFilter, CaseStats, FollowupRepository, followup
 from domain.insights import CommentAnalyzer, CommentSource, Themes, ThemesQuery, comment_themes
 from domain.model import ResultQuery
 from domain.nps import NpsSummary
-from domain.periods import TrendInterval
+from domain.periods import TrendInterval, zone
 from domain.ports import HistogramSource
 from domain.results import (
     BreakdownSort,
@@ -66,6 +67,44 @@ def history_start(kind: DigestPeriod, start: date) -> date:
     for _ in range(HISTORY - 1):
         start = previous_of(kind, start)[0]
     return start
+
+
+class DigestSchedule(msgspec.Struct, frozen=True, kw_only=True):
+    """When a tenant's digest goes out as a `digest.ready` webhook event."""
+
+    enabled: bool = False
+    period: DigestPeriod = DigestPeriod.WEEK
+    weekday: int = 1  # ISO: 1 Monday .. 7 Sunday
+    hour: int = 8  # local hour, 0..23
+    dimensions: tuple[str, ...] = ()
+    enabled_at: datetime | None = None
+
+
+def due_digest(schedule: DigestSchedule, now: datetime, timezone: str) -> tuple[date, date] | None:
+    """The period whose digest is due at `now`, or None.
+
+    The last period that has ended, once its send moment has come: the first `weekday` at
+    `hour` (local) on or after the day it ended; never one whose send moment came before
+    the schedule was enabled.
+    """
+    if not schedule.enabled:
+        return None
+    tz = zone(timezone)
+    local = now.astimezone(tz)
+    current_start, _ = period_of(schedule.period, local.date())
+    wait = (schedule.weekday - current_start.isoweekday()) % 7
+    moment = datetime.combine(current_start + timedelta(days=wait), time(schedule.hour), tz)
+    if local < moment or (schedule.enabled_at is not None and moment < schedule.enabled_at):
+        return None
+    return previous_of(schedule.period, current_start)
+
+
+class DigestScheduleRepository(Protocol):
+    async def get(self, *, tenant_id: UUID) -> DigestSchedule: ...
+
+    async def put(
+        self, *, tenant_id: UUID, schedule: DigestSchedule, now: datetime
+    ) -> DigestSchedule: ...
 
 
 class FlaggedSegment(msgspec.Struct, frozen=True, kw_only=True):

@@ -22,6 +22,7 @@ class EventType(enum.StrEnum):
     FOLLOWUP_CREATED = "followup.created"
     FOLLOWUP_UPDATED = "followup.updated"
     FOLLOWUP_OVERDUE = "followup.overdue"
+    DIGEST_READY = "digest.ready"
     WEBHOOK_TEST = "webhook.test"
 
 

@@ -11,13 +11,14 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, QueryParameter
 
 from api.auth import principal_of, requires
+from api.digest_delivery import digest_ports
 from api.digest_html import html
 from api.digest_markdown import markdown
 from api.docs import problems
 from api.params import parse_date, parse_dimension, today_for
 from api.schemas.digests import DigestOut, digest_out
 from api.services import services_of
-from domain.digest import MAX_DIMENSIONS, DigestPeriod, DigestPorts, build_digest
+from domain.digest import MAX_DIMENSIONS, DigestPeriod, build_digest
 from domain.errors import InvalidInput
 from domain.model import Scope
 
@@ -55,19 +56,6 @@ def document_digest(spec: OpenAPI) -> OpenAPI:
             schema=text, example='<!doctype html><html lang="en">…</html>'
         )
     return spec
-
-
-def digest_ports(request: Request[Any, Any, Any]) -> DigestPorts:
-    s = services_of(request)
-    return DigestPorts(
-        counters=s.counters,
-        database=s.database,
-        targets=s.targets,
-        changes=s.changes,
-        followups=s.followups,
-        comments=s.comments,
-        analyzer=s.analyzer,
-    )
 
 
 class DigestController(Controller):
@@ -122,7 +110,7 @@ class DigestController(Controller):
             dimensions=dimensions_of(dimension),
             now=now,
             today=today,
-            ports=digest_ports(request),
+            ports=digest_ports(services),
         )
         out = digest_out(got)
         wanted = request.accept.best_match(_OFFERED, default="application/json")

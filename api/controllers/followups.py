@@ -22,6 +22,7 @@ from api.params import (
     parse_segments,
     today_for,
 )
+from api.schemas.digest_schedule import DigestScheduleIn, schedule_in
 from api.schemas.followups import (
     CaseList,
     CaseOut,
@@ -210,14 +211,21 @@ class SettingsController(Controller):
     )
     async def get_settings(self, request: Request) -> SettingsOut:
         services = services_of(request)
-        found = await services.followups.settings(tenant_id=principal_of(request).tenant_id)
-        return settings_out(found)
+        tenant_id = principal_of(request).tenant_id
+        found = await services.followups.settings(tenant_id=tenant_id)
+        return settings_out(found, await services.digest_schedules.get(tenant_id=tenant_id))
 
     @patch(
         "/",
         operation_id="updateSettings",
-        summary="Which answer categories open a follow-up case, and its deadline",
-        description="Applies to answers stored from now on; existing cases keep their due_at.",
+        summary="Follow-up categories and deadline; the huddle digest's schedule",
+        description="Follow-up settings apply to answers stored from now on; existing cases "
+        "keep their due_at. `digest` replaces the whole schedule: with `enabled`, the digest "
+        "of the last `period` that ended is sent as a `digest.ready` webhook event at the "
+        "first `weekday` (1 Monday .. 7 Sunday) and `hour` (tenant's zone) after it ended, "
+        "flagging the values of `dimensions`; once per period, however many API processes "
+        "run. A period whose send moment passed before the schedule was switched on is not "
+        "sent.",
         dto=StrictBody[SettingsUpdate],
         return_dto=None,
         responses=problems(400, 403),
@@ -231,10 +239,15 @@ class SettingsController(Controller):
         )
         sla = data.followup_sla_hours if isinstance(data.followup_sla_hours, int) else None
         uc.validate_settings(categories, sla)
+        tenant_id, now = principal_of(request).tenant_id, services.clock()
         updated = await services.followups.update_settings(
-            tenant_id=principal_of(request).tenant_id,
-            categories=categories,
-            sla_hours=sla,
-            now=services.clock(),
+            tenant_id=tenant_id, categories=categories, sla_hours=sla, now=now
         )
-        return settings_out(updated)
+        schedules = services.digest_schedules
+        if isinstance(data.digest, DigestScheduleIn):
+            digest = await schedules.put(
+                tenant_id=tenant_id, schedule=schedule_in(data.digest), now=now
+            )
+        else:
+            digest = await schedules.get(tenant_id=tenant_id)
+        return settings_out(updated, digest)

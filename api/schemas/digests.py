@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 from uuid import UUID
 
 import msgspec
 
-from api.schemas.followups import CaseStatsOut, stats_out
+from api.schemas.followups import CaseStatsOut, RecoveryOut, stats_out
 from api.schemas.results import Ci95, Figures, figures
 from domain.decisions import Decision
 from domain.digest import Digest, DigestPeriod
@@ -91,6 +92,79 @@ class DigestOut(msgspec.Struct, frozen=True, kw_only=True):
     followups: CaseStatsOut
     changes: list[ChangeBrief]  # effective in the 90 days up to `to`, with their impact
     history: list[HistoryPoint]  # the last 12 periods, oldest first, this one last
+
+
+def example_digest() -> DigestOut:
+    """A small digest for the spec's `digest.ready` example."""
+    week = (date(2026, 11, 23), date(2026, 11, 29))
+    hist = [3, 1, 2, 2, 1, 3, 2, 7, 9, 10, 10]
+    figures_: dict[str, Any] = {
+        "nps": 12.0,
+        "total": 50,
+        "promoters": 20,
+        "passives": 16,
+        "detractors": 14,
+        "promoters_pct": 40.0,
+        "passives_pct": 32.0,
+        "detractors_pct": 28.0,
+        "mean_score": 7.3,
+        "histogram": hist,
+        "margin_of_error": 22.4,
+        "ci95": Ci95(low=-10.2, high=34.6),
+    }
+    quote_ = Quote(
+        response_id=UUID("c4f1a2b3-d5e6-4f70-8a9b-0c1d2e3f4a5b"),
+        score=3,
+        answered_at=datetime(2026, 11, 27, 9, 30, tzinfo=UTC),
+        comment="Die Wartezeit an der Hotline war viel zu lang.",
+    )
+    return DigestOut(
+        period=DigestPeriod.WEEK,
+        from_=week[0],
+        to=week[1],
+        nps=PeriodFigures(
+            **figures_, target=30.0, gap=-18.0, target_met="no", from_=week[0], to=week[1]
+        ),
+        previous=PeriodFigures(**figures_, from_=date(2026, 11, 16), to=date(2026, 11, 22)),
+        change=PeriodChange(
+            difference=0.0,
+            difference_ci95=Ci95(low=-31.1, high=31.1),
+            p_value=1.0,
+            significant=False,
+        ),
+        dimensions=["team"],
+        flagged_segments=[],
+        themes=Themes(
+            detractors=[ThemeBrief(term="wartezeit", z=3.2, comments=9, quote=quote_)], promoters=[]
+        ),
+        detractor_comments=[quote_],
+        promoter_comments=[],
+        followups=CaseStatsOut(
+            from_=week[0],
+            to=week[1],
+            opened=14,
+            open=3,
+            in_progress=2,
+            overdue=1,
+            closed=9,
+            median_hours_to_first_contact=4.5,
+            median_hours_to_close=20.0,
+            recovery=RecoveryOut(
+                customers=9,
+                answered_again=4,
+                promoters=2,
+                passives=1,
+                detractors=1,
+                promoters_pct=50.0,
+            ),
+        ),
+        changes=[],
+        history=[
+            HistoryPoint(
+                from_=week[0], to=week[1], nps=12.0, total=50, ci95=Ci95(low=-10.2, high=34.6)
+            )
+        ],
+    )
 
 
 def _ci(s: object) -> Ci95 | None:

@@ -9,6 +9,8 @@ from uuid import UUID
 import msgspec
 
 from api.schemas.common import TEXT, Name, Wire
+from api.schemas.digest_schedule import DigestScheduleIn, DigestScheduleOut, schedule_out
+from domain.digest import DigestSchedule
 from domain.followups import (
     MAX_SLA_HOURS,
     Case,
@@ -37,11 +39,13 @@ class SettingsUpdate(Wire):
         Annotated[list[Category], msgspec.Meta(max_length=3)] | msgspec.UnsetType
     ) = msgspec.UNSET
     followup_sla_hours: SlaHours | msgspec.UnsetType = msgspec.UNSET
+    digest: DigestScheduleIn | msgspec.UnsetType = msgspec.UNSET
 
 
 class SettingsOut(msgspec.Struct, frozen=True, kw_only=True):
     followup_categories: list[Category]
     followup_sla_hours: SlaHours
+    digest: DigestScheduleOut
 
 
 class CaseUpdateIn(Wire):
@@ -120,9 +124,11 @@ class CaseStatsOut(msgspec.Struct, frozen=True, kw_only=True):
     recovery: RecoveryOut
 
 
-def settings_out(s: Settings) -> SettingsOut:
+def settings_out(s: Settings, digest: DigestSchedule) -> SettingsOut:
     return SettingsOut(
-        followup_categories=list(s.followup_categories), followup_sla_hours=s.followup_sla_hours
+        followup_categories=list(s.followup_categories),
+        followup_sla_hours=s.followup_sla_hours,
+        digest=schedule_out(digest),
     )
 
 

@@ -1,0 +1,57 @@
+"""Scheduled digests: what the scheduler sends as `digest.ready`, wired from the services."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from api.schemas.digests import digest_out
+from api.services import Services
+from domain.digest import DigestPeriod, DigestPorts, build_digest
+from domain.periods import local_date
+
+
+def digest_ports(s: Services) -> DigestPorts:
+    return DigestPorts(
+        counters=s.counters,
+        database=s.database,
+        targets=s.targets,
+        changes=s.changes,
+        followups=s.followups,
+        comments=s.comments,
+        analyzer=s.analyzer,
+    )
+
+
+Render = Callable[[UUID, str, DigestPeriod, date, list[str], datetime], Awaitable[dict[str, Any]]]
+
+
+def renderer(ports: DigestPorts) -> Render:
+    """The event's `data`: the digest as GET /v1/digests/{period} returns it in JSON."""
+
+    async def render(
+        tenant_id: UUID,
+        timezone: str,
+        kind: DigestPeriod,
+        day: date,
+        dimensions: list[str],
+        now: datetime,
+    ) -> dict[str, Any]:
+        got = await build_digest(
+            kind,
+            day,
+            tenant_id=tenant_id,
+            timezone=timezone,
+            dimensions=dimensions,
+            now=now,
+            today=local_date(now, timezone),
+            ports=ports,
+        )
+        data: dict[str, Any] = msgspec.to_builtins(digest_out(got))
+        return data
+
+    return render
