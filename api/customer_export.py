@@ -70,7 +70,11 @@ def document_customer_export(spec: OpenAPI) -> OpenAPI:
         ok.description = "Every matching customer, in feed order, in the format asked for"
         ok.content = {
             "text/csv": OpenAPIMediaType(
-                schema=Schema(type=OpenAPIType.STRING, description=", ".join(CSV_FIELDS))
+                schema=Schema(type=OpenAPIType.STRING, description=", ".join(CSV_FIELDS)),
+                example=",".join(CSV_FIELDS) + "\r\n"
+                "cus_4711,2026-11-22T09:30:01.204311+00:00,10,promoter,"
+                "2026-11-22T09:30:00+00:00,0b6f5c1e-3f0a-4a8e-9d49-1c2f8e6b7a10,"
+                "Great support,passive,3,0,,false\r\n",
             ),
             "application/x-ndjson": OpenAPIMediaType(
                 schema=Schema(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example, OpenAPI, OpenAPIMediaType, Parameter, Schema
@@ -16,11 +17,11 @@ from api.digest_html import html
 from api.digest_markdown import markdown
 from api.docs import problems
 from api.params import parse_date, parse_dimension, today_for
-from api.schemas.digests import DigestOut, digest_out
+from api.schemas.digests import DigestOut, digest_out, example_digest
 from api.services import services_of
 from domain.digest import MAX_DIMENSIONS, DigestPeriod, build_digest
 from domain.errors import InvalidInput
-from domain.model import Scope
+from domain.model import SEGMENT_NAME, Scope
 
 MARKDOWN = "text/markdown; charset=utf-8"
 HTML = "text/html; charset=utf-8"
@@ -44,10 +45,20 @@ def document_digest(spec: OpenAPI) -> OpenAPI:
         if isinstance(param, Parameter) and param.name == "period":
             param.schema = Schema(type=OpenAPIType.STRING, enum=[p.value for p in DigestPeriod])
         if isinstance(param, Parameter) and param.name == "dimension":
+            param.schema = Schema(
+                type=OpenAPIType.ARRAY,
+                items=Schema(type=OpenAPIType.STRING, pattern=SEGMENT_NAME.pattern),
+                max_items=MAX_DIMENSIONS,
+                description="segment dimensions whose values are flagged (repeat the parameter)",
+            )
             param.examples = {"example": Example(summary="dimension", value=["team", "region"])}
     ok = (op.responses or {}).get("200")
     content = getattr(ok, "content", None)
     if content is not None:
+        json_body = content.get("application/json")
+        if json_body is not None:
+            value = msgspec.to_builtins(example_digest())
+            json_body.examples = {"example": Example(summary="A week's digest", value=value)}
         text = Schema(type=OpenAPIType.STRING)
         content["text/markdown"] = OpenAPIMediaType(
             schema=text, example="**NPS huddle digest: Week 2026-W48 (2026-11-23 to 2026-11-29)**"
