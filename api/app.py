@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 from collections.abc import AsyncIterator, Sequence
 
@@ -24,6 +25,7 @@ from api.controllers.followups import FollowupController, SettingsController
 from api.controllers.health import HealthController
 from api.controllers.insights import InsightsController
 from api.controllers.keys import KeyController, TokenController
+from api.controllers.metrics import MetricsController
 from api.controllers.responses import ResponseController
 from api.controllers.results import ResultsController
 from api.controllers.surveys import SurveyController
@@ -50,6 +52,7 @@ from api.services import Services
 from api.webhook_docs import add_webhooks
 from domain.browser import token_secret
 from domain.ratelimit import AUTH_FAILURES, DefaultLimits, Limit
+from infra import metrics
 from infra.browser_origins import PgBrowserOrigins
 from infra.comment_terms import StopWordLemmaAnalyzer
 from infra.digest_scheduler import DigestScheduler
@@ -102,6 +105,7 @@ CONTROLLERS = [
     WebhookDeliveryController,
     HealthController,
     WidgetController,
+    MetricsController,
     swagger_asset,
 ]
 
@@ -166,6 +170,7 @@ def rate_limiting(rt: Runtime, settings: Settings) -> RateLimiting:
             quota=settings.rate_limit_per_address,
             window_s=settings.rate_limit_window_s,
         ),
+        on_refused=metrics.count_rate_limited,
     )
 
 
@@ -192,6 +197,9 @@ def services_for(rt: Runtime, settings: Settings) -> Services:
         token_secret=token_secret(rt.admin_token_hash),
         browser_origins=PgBrowserOrigins(rt.pool),
         rate_limits=rate_limiting(rt, settings),
+        metrics=functools.partial(
+            metrics.scrape, rt.pool, database_up=rt.database_up, redis_up=rt.redis_up
+        ),
     )
 
 
@@ -260,7 +268,7 @@ def create_app(
         debug=False,
     )
     # Outside routing and exception handling: every answer is logged and carries its id.
-    app.asgi_handler = request_logging(app.asgi_handler)
+    app.asgi_handler = request_logging(app.asgi_handler, observe=metrics.observe_request)
     add_examples(app.openapi_schema)
     document_customer_export(app.openapi_schema)
     add_webhooks(app.openapi_schema)

@@ -17,6 +17,7 @@ from domain.model import CallerKind, Principal, Scope
 
 ADMIN = "admin"
 PUBLIC_PATHS = {"/health", "/docs", "/widget"}
+METRICS_PATH = "/metrics"  # the admin token, like /v1/admin
 SCOPES_OPT = "nps_scopes"
 BROWSER_OPT = "nps_browser"
 CALLER = "nps.caller"  # the authenticated principal, in the ASGI scope (read by api.cors)
@@ -62,7 +63,8 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
         services = connection.app.state.services
-        admin = connection.scope["path"].startswith("/v1/admin")
+        path = connection.scope["path"]
+        admin = path.startswith("/v1/admin") or path == METRICS_PATH
         token = _bearer(connection)
         # A key verified lately is served from the cache: only its exact token finds it, so
         # guessing never gets there and needs no throttle check. Browser tokens are checked

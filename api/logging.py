@@ -14,6 +14,7 @@ import random
 import re
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -87,8 +88,15 @@ _FALLBACK_500 = (
 )
 
 
-def request_logging(app: ASGIApp) -> ASGIApp:
-    """ASGI wrapper: request id in and out, then one line: route, status, tenant, duration."""
+# Told of every answer (method, route template or None, status, seconds): the metrics.
+ResponseObserver = Callable[[str, str | None, int, float], None]
+
+
+def request_logging(app: ASGIApp, *, observe: ResponseObserver | None = None) -> ASGIApp:
+    """ASGI wrapper: request id in and out, then one line: route, status, tenant, duration.
+
+    `observe` is given the same method, route, status and duration as the line.
+    """
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,7 +126,7 @@ def request_logging(app: ASGIApp) -> ASGIApp:
                 )
             status = status or 500
         finally:
-            _log_request(scope, status or 500, started)
+            _log_request(scope, status or 500, started, observe)
             structlog.contextvars.clear_contextvars()
 
     return middleware
@@ -132,14 +140,20 @@ def _start_500() -> Message:
     }
 
 
-def _log_request(scope: Scope, status: int, started: float) -> None:
+def _log_request(
+    scope: Scope, status: int, started: float, observe: ResponseObserver | None
+) -> None:
+    seconds = time.perf_counter() - started
     user = scope.get("user")
+    method, route = scope.get("method", ""), scope.get("path_template") or None
+    if observe is not None:
+        observe(method, route, status, seconds)
     fields: dict[str, Any] = {
-        "method": scope.get("method"),
-        "route": scope.get("path_template") or None,  # None: no route matched the path
+        "method": method,
+        "route": route,  # None: no route matched the path
         "status": status,
         "tenant_id": str(user.tenant_id) if isinstance(user, Principal) else None,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        "duration_ms": round(seconds * 1000, 2),
     }
     error = scope.get(ERROR_KEY)
     if error is not None:

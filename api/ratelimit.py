@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,7 @@ class RateLimiting:
     proxy_hops: int = 0  # trusted proxies in front, each adding to X-Forwarded-For
     per_address: rl.Limit | None = None  # a publishable key's quota per client address
     enabled: bool = True  # NPS_RATE_LIMITS=0: nothing is limited or throttled
+    on_refused: Callable[[str], None] | None = None  # told each 429's limit (the metrics)
 
 
 class RateLimited(HTTPException):
@@ -82,8 +84,13 @@ def retry_after(decision: rl.Decision) -> int:
     return max(1, math.ceil(decision.retry_after_s))
 
 
-def rate_limited_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[ProblemDetails]:
+def rate_limited_handler(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[ProblemDetails]:
     assert isinstance(exc, RateLimited)
+    rate = _rate(request.scope)
+    if rate.on_refused is not None:
+        rate.on_refused(next(iter(exc.decision.violated), "unknown"))
     headers = {k.decode(): v.decode() for k, v in rate_headers(exc.decision)}
     headers["Retry-After"] = str(retry_after(exc.decision))
     body = msgspec.structs.replace(

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+import tempfile
+from collections.abc import Iterator
 
 from infra.settings import Settings
+
+# prometheus_client chooses its multi-process mode when it is first imported: this is set
+# before anything imports infra.metrics (the workers inherit it).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 async def _prepare(settings: Settings, *, embedded: bool) -> None:
@@ -35,6 +42,24 @@ async def _prepare(settings: Settings, *, embedded: bool) -> None:
     print("\n".join(lines), flush=True)
 
 
+@contextlib.contextmanager
+def metrics_directory(workers: int) -> Iterator[None]:
+    """Several workers: each writes its metrics under PROMETHEUS_MULTIPROC_DIR (a temporary
+    directory unless the operator names one), set before any process imports the library."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if workers <= 1 and not given:
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        path = given or stack.enter_context(tempfile.TemporaryDirectory(prefix="nps-metrics-"))
+        os.makedirs(path, exist_ok=True)
+        for name in os.listdir(path):  # values of an earlier run must not be summed in
+            if name.endswith(".db"):
+                os.remove(os.path.join(path, name))
+        os.environ[MULTIPROC_ENV] = path
+        yield
+
+
 def serve(settings: Settings) -> int:
     from granian import Granian
     from granian.constants import Interfaces, Loops
@@ -42,7 +67,7 @@ def serve(settings: Settings) -> int:
 
     from api.cli import servers
 
-    with servers(settings) as ready:
+    with servers(settings) as ready, metrics_directory(ready.workers):
         # The workers read their settings from the environment, URLs included.
         os.environ["NPS_DATABASE_URL"] = ready.database_url or ""
         os.environ["NPS_REDIS_URL"] = ready.redis_url or ""

@@ -61,6 +61,7 @@ class Services:
     token_secret: bytes
     browser_origins: OriginIndex
     rate_limits: RateLimiting
+    metrics: Callable[[], Awaitable[bytes]]  # the Prometheus exposition text
     clock: Callable[[], datetime] = utc_now
 
     async def authenticate(self, token: str) -> Principal | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from uuid import UUID
@@ -31,6 +32,7 @@ from domain.model import Response
 from domain.responses import IdempotencyCompletion, Ingested
 from domain.webhook_payloads import ingest_events
 from infra.ingest_outcomes import STILL_RUNNING, Submission, answers_of, expected_claims
+from infra.metrics import INGEST_BATCH_ROWS, INGEST_FLUSH_SECONDS
 from infra.outage import is_outage
 from infra.postgres import exclusions
 from infra.postgres.customers import touch_customers
@@ -169,6 +171,7 @@ class IngestBatcher:
         loop = asyncio.get_running_loop()
         budget = max(min(s.deadline for s in batch) - loop.time(), MIN_FLUSH_S)
         committing = False
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(budget):
                 async with self._pool.acquire() as conn, conn.transaction():
@@ -178,6 +181,8 @@ class IngestBatcher:
             if is_outage(exc):
                 raise Unavailable(OUTCOME_UNKNOWN if committing else NOT_STORED) from exc
             raise
+        INGEST_FLUSH_SECONDS.observe(time.perf_counter() - started)
+        INGEST_BATCH_ROWS.observe(sum(len(s.responses) for s in batch))
         if events and self._on_events is not None:
             self._on_events()
         applied = await self._apply(gens, outbox)

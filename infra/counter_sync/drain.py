@@ -9,6 +9,7 @@ import asyncpg
 import structlog
 
 from infra.counter_sync.rebuild import DRAIN_TRANSACTIONS, rebuild
+from infra.metrics import OUTBOX_DRAINED
 from infra.postgres.outbox import delete_outbox, fetch_outbox, tenants_with_outbox
 from infra.redis.counters import READY, RedisCounterStore
 
@@ -36,6 +37,7 @@ async def drain_tenant(pool: asyncpg.Pool, store: RedisCounterStore, tenant_id: 
             await delete_outbox(conn, tenant_id, [r.id for r in rows])
             store.deleted(tenant_id, gen, {r.xid for r in rows})
             applied += len(rows)
+    OUTBOX_DRAINED.inc(applied)
     return applied
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TypeVar
 from uuid import UUID
@@ -11,6 +12,7 @@ import asyncpg
 import structlog
 
 from domain.periods import day_key, month_key
+from infra.metrics import REBUILD_SECONDS, REBUILDS
 from infra.postgres.outbox import delete_outbox, delete_seen_by_snapshot, fetch_outbox
 from infra.postgres.pool import without_statement_timeout
 from infra.postgres.results import AggregateRow, aggregate
@@ -171,6 +173,13 @@ async def rebuild(
             return None
         if only_if_needed and (await store.meta(tenant_id))[0] == READY:
             return None
-        gen = await _rebuild_locked(conn, store, tenant_id)
+        started = time.perf_counter()
+        try:
+            gen = await _rebuild_locked(conn, store, tenant_id)
+        except BaseException:
+            REBUILDS.labels("failed").inc()
+            raise
+    REBUILDS.labels("done").inc()
+    REBUILD_SECONDS.observe(time.perf_counter() - started)
     log.info("counters_rebuilt", tenant_id=str(tenant_id), generation=gen)
     return gen

@@ -24,6 +24,7 @@ import structlog
 
 from domain.errors import InvalidInput
 from domain.webhook_signing import HISTORY, check_url, next_delay, signature_header
+from infra.metrics import WEBHOOK_ATTEMPTS
 from infra.postgres.webhook_deliveries import (
     ClaimedDelivery,
     ClaimedEndpoint,
@@ -198,6 +199,7 @@ class WebhookRelay:
         error = o.error
         if error is None and not o.succeeded:
             error = f"HTTP {o.status_code}"
+        WEBHOOK_ATTEMPTS.labels(status).inc()
         log.info(
             "webhook_attempt",
             tenant_id=str(endpoint.tenant_id),
