@@ -127,8 +127,19 @@ def openapi_config() -> OpenAPIConfig:
                 "apiKey": SecurityScheme(
                     type="http",
                     scheme="bearer",
-                    description="A tenant API key (nps_…); on the routes that say so, also a "
-                    "publishable key (pk_…) or a browser token (nbt_…)",
+                    description="A tenant API key (nps_…)",
+                ),
+                "publishableKey": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="A publishable key (pk_…) for web pages: records answers to "
+                    "its surveys from its origins, nothing else",
+                ),
+                "browserToken": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="A browser token (nbt_…, POST /v1/tokens): reads results for "
+                    "at most one hour from its origins, optionally of one segment only",
                 ),
                 "adminToken": SecurityScheme(
                     type="http", scheme="bearer", description="The operator's admin token"

@@ -19,7 +19,7 @@ from domain.model import Principal
 
 ALLOW_METHODS = b"GET, POST"
 ALLOW_HEADERS = b"authorization, content-type, idempotency-key"
-EXPOSE_HEADERS = b"idempotent-replayed, retry-after, x-request-id"
+EXPOSE_HEADERS = b"idempotent-replayed, retry-after, ratelimit, ratelimit-policy, x-request-id"
 MAX_AGE = b"600"
 
 

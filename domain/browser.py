@@ -64,6 +64,8 @@ def check_publishable_answer(answer: NewResponse, principal: Principal) -> None:
             raise Forbidden(f"segment '{name}' is not allowed for this survey's publishable key")
     if answer.external_id is not None:
         raise Forbidden("external_id is not allowed with a publishable key (use Idempotency-Key)")
+    if answer.answered_at is not None:
+        raise Forbidden("answered_at is not allowed with a publishable key: the server stamps it")
 
 
 def restrict_segments(

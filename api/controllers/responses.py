@@ -93,6 +93,7 @@ class ResponseController(Controller):
         "(`pk_…`): only for its surveys, only the `customer_id` and segment keys each survey "
         "allows, no `external_id`, bodies up to 8 KiB (403 or 413 otherwise).",
         opt=requires(Scope.RESPONSES_WRITE, browser=CallerKind.PUBLISHABLE),
+        security=[{"publishableKey": []}],
         dto=StrictBody[ResponseCreate],
         return_dto=None,
         status_code=201,

@@ -82,7 +82,7 @@ def _query(
 class ResultsController(Controller):
     path = "/v1/nps"
     tags = ["results"]
-    security = [{"apiKey": []}]
+    security = [{"apiKey": []}, {"browserToken": []}]
     opt = requires(Scope.RESULTS_READ, browser=CallerKind.TOKEN)
 
     @get("/", operation_id="getNps", summary="NPS of a period", responses=problems(403))

@@ -77,6 +77,7 @@ async def test_admin_can_create_a_publishable_key_too(
         ({"segments": {"team": "sales"}}, "segment 'team'"),
         ({"customer_id": "c1"}, "customer_id"),
         ({"external_id": "e1"}, "external_id"),
+        ({"answered_at": "2026-01-01T00:00:00Z"}, "answered_at"),
     ],
 )
 async def test_fields_outside_the_surveys_allow_list_are_refused_and_nothing_stored(
