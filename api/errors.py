@@ -90,6 +90,17 @@ _HTTP_SLUGS = {
 }
 
 
+# One title per problem type, whoever raises it (a framework 422 reads like a domain one).
+_TITLES = {
+    "validation-error": d.InvalidInput.title,
+    "not-found": d.NotFound.title,
+    "conflict": d.Conflict.title,
+    "unauthorized": d.Unauthorized.title,
+    "forbidden": d.Forbidden.title,
+    "unavailable": d.Unavailable.title,
+}
+
+
 def problem(
     status: int,
     detail: str,
@@ -114,9 +125,10 @@ def problem_body(
     title: str | None = None,
     errors: list[FieldProblem] | None = None,
 ) -> ProblemDetails:
+    slug = slug or _HTTP_SLUGS.get(status, "error")
     return ProblemDetails(
-        type=_PREFIX + (slug or _HTTP_SLUGS.get(status, "error")),
-        title=title or HTTPStatus(status).phrase,
+        type=_PREFIX + slug,
+        title=title or _TITLES.get(slug) or HTTPStatus(status).phrase,
         status=status,
         detail=detail,
         errors=errors,
@@ -150,6 +162,14 @@ class BodyTooLarge(HTTPException):
     status_code = 413
 
 
+def _field_name(error: dict[str, object]) -> str:
+    """The name the client used: `from` for `from_`, `Idempotency-Key` for a header."""
+    key = str(error.get("key", "body")).rstrip("_")
+    if str(error.get("source")) in ("header", "ParamType.HEADER"):
+        return "-".join(word.capitalize() for word in re.split("[_-]", key))
+    return key
+
+
 def http_error_handler(_: Request, exc: Exception) -> Response[Problem]:
     assert isinstance(exc, HTTPException)
     if isinstance(exc, ValidationException):
@@ -159,11 +179,7 @@ def http_error_handler(_: Request, exc: Exception) -> Response[Problem]:
         if any(str(e.get("source")) in ("path", "ParamType.PATH") for e in extra):
             return problem(404, "not found")  # a malformed id is an id that does not exist
         fields = [
-            FieldProblem(
-                # `from_` is the Python name of the query parameter `from`
-                field=str(e.get("key", "body")).rstrip("_"),
-                message=in_words(str(e.get("message", ""))),
-            )
+            FieldProblem(field=_field_name(e), message=in_words(str(e.get("message", ""))))
             for e in extra
         ]
         missing = _MISSING.search(str(exc.detail))

@@ -57,6 +57,10 @@ class IdempotencyMismatch(InvalidInput):
 
     title = "Idempotency key reused with another request"
 
+    def __init__(self, detail: str) -> None:
+        message = "was used before with another request body"
+        super().__init__(detail, [FieldError(field="Idempotency-Key", message=message)])
+
 
 class Unavailable(DomainError):
     """A backing service the request needs is down."""

@@ -1,0 +1,45 @@
+"""Answers that once disagreed with the README or the spec, checked as a client reads them."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from tests.conftest import TenantCtx
+
+
+async def test_a_problem_type_has_one_title_whoever_raises_it(
+    app_client, tenant: TenantCtx, survey_id: str
+) -> None:
+    h = tenant.headers
+    body_error = await app_client.post(
+        "/v1/responses", json={"survey_id": survey_id, "score": 11}, headers=h
+    )
+    query_error = await app_client.get("/v1/responses?limit=0", headers=h)
+    assert body_error.status_code == query_error.status_code == 422
+    assert body_error.json()["type"] == query_error.json()["type"]
+    assert body_error.json()["title"] == query_error.json()["title"] == "Invalid input"
+    missing = await app_client.get(f"/v1/surveys/{uuid.uuid4()}", headers=h)
+    malformed = await app_client.get("/v1/surveys/not-an-id", headers=h)
+    assert missing.status_code == malformed.status_code == 404
+    assert missing.json()["title"] == malformed.json()["title"] == "Not found"
+
+
+async def test_idempotency_key_errors_name_the_header(
+    app_client, tenant: TenantCtx, survey_id: str
+) -> None:
+    h = tenant.headers
+    too_long = await app_client.post(
+        "/v1/responses",
+        json={"survey_id": survey_id, "score": 9},
+        headers={**h, "Idempotency-Key": "k" * 256},
+    )
+    assert too_long.status_code == 422
+    assert [e["field"] for e in too_long.json()["errors"]] == ["Idempotency-Key"]
+    first = {"survey_id": survey_id, "score": 9}
+    key = {**h, "Idempotency-Key": f"audit-{uuid.uuid4()}"}
+    assert (await app_client.post("/v1/responses", json=first, headers=key)).status_code == 201
+    reused = await app_client.post("/v1/responses", json={**first, "score": 3}, headers=key)
+    assert reused.status_code == 422
+    assert reused.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in reused.json()["errors"]] == ["Idempotency-Key"]
