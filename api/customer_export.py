@@ -16,7 +16,7 @@ from litestar.response import Stream
 
 from api.auth import principal_of, requires
 from api.docs import problems
-from api.export import CHUNK, ExportFormat, safe_cell
+from api.export import CHUNK, ExportFormat, ExportStream, safe_cell
 from api.params import INSTANT, date_query, parse_date, parse_instant
 from api.schemas.customers import change_out
 from api.services import services_of
@@ -183,9 +183,9 @@ class CustomerExportController(Controller):
             tenant_id=principal_of(request).tenant_id, flt=flt, now=services.clock()
         )
         if format is ExportFormat.NDJSON:
-            return Stream(_ndjson_chunks(rows), media_type="application/x-ndjson")
-        return Stream(
+            return ExportStream(_ndjson_chunks(rows), media_type="application/x-ndjson")
+        return ExportStream(
             _csv_chunks(rows),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8"
             headers={"Content-Disposition": 'attachment; filename="customers.csv"'},
         )

@@ -6,10 +6,13 @@ import csv
 import enum
 import io
 from collections.abc import AsyncIterator
+from typing import Any
 
 import msgspec
 from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Schema
 from litestar.openapi.spec.enums import OpenAPIType
+from litestar.response import Stream
+from litestar.response.base import ASGIResponse
 
 from api.schemas.responses import response_out
 from domain.model import Response
@@ -111,3 +114,11 @@ def document_export_formats(spec: OpenAPI) -> OpenAPI:
             ),
         }
     return spec
+
+
+class ExportStream(Stream):
+    """A stream sent with its own media type: the route's (text/csv, for the spec) would win."""
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
+        kwargs["media_type"] = self.media_type
+        return super().to_asgi_response(*args, **kwargs)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.response import Stream
-from litestar.response.base import ASGIResponse
 
 from api.auth import principal_of, requires
 from api.body import StrictBody
 from api.created import locate
 from api.docs import header, problems
-from api.export import ExportFormat, csv_chunks, ndjson_chunks
+from api.export import ExportFormat, ExportStream, csv_chunks, ndjson_chunks
 from api.idempotency import run_idempotent
 from api.params import Cursor, Limit, SegmentQuery, date_query, parse_date, parse_segments
 from api.ratelimit import charge_items, per_item
@@ -69,14 +68,6 @@ def _filter(
         category=category,
         segments=tuple((s.dimension, s.value) for s in parse_segments(segment)),
     )
-
-
-class ExportStream(Stream):
-    """A stream sent with its own media type: the route's (text/csv, for the spec) would win."""
-
-    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
-        kwargs["media_type"] = self.media_type
-        return super().to_asgi_response(*args, **kwargs)
 
 
 class ResponseController(Controller):

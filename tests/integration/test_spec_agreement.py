@@ -43,3 +43,19 @@ async def test_idempotency_key_errors_name_the_header(
     assert reused.status_code == 422
     assert reused.headers["content-type"].startswith("application/problem+json")
     assert [e["field"] for e in reused.json()["errors"]] == ["Idempotency-Key"]
+
+
+async def test_customer_export_as_ndjson_is_sent_as_ndjson(
+    app_client, tenant: TenantCtx, survey_id: str
+) -> None:
+    answer = {"survey_id": survey_id, "score": 10, "customer_id": "cus_export"}
+    r = await app_client.post("/v1/responses", json=answer, headers=tenant.headers)
+    assert r.status_code == 201
+    ndjson = await app_client.get("/v1/exports/customers?format=ndjson", headers=tenant.headers)
+    assert ndjson.status_code == 200
+    assert ndjson.headers["content-type"] == "application/x-ndjson"
+    lines = [json.loads(line) for line in ndjson.text.splitlines()]
+    assert [line["customer_id"] for line in lines] == ["cus_export"]
+    csv = await app_client.get("/v1/exports/customers", headers=tenant.headers)
+    assert csv.headers["content-type"] == "text/csv; charset=utf-8"
+    assert csv.text.startswith("customer_id,")
