@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
 from api.auth import principal_of, requires
@@ -208,6 +208,7 @@ class WebhookDeliveryController(Controller):
         "/{delivery_id:uuid}/redeliver",
         operation_id="redeliverWebhookDelivery",
         status_code=202,
+        media_type=MediaType.TEXT,  # no body: JSON would render None as `null`
         summary="Send a delivery again now (also after it failed), with a fresh retry budget",
         responses=problems(403, 404, 409),
     )

@@ -59,3 +59,16 @@ async def test_customer_export_as_ndjson_is_sent_as_ndjson(
     csv = await app_client.get("/v1/exports/customers", headers=tenant.headers)
     assert csv.headers["content-type"] == "text/csv; charset=utf-8"
     assert csv.text.startswith("customer_id,")
+
+
+async def test_redelivery_is_accepted_without_a_body(app_client, tenant: TenantCtx) -> None:
+    hook = {"url": "http://127.0.0.1:9/hook", "events": ["webhook.test"]}
+    created = await app_client.post("/v1/webhooks", json=hook, headers=tenant.headers)
+    assert created.status_code == 201, created.text
+    base = f"/v1/webhooks/{created.json()['id']}"
+    queued = await app_client.post(f"{base}/test", headers=tenant.headers)
+    assert queued.status_code == 202
+    delivery = queued.json()["delivery_id"]
+    again = await app_client.post(f"{base}/deliveries/{delivery}/redeliver", headers=tenant.headers)
+    assert again.status_code == 202
+    assert again.content == b""  # the spec documents no body; JSON `null` is one
