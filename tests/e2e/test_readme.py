@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tests.bench.report import END, START, markdown
@@ -80,3 +82,49 @@ console.log(JSON.stringify([ok, tampered, stale]));
         [node, str(script)], capture_output=True, text=True, timeout=30, check=True
     )
     assert json.loads(out.stdout) == [True, False, False]
+
+
+def _section(title: str) -> str:
+    return README.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_every_setting_is_in_the_settings_table_with_its_default() -> None:
+    from infra.settings import Settings
+
+    table = {
+        cells[1].strip("`"): cells[2].strip("`")
+        for line in _section("Settings").splitlines()
+        if line.startswith("| `NPS_") and (cells := [c.strip() for c in line.split("|")])
+    }
+    defaults = {f"NPS_{f.name.upper()}": f.default for f in msgspec.structs.fields(Settings)}
+    assert set(table) == set(defaults), "README settings table and infra.settings differ"
+    for name, default in defaults.items():
+        if default is None:
+            continue  # generated or embedded: the table says so in words
+        shown = str(int(default)) if isinstance(default, bool) else str(default)
+        assert table[name] == shown, f"{name}: README says {table[name]}, the code {shown}"
+
+
+def _is_operation(method: str, path: str) -> bool:
+    """Whether the spec has `method` on a path template that `path` fills in."""
+    spec = json.loads((ROOT / "openapi" / "openapi.json").read_text())
+    concrete = re.sub(r"\{[^}]+\}|<[^>]+>|\$\w+", "x", path)
+    return any(
+        re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), concrete) and method.lower() in item
+        for template, item in spec["paths"].items()
+    )
+
+
+def test_every_operation_the_readme_names_is_in_the_spec() -> None:
+    """`GET /v1/…` anywhere in the README, ids by any name, is an operation of the spec."""
+    named = set(re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/(?:v1|health)/[^`?\s]*)", README))
+    assert len(named) > 40
+    for method, path in sorted(named):
+        assert _is_operation(method, path), f"README names {method} {path}"
+
+
+def test_every_curl_example_calls_an_operation_of_the_spec() -> None:
+    calls = re.findall(r"curl -s (?:-X (\w+) )?\"?\$API(/(?:[^\s\"?<]|<[^>]*>)*)", README)
+    assert len(calls) > 25
+    for method, path in calls:
+        assert _is_operation(method or "GET", path), f"curl example {method} {path}"
