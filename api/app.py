@@ -40,6 +40,7 @@ from api.examples import add_examples
 from api.export import document_export_formats
 from api.guards import request_limits
 from api.logging import configure_logging, request_logging
+from api.openapi_names import name_schemas_uniquely
 from api.openapi_params import document_parameters
 from api.openapi_responses import document_responses
 from api.ratelimit import (
@@ -288,6 +289,7 @@ def create_app(
     document_responses(app.openapi_schema)
     document_parameters(app.openapi_schema)
     document_digest(app.openapi_schema)  # after the generic pass: its `dimension` repeats
+    name_schemas_uniquely(app.openapi_schema)
     return app
 
 
