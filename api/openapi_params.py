@@ -36,6 +36,11 @@ def _filter(text: str) -> Schema:
     return Schema(type=OpenAPIType.STRING, pattern=_FILTER, description=text)
 
 
+_DATES = {  # query parameters read by api.params.parse_date, with a default description
+    "from": "First day (local date)",
+    "to": "Last day (inclusive)",
+    "date": "A local date (YYYY-MM-DD)",
+}
 _SCHEMAS: dict[tuple[str, str], Schema] = {
     ("query", "a_from"): _date("First day of period a (local date, inclusive)"),
     ("query", "a_to"): _date("Last day of period a (inclusive)"),
@@ -78,20 +83,20 @@ def _without_null(schema: Schema) -> Schema | Reference:
 
 def _documented(param: Parameter) -> Schema | Reference | None:
     schema = param.schema if isinstance(param.schema, Schema) else None
+    plain = _without_null(schema) if schema is not None else None
+    text = schema.description if schema is not None else None
     fixed = _SCHEMAS.get((param.param_in, param.name))
-    if param.name in ("from", "to") and param.param_in == "query":
-        text = schema.description if schema and schema.description else None
-        fixed = _date(
-            text or ("First day (local date)" if param.name == "from" else "Last day (inclusive)")
-        )
+    if param.name in _DATES and param.param_in == "query":
+        fixed = _date(text or _DATES[param.name])
+    if isinstance(plain, Schema) and plain.type == OpenAPIType.ARRAY:
+        if param.name == "segment":
+            fixed = Schema(type=OpenAPIType.STRING, pattern=_FILTER)
+            plain.max_items = MAX_SEGMENT_FILTERS
+        if fixed is not None:  # a repeatable parameter: each value is checked alike
+            plain.items = dataclasses.replace(fixed, description=None)
+        return plain
     if fixed is not None:
         return dataclasses.replace(fixed)
-    if schema is None:
-        return None
-    plain = _without_null(schema)
-    if param.name == "segment" and isinstance(plain, Schema) and plain.type == OpenAPIType.ARRAY:
-        plain.items = Schema(type=OpenAPIType.STRING, pattern=_FILTER)
-        plain.max_items = MAX_SEGMENT_FILTERS
     return plain
 
 
