@@ -33,13 +33,15 @@ from domain.responses import IdempotencyCompletion, Ingested
 from domain.webhook_payloads import ingest_events
 from infra.ingest_outcomes import STILL_RUNNING, Submission, answers_of, expected_claims
 from infra.metrics import INGEST_BATCH_ROWS, INGEST_FLUSH_SECONDS
-from infra.outage import is_outage
+from infra.outage import REDIS_DOWN, is_outage
 from infra.postgres import exclusions
 from infra.postgres.customers import touch_customers
 from infra.postgres.ingest_sql import insert_responses
 from infra.postgres.outbox import OutboxRow, delete_outbox
 from infra.postgres.webhooks_outbox import enqueue_events
+from infra.redis.breaker import RedisBreaker
 from infra.redis.counters import RedisCounterStore
+from infra.redis.resilient import CounterBacklog
 
 log = structlog.get_logger(__name__)
 DEADLINE_S = 3.0
@@ -66,10 +68,14 @@ class IngestBatcher:
         max_concurrent: int = 3,
         on_events: Callable[[], None] | None = None,
         deadline_s: float = DEADLINE_S,
+        breaker: RedisBreaker | None = None,
+        backlog: CounterBacklog | None = None,
     ) -> None:
         self._deadline_s = deadline_s
         self._pool = pool
         self._counters = counters
+        self._breaker = breaker or RedisBreaker(counters.redis)
+        self._backlog = backlog or CounterBacklog(counters, self._breaker)
         self._on_events = on_events  # wakes the webhook relay after a commit with events
         self._max_rows = max_rows
         self._slots = asyncio.Semaphore(max_concurrent)
@@ -234,30 +240,42 @@ class IngestBatcher:
 
     async def _gen(self, tenant_id: UUID) -> int | None:
         """The generation to apply to, read before the transaction commits (see counters)."""
+        if not self._breaker.available:
+            return None
         try:
             return await self._counters.expected_gen(tenant_id)
         except Exception as exc:  # Redis down: the drainer applies later
-            log.warning("counters_unavailable", error=type(exc).__name__)
+            self._redis_failed(exc)
             return None
 
     async def _apply(
         self, gens: dict[UUID, int | None], outbox: list[OutboxRow]
     ) -> list[tuple[UUID, int, list[OutboxRow]]]:
-        """Send each tenant's deltas in one Lua call; returns what was applied."""
+        """Send each tenant's deltas in one Lua call; returns what was applied. A tenant whose
+        rows stay in the outbox is marked behind before anyone is answered, so that no read
+        misses an acknowledged answer (a refused apply marks it in the same script)."""
         by_tenant: dict[UUID, list[OutboxRow]] = {}
         for row in outbox:
             by_tenant.setdefault(row.tenant_id, []).append(row)
-        applied = []
+        applied, behind = [], []
         for tenant_id, rows in by_tenant.items():
             gen = gens.get(tenant_id)
-            if gen is None:
+            if gen is None or not self._breaker.available:
+                behind.append(tenant_id)
                 continue
             try:
                 if await self._counters.apply(tenant_id, gen, rows):
                     applied.append((tenant_id, gen, rows))
             except Exception as exc:  # left in the outbox: the drainer retries
                 log.warning("counter_apply_deferred", error=type(exc).__name__, rows=len(rows))
+                self._redis_failed(exc)
+                behind.append(tenant_id)
+        await self._backlog.mark(behind)
         return applied
+
+    def _redis_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, REDIS_DOWN):
+            self._breaker.failed(exc)
 
     async def _delete_applied(self, applied: list[tuple[UUID, int, list[OutboxRow]]]) -> None:
         for tenant_id, gen, rows in applied:

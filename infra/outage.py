@@ -28,12 +28,10 @@ NOT_AN_OUTAGE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.DataError,
     asyncpg.exceptions.ClientConfigurationError,
 )
+# redis-py wraps socket errors and its timeouts in these (BusyLoadingError included).
 REDIS_DOWN: tuple[type[BaseException], ...] = (
-    redis.exceptions.ConnectionError,  # includes the client's TimeoutError
+    redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
-    redis.exceptions.BusyLoadingError,
-    OSError,
-    TimeoutError,
 )
 DEPENDENCY_DOWN = POSTGRES_DOWN + REDIS_DOWN
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -14,7 +14,8 @@ import asyncpg
 import redis.asyncio as aioredis
 import structlog
 
-from infra.counter_sync import OutboxDrainer, rebuild
+from infra.counter_sync import OutboxDrainer
+from infra.counter_sync.keeper import CounterKeeper
 from infra.ingest import IngestBatcher
 from infra.postgres.decisions import PgTargetRepository
 from infra.postgres.followup_reports import announce_overdue
@@ -22,9 +23,10 @@ from infra.postgres.idempotency import purge_expired
 from infra.postgres.pool import create_pool
 from infra.postgres.results import PgHistogramSource
 from infra.principal_cache import RedisPrincipalCache
+from infra.redis.breaker import RedisBreaker
 from infra.redis.counters import RedisCounterStore
 from infra.redis.ratelimit import Clock, RedisRateLimiter
-from infra.redis.resilient import ResilientCounters
+from infra.redis.resilient import CounterBacklog, ResilientCounters
 from infra.settings import Settings
 from infra.webhooks.relay import WebhookRelay
 from infra.webhooks.targets import DnsTargetGuard
@@ -52,22 +54,12 @@ class Runtime:
     relay: WebhookRelay
     webhook_targets: DnsTargetGuard
     limiter: RedisRateLimiter
-    _rebuilds: dict[UUID, asyncio.Task[None]] = field(default_factory=dict)
+    breaker: RedisBreaker
+    keeper: CounterKeeper
 
-    def schedule_rebuild(self, tenant_id: UUID) -> None:
-        """Rebuild a tenant's counters in the background, once at a time per tenant."""
-        if tenant_id in self._rebuilds:
-            return
-        task = asyncio.create_task(self._rebuild(tenant_id))
-        self._rebuilds[tenant_id] = task
-
-    async def _rebuild(self, tenant_id: UUID) -> None:
-        try:
-            await rebuild(self.pool, self.store, tenant_id)
-        except Exception as exc:  # the next read or drain tick asks again
-            log.warning("rebuild_failed", tenant_id=str(tenant_id), error=type(exc).__name__)
-        finally:
-            self._rebuilds.pop(tenant_id, None)
+    def schedule_rebuild(self, tenant_id: UUID) -> asyncio.Task[None]:
+        """Rebuild a tenant's counters in the background (see CounterKeeper)."""
+        return self.keeper.schedule(tenant_id)
 
     async def database_up(self) -> bool:
         """SELECT 1 answered within HEALTH_CHECK_S (a pooled connection included)."""
@@ -79,6 +71,8 @@ class Runtime:
             return False
 
     async def redis_up(self) -> bool:
+        if not self.breaker.available:
+            return False  # no need to wait for it: the breaker's probe sees it come back
         try:
             async with asyncio.timeout(HEALTH_CHECK_S):
                 return bool(await self.redis.ping())
@@ -160,9 +154,12 @@ async def open_runtime(
             listener=listener,
             limiter=RedisRateLimiter(redis, clock=rate_clock, retry_s=settings.redis_retry_s),
         )
-        drainer = OutboxDrainer(pool, rt.store, interval=settings.drain_interval_s)
+        drainer = OutboxDrainer(
+            pool, rt.store, interval=settings.drain_interval_s, breaker=rt.breaker
+        )
         tasks = [
             asyncio.create_task(drainer.run()),
+            asyncio.create_task(rt.keeper.run()),
             asyncio.create_task(rt.principals.listen()),
             asyncio.create_task(purge_idempotency_keys(pool)),
             asyncio.create_task(announce_overdue_followups(pool, rt.relay)),
@@ -182,8 +179,8 @@ async def open_runtime(
             await rt.batcher.close()
     finally:
         if rt is not None:
-            for task in list(rt._rebuilds.values()):
-                task.cancel()
+            await rt.keeper.close()
+            await rt.breaker.close()
         await listener.aclose()
         await redis.aclose()
         await pool.close()
@@ -200,11 +197,23 @@ async def build_runtime(
     holder: list[Runtime] = []
     store = RedisCounterStore(redis, on_rebuild_needed=lambda t: holder[0].schedule_rebuild(t))
     relay = WebhookRelay(pool, allow_private=settings.webhook_allow_private)
+    breaker = RedisBreaker(
+        redis, retry_s=settings.redis_retry_s, timeout_s=settings.redis_timeout_s
+    )
+    backlog = CounterBacklog(store, breaker, pool=pool)
     rt = Runtime(
         pool=pool,
         redis=redis,
         store=store,
-        counters=ResilientCounters(store),
+        breaker=breaker,
+        keeper=CounterKeeper(
+            pool,
+            store,
+            breaker=breaker,
+            concurrency=settings.rebuild_concurrency,
+            interval=settings.drain_interval_s,
+        ),
+        counters=ResilientCounters(store, breaker=breaker, backlog=backlog),
         database=PgHistogramSource(pool),
         batcher=IngestBatcher(
             pool,
@@ -213,6 +222,8 @@ async def build_runtime(
             max_concurrent=settings.ingest_max_concurrent_flushes,
             on_events=relay.notify,
             deadline_s=settings.db_statement_timeout_s,
+            breaker=breaker,
+            backlog=backlog,
         ),
         admin_token_hash=await admin_token_hash(pool, settings),
         principals=RedisPrincipalCache(redis, listener=listener),

@@ -13,7 +13,12 @@ import structlog
 
 from domain.periods import day_key, month_key
 from infra.metrics import REBUILD_SECONDS, REBUILDS
-from infra.postgres.outbox import delete_outbox, delete_seen_by_snapshot, fetch_outbox
+from infra.postgres.outbox import (
+    delete_outbox,
+    delete_seen_by_snapshot,
+    fetch_outbox,
+    last_outbox_id,
+)
 from infra.postgres.pool import without_statement_timeout
 from infra.postgres.results import AggregateRow, aggregate
 from infra.redis import keys as k
@@ -22,6 +27,9 @@ from infra.redis.counters import READY, REBUILDING, RedisCounterStore
 log = structlog.get_logger(__name__)
 DRAIN_TRANSACTIONS = 20  # writing transactions per outbox fetch (each up to ingest_max_rows)
 MAX_CATCH_UP_PASSES = 50  # rows committed after that are left to the drainer
+# Fetches per tenant and call of apply_waiting: one busy tenant cannot starve the rest (a
+# backlog of more writing transactions than this is finished by the next calls).
+MAX_DRAIN_PASSES = 500
 CHUNK = 1000  # Redis commands per pipeline
 # SCAN walks the whole keyspace (one tenant's keys are spread over it): few, large steps.
 SCAN_COUNT = 10_000
@@ -137,6 +145,39 @@ async def _catch_up(
         await delete_outbox(conn, tenant_id, [r.id for r in rows])
 
 
+async def apply_waiting(
+    conn: asyncpg.Connection,
+    store: RedisCounterStore,
+    tenant_id: UUID,
+    gen: int,
+    *,
+    behind: str | None,
+    listed: bool = False,
+) -> int:
+    """Apply every row waiting in the outbox now to the ready generation `gen`, then clear
+    the `behind` mark read before this was called, unless a writer marked the tenant again
+    meanwhile (its rows may have come after the last fetch). Returns the rows applied.
+
+    `listed`: the tenant is in the set of marked tenants (cleared from it too)."""
+    applied = 0
+    last = await last_outbox_id(conn, tenant_id)  # every row committed before now
+    for _ in range(MAX_DRAIN_PASSES if last is not None else 0):
+        rows = await fetch_outbox(conn, tenant_id, DRAIN_TRANSACTIONS, up_to=last)
+        if not rows:
+            break
+        if not await store.apply(tenant_id, gen, rows):
+            return applied  # meta changed: a rebuild counts the rest
+        await delete_outbox(conn, tenant_id, [r.id for r in rows])
+        store.deleted(tenant_id, gen, {r.xid for r in rows})
+        applied += len(rows)
+    else:
+        if last is not None:
+            return applied  # more than one call's share: the next one goes on
+    if behind is not None or listed:
+        await store.clear_behind(tenant_id, behind or "")
+    return applied
+
+
 async def _rebuild_locked(
     conn: asyncpg.Connection, store: RedisCounterStore, tenant_id: UUID
 ) -> int:
@@ -153,6 +194,10 @@ async def _rebuild_locked(
     )
     if not flipped:
         raise RebuildAborted(f"counters of {tenant_id} changed during the rebuild")
+    # Writers that saw the rebuild under way left their rows and marked the counters behind:
+    # apply what came after the last catch-up, so that reads can use the counters again.
+    _, _, behind = await store.status(tenant_id)
+    await apply_waiting(conn, store, tenant_id, gen, behind=behind)
     await drop_other_generations(store, tenant_id, keep=gen)
     return gen
 

@@ -44,17 +44,28 @@ def to_outbox_row(row: asyncpg.Record) -> OutboxRow:
 
 
 async def fetch_outbox(
-    conn: asyncpg.Connection, tenant_id: UUID, transactions: int
+    conn: asyncpg.Connection, tenant_id: UUID, transactions: int, *, up_to: int | None = None
 ) -> list[OutboxRow]:
-    """Every row of the tenant's oldest `transactions` writing transactions (never a part)."""
+    """Every row of the tenant's oldest `transactions` writing transactions (never a part);
+    with `up_to`, only transactions that have a row of id `up_to` or lower."""
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM counter_outbox WHERE tenant_id = $1 AND xid = ANY("
-        "  SELECT DISTINCT xid FROM counter_outbox WHERE tenant_id = $1 ORDER BY xid LIMIT $2"
+        "  SELECT DISTINCT xid FROM counter_outbox WHERE tenant_id = $1"
+        "   AND ($3::bigint IS NULL OR id <= $3) ORDER BY xid LIMIT $2"
         ") ORDER BY id",
         tenant_id,
         transactions,
+        up_to,
     )
     return [to_outbox_row(r) for r in rows]
+
+
+async def last_outbox_id(conn: asyncpg.Connection, tenant_id: UUID) -> int | None:
+    """The highest id of the tenant's waiting rows (None when none wait)."""
+    value = await conn.fetchval(
+        "SELECT max(id) FROM counter_outbox WHERE tenant_id = $1", tenant_id
+    )
+    return None if value is None else int(value)
 
 
 async def delete_outbox(conn: asyncpg.Connection, tenant_id: UUID, ids: Sequence[int]) -> None:

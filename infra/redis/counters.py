@@ -52,6 +52,8 @@ class RedisCounterStore:
         self._read = Script(redis, "read.lua", after="groups.lua")
         self._breakdown = Script(redis, "breakdown.lua", after="groups.lua")
         self._set_meta = Script(redis, "set_meta.lua")
+        self._mark_behind = Script(redis, "mark_behind.lua")
+        self._clear_behind = Script(redis, "clear_behind.lua")
         self._on_rebuild_needed = on_rebuild_needed
         self._gens: dict[UUID, int] = {}
         self._rebuilds: set[UUID] = set()
@@ -70,6 +72,37 @@ class RedisCounterStore:
         """(state, gen) of the tenant's counters; (None, None) when meta is missing."""
         state, gen = await self.redis.hmget(k.meta_key(tenant_id), ["state", "gen"])
         return (state.decode() if state else None, int(gen) if gen else None)
+
+    async def status(self, tenant_id: UUID) -> tuple[str | None, int | None, str | None]:
+        """(state, gen, behind mark) of the tenant's counters; Nones when missing."""
+        state, gen, behind = await self.redis.hmget(
+            k.meta_key(tenant_id), ["state", "gen", "behind"]
+        )
+        return (
+            state.decode() if state else None,
+            int(gen) if gen else None,
+            behind.decode() if behind else None,
+        )
+
+    async def mark_behind(self, tenant_ids: Iterable[UUID]) -> None:
+        """Readers must not trust these tenants' counters until the drainer has applied what
+        waits in their outbox (see mark_behind.lua)."""
+        tenants = sorted(set(tenant_ids))
+        for tenant_id in tenants:
+            await self._mark_behind(keys=[k.meta_key(tenant_id)], args=[])
+        if tenants:
+            await self.redis.sadd(k.BEHIND_SET, *map(str, tenants))
+
+    async def clear_behind(self, tenant_id: UUID, seen: str) -> bool:
+        """Clear the mark if it is still `seen` (nothing marked since); True when clear."""
+        cleared = bool(await self._clear_behind(keys=[k.meta_key(tenant_id)], args=[seen]))
+        if cleared:
+            await self.redis.srem(k.BEHIND_SET, str(tenant_id))
+        return cleared
+
+    async def behind_tenants(self) -> list[UUID]:
+        """Tenants marked behind (the drainer visits them even with an empty outbox)."""
+        return [UUID(m.decode()) for m in await self.redis.smembers(k.BEHIND_SET)]
 
     async def set_meta(
         self, tenant_id: UUID, *, expect_state: str, expect_gen: int | None, state: str, gen: int

@@ -1,6 +1,8 @@
 """Counter key layout: every key of a tenant shares the `{tenant}` hash tag (one cluster slot).
 
-    nps:{T}:meta                                hash: state (ready|rebuilding), gen
+    nps:{T}:meta                                hash: state (ready|rebuilding), gen, and
+                                                behind (a count) while changes wait in
+                                                the outbox that readers must not miss
     nps:{T}:g<gen>:h:<survey|all>:<bucket>:<seg> hash: "0".."10" -> answers with that score
     nps:{T}:g<gen>:dims                         set of dimension names seen
     nps:{T}:g<gen>:v:<dim>                      set of values seen for a dimension
@@ -9,6 +11,13 @@
                                                 every apply that changes that bucket
 
 bucket is a local day `d20261122` or month `m202611`; seg is `_` or `<dimension>=<value>`.
+
+Outside the tenants' slots:
+
+    nps:counters:behind                         set of tenants marked behind (the drainer's
+                                                list of tenants to clear)
+    nps:counters:alive                          present while Redis holds counters; gone
+                                                means Redis lost its data (rebuild all)
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ if TYPE_CHECKING:
 _encode = msgspec.json.encode
 NO_SEGMENT = "_"
 ALL_SURVEYS = "all"
+BEHIND_SET = "nps:counters:behind"
+ALIVE = "nps:counters:alive"
 
 
 @functools.lru_cache(maxsize=4096)  # every read and apply names its tenant's keys

@@ -5,12 +5,15 @@
 -- Each row counts in (survey, all) x (day, month) x (no segment, each of its segments); the
 -- deltas are summed here per (key, score), so a batch costs one HINCRBY per distinct pair.
 -- The keys are built from the prefix and share KEYS[1]'s {tenant} hash tag.
--- Refuses (returns {0, state, gen}) unless meta matches; else {1, transactions applied now}
+-- Refuses (returns {0, state, gen}, and marks the counters behind) unless meta matches; else {1, transactions applied now}
 -- (a transaction already in the applied set is skipped: a retry never counts twice).
 -- Every (scope, bucket) that changes has its version in the generation's `bv` hash bumped:
 -- a cached breakdown compares the versions of its buckets to tell what it must read again.
 local meta = redis.call('HMGET', KEYS[1], 'state', 'gen')
 if meta[1] ~= ARGV[1] or meta[2] ~= ARGV[2] then
+  if meta[1] then  -- the caller's rows stay in the outbox: readers must not trust the counters
+    redis.call('HINCRBY', KEYS[1], 'behind', 1)
+  end
   return {0, meta[1] or '', meta[2] or ''}
 end
 local prefix = ARGV[3]

@@ -5,14 +5,14 @@
 -- then per group: its bucket names joined by commas, and the caller's version of the group
 -- ('-' for none; see groups.lua): ARGV[7], ARGV[8] for the first group, ARGV[9], ARGV[10]
 -- for the next...
--- Returns {-1} when meta is missing, {0} when not ready, else {1, gen, then per changed
+-- Returns {-1} when meta is missing, {0} when not ready (or behind, see mark_behind.lua), else {1, gen, then per changed
 -- group: its index (1-based), its version, the count n of values with answers, and n x
 -- (value, 11 sums)}.
-local meta = redis.call('HMGET', KEYS[1], 'state', 'gen')
+local meta = redis.call('HMGET', KEYS[1], 'state', 'gen', 'behind')
 if not meta[1] then
   return {-1}
 end
-if meta[1] ~= 'ready' then
+if meta[1] ~= 'ready' or meta[3] then  -- behind: committed changes wait in the outbox
   return {0}
 end
 local gen = ARGV[1] .. 'g' .. meta[2] .. ':'

@@ -3,14 +3,14 @@
 -- KEYS[1] meta. ARGV: tenant prefix, scope (survey id or 'all'), seg, the generation the
 -- caller's versions belong to ('' for none), then per group: its bucket names joined by
 -- commas, and the caller's version of the group ('-' for none; see groups.lua).
--- Returns {-1} when meta is missing, {0} when not ready, else {1, gen, then per changed
+-- Returns {-1} when meta is missing, {0} when not ready (or behind, see mark_behind.lua), else {1, gen, then per changed
 -- group: its index (1-based), its version, 11 sums}.
 -- The keys are built here from meta's gen; they share KEYS[1]'s {tenant} hash tag.
-local meta = redis.call('HMGET', KEYS[1], 'state', 'gen')
+local meta = redis.call('HMGET', KEYS[1], 'state', 'gen', 'behind')
 if not meta[1] then
   return {-1}
 end
-if meta[1] ~= 'ready' then
+if meta[1] ~= 'ready' or meta[3] then  -- behind: committed changes wait in the outbox
   return {0}
 end
 local gen = ARGV[1] .. 'g' .. meta[2] .. ':'

@@ -1,0 +1,105 @@
+"""CounterKeeper: rebuilds counters in the background, a few tenants at a time.
+
+A rebuild is asked for when a read or an apply finds a tenant's meta missing, and for every
+tenant whose meta is missing when Redis lost its data, without waiting for anyone to read:
+the `nps:counters:alive` key disappears with the data (a flush, a restart without
+persistence), and the keeper, which checks for it every tick, sets it again and schedules
+the rebuild of each tenant without counters. At most `concurrency` rebuilds run at once in
+this process; the rebuild's per-tenant lock keeps other processes from doing the same
+tenant twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID
+
+import asyncpg
+import structlog
+
+from infra.counter_sync.rebuild import rebuild
+from infra.outage import REDIS_DOWN
+from infra.redis import keys as k
+from infra.redis.breaker import RedisBreaker
+from infra.redis.counters import RedisCounterStore
+
+log = structlog.get_logger(__name__)
+CHUNK = 1000  # metas checked per pipeline
+
+
+class CounterKeeper:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        store: RedisCounterStore,
+        *,
+        breaker: RedisBreaker | None = None,
+        concurrency: int = 2,
+        interval: float = 1.0,
+    ) -> None:
+        self._pool, self._store, self._breaker = pool, store, breaker
+        self._slots = asyncio.Semaphore(concurrency)
+        self._interval = interval
+        self._tasks: dict[UUID, asyncio.Task[None]] = {}
+
+    @property
+    def scheduled(self) -> int:
+        """Rebuilds waiting or running."""
+        return len(self._tasks)
+
+    def schedule(self, tenant_id: UUID) -> asyncio.Task[None]:
+        """Rebuild the tenant's counters in the background (once at a time per tenant)."""
+        task = self._tasks.get(tenant_id)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._rebuild(tenant_id))
+            self._tasks[tenant_id] = task
+        return task
+
+    async def _rebuild(self, tenant_id: UUID) -> None:
+        try:
+            async with self._slots:
+                await rebuild(self._pool, self._store, tenant_id, only_if_needed=True)
+        except Exception as exc:  # the next read, drain or check asks again
+            log.warning("rebuild_failed", tenant_id=str(tenant_id), error=type(exc).__name__)
+            if self._breaker is not None and isinstance(exc, REDIS_DOWN):
+                self._breaker.failed(exc)
+        finally:
+            self._tasks.pop(tenant_id, None)
+
+    async def check_once(self) -> int:
+        """When Redis lost its data (or on first use), schedule a rebuild of every tenant
+        without counters; returns how many were scheduled."""
+        if self._breaker is not None and not self._breaker.available:
+            return 0
+        if not await self._store.redis.set(k.ALIVE, "1", nx=True):
+            return 0  # present: nothing was lost since the last check
+        tenants = [r["id"] for r in await self._pool.fetch("SELECT id FROM tenants ORDER BY id")]
+        missing = []
+        for start in range(0, len(tenants), CHUNK):
+            chunk = tenants[start : start + CHUNK]
+            async with self._store.redis.pipeline(transaction=False) as pipe:
+                for tenant_id in chunk:
+                    pipe.exists(k.meta_key(tenant_id))
+                found = await pipe.execute()
+            missing += [t for t, there in zip(chunk, found, strict=True) if not there]
+        for tenant_id in missing:
+            self.schedule(tenant_id)
+        if missing:
+            log.info("counters_rebuild_scheduled", tenants=len(missing))
+        return len(missing)
+
+    async def run(self) -> None:
+        """Check every `interval` seconds until cancelled; errors are retried next time."""
+        while True:
+            try:
+                await self.check_once()
+            except Exception as exc:
+                log.warning("counter_check_failed", error=type(exc).__name__)
+                if self._breaker is not None and isinstance(exc, REDIS_DOWN):
+                    self._breaker.failed(exc)
+            await asyncio.sleep(self._interval)
+
+    async def close(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
