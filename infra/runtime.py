@@ -152,7 +152,7 @@ async def open_runtime(
             redis,
             settings,
             listener=listener,
-            limiter=RedisRateLimiter(redis, clock=rate_clock, retry_s=settings.redis_retry_s),
+            rate_clock=rate_clock,
         )
         drainer = OutboxDrainer(
             pool, rt.store, interval=settings.drain_interval_s, breaker=rt.breaker
@@ -193,6 +193,7 @@ async def build_runtime(
     *,
     listener: aioredis.Redis | None = None,
     limiter: RedisRateLimiter | None = None,
+    rate_clock: Clock | None = None,
 ) -> Runtime:
     holder: list[Runtime] = []
     store = RedisCounterStore(redis, on_rebuild_needed=lambda t: holder[0].schedule_rebuild(t))
@@ -230,7 +231,10 @@ async def build_runtime(
         targets=PgTargetRepository(pool),
         relay=relay,
         webhook_targets=DnsTargetGuard(allow_private=settings.webhook_allow_private),
-        limiter=limiter or RedisRateLimiter(redis),
+        limiter=limiter
+        or RedisRateLimiter(
+            redis, clock=rate_clock, retry_s=settings.redis_retry_s, breaker=breaker
+        ),
     )
     holder.append(rt)
     return rt

@@ -6,7 +6,8 @@ slot and the script sees and changes them atomically. While Redis fails or is sl
 the client's timeout (NPS_REDIS_TIMEOUT_S), each process decides alone with a
 LocalRateLimiter (the same rule over a dict): a caller spread over N processes may then get
 up to N times its quota. After a failure Redis is tried again `retry_s` later
-(NPS_REDIS_RETRY_S).
+(NPS_REDIS_RETRY_S); with a RedisBreaker given, its state decides instead, shared with
+every other Redis user of the process (it opens on the first failure anywhere).
 
 LocalRateLimiter holds one bucket per key; beyond MAX_BUCKETS it forgets those that have
 given back all their units (they are full again).
@@ -22,6 +23,8 @@ import redis.exceptions
 import structlog
 
 from domain.ratelimit import NEVER, Bucket, Decision, Limit, LimitState, gcra
+from infra.outage import REDIS_DOWN
+from infra.redis.breaker import RedisBreaker
 from infra.redis.scripts import Script
 
 log = structlog.get_logger(__name__)
@@ -75,7 +78,9 @@ class RedisRateLimiter:
         clock: Clock | None = None,
         fallback: LocalRateLimiter | None = None,
         retry_s: float = RETRY_S,
+        breaker: RedisBreaker | None = None,
     ) -> None:
+        self._breaker = breaker
         self._script = Script(redis, "ratelimit.lua")
         self._clock = clock
         self._retry_s = retry_s
@@ -90,7 +95,9 @@ class RedisRateLimiter:
         cost: int = 1,
         consume: bool = True,
     ) -> Decision:
-        if self._down_until and time.monotonic() < self._down_until:
+        if (self._breaker is not None and not self._breaker.available) or (
+            self._down_until and time.monotonic() < self._down_until
+        ):
             return await self._local(tag, buckets, cost=cost, consume=consume)
         args: list[object] = ["" if self._clock is None else repr(self._clock() * 1000.0)]
         args += [cost, "1" if consume else "0"]
@@ -101,7 +108,10 @@ class RedisRateLimiter:
             raw = await self._script(keys, args)
         except _DOWN as exc:
             log.warning("rate_limiter_fallback", error=type(exc).__name__)
-            self._down_until = time.monotonic() + self._retry_s
+            if self._breaker is not None and isinstance(exc, REDIS_DOWN):
+                self._breaker.failed(exc)
+            else:
+                self._down_until = time.monotonic() + self._retry_s
             return await self._local(tag, buckets, cost=cost, consume=consume)
         self._down_until = 0.0
         return _decision(raw, [limit for _, limit in buckets])
