@@ -164,6 +164,14 @@ async def create_key(
     return key, text
 
 
+async def list_keys(
+    *, tenant_id: UUID, limit: int, cursor: str | None, uow: UnitOfWorkFactory
+) -> Page[ApiKey]:
+    """The tenant's keys, newest first, revoked ones included (never their secrets)."""
+    async with uow() as tx:
+        return await tx.keys.list(tenant_id=tenant_id, limit=limit, cursor=cursor)
+
+
 async def revoke_key(
     *, tenant_id: UUID, key_id: UUID, uow: UnitOfWorkFactory, cache: PrincipalCache | None = None
 ) -> None:

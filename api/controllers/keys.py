@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from litestar import Controller, Request, delete, post
+from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody
 
 from api.auth import principal_of, requires
 from api.body import StrictBody
 from api.docs import problems
-from api.params import parse_segment
-from api.schemas.tenants import KeyCreate, KeyCreated, key_created
+from api.params import Cursor, Limit, parse_segment
+from api.schemas.tenants import KeyCreate, KeyCreated, KeyList, key_created, key_out
 from api.schemas.tokens import TokenCreate, TokenOut
 from api.services import services_of
 from domain import tenants
-from domain.model import Scope
+from domain.model import DEFAULT_PAGE, Scope
 
 
 class KeyController(Controller):
@@ -47,6 +47,23 @@ class KeyController(Controller):
         )
         services.browser_origins.invalidate()
         return key_created(key, text)
+
+    @get(
+        "/",
+        operation_id="listOwnApiKeys",
+        summary="List the calling tenant's keys (never their secrets)",
+        responses=problems(403),
+    )
+    async def list_keys(
+        self, request: Request, limit: Limit = DEFAULT_PAGE, cursor: Cursor = None
+    ) -> KeyList:
+        page = await tenants.list_keys(
+            tenant_id=principal_of(request).tenant_id,
+            limit=limit,
+            cursor=cursor,
+            uow=services_of(request).uow,
+        )
+        return KeyList(data=[key_out(k) for k in page.items], next_cursor=page.next_cursor)
 
     @delete(
         "/{key_id:uuid}",

@@ -161,6 +161,32 @@ def tenant_out(t: Tenant, defaults: DefaultLimits) -> TenantOut:
     )
 
 
+class KeyOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A key as listed: never its secret text."""
+
+    id: UUID
+    name: str
+    kind: Literal["secret", "publishable"]
+    scopes: list[Scope]
+    surveys: list[SurveyGrantOut]
+    origins: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyList(msgspec.Struct, frozen=True, kw_only=True):
+    data: list[KeyOut]
+    next_cursor: str | None
+
+
+def key_out(k: ApiKey) -> KeyOut:
+    created = key_created(k, "")
+    return KeyOut(
+        **{f: getattr(created, f) for f in KeyOut.__struct_fields__ if f != "revoked_at"},
+        revoked_at=k.revoked_at,
+    )
+
+
 def key_created(k: ApiKey, secret_key: str) -> KeyCreated:
     return KeyCreated(
         id=k.id,

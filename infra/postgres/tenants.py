@@ -34,6 +34,20 @@ def _tenant(row: asyncpg.Record) -> Tenant:
     )
 
 
+def _key(row: asyncpg.Record) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        name=row["name"],
+        scopes=tuple(Scope(s) for s in row["scopes"]),
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+        kind=CallerKind(row["kind"]),
+        surveys=msgspec.convert(row["surveys"], type=tuple[SurveyGrant, ...]),
+        origins=tuple(row["origins"]),
+    )
+
+
 class PgTenantRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
@@ -97,6 +111,19 @@ class PgApiKeyRepository:
             msgspec.to_builtins(key.surveys),
             list(key.origins),
         )
+
+    async def list(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[ApiKey]:
+        after_at, after_id = after_key(cursor, tuple[datetime, UUID])
+        rows = await self._conn.fetch(
+            "SELECT * FROM api_keys WHERE tenant_id = $1"
+            " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))"
+            " ORDER BY created_at DESC, id DESC LIMIT $4",
+            tenant_id,
+            after_at,
+            after_id,
+            limit + 1,
+        )
+        return keyset_page([_key(r) for r in rows], limit, lambda k: (k.created_at, k.id))
 
     async def revoke(self, *, tenant_id: UUID, key_id: UUID) -> None:
         status = await self._conn.execute(

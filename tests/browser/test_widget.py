@@ -20,7 +20,7 @@ from tests.browser.widget_pages import (
     stored_answers,
     tenant_with_widget,
 )
-from tests.live_server import ROOT, LiveServer
+from tests.live_server import ROOT, LiveServer, free_port
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 375, "height": 667}
@@ -232,3 +232,44 @@ async def test_texts_are_overridable_per_survey(
     assert await page.query_selector("aside.npsw") is None  # ...and is remembered
     await page.evaluate("npsWidget.open()")  # on demand it opens all the same
     assert await page.query_selector("aside.npsw") is not None
+
+
+async def test_motion_only_for_visitors_who_do_not_ask_for_less(
+    live_server: LiveServer, browser: Any, shop: Site, tenant: Tenant
+) -> None:
+    url = open_page(shop, live_server, tenant, "en")
+    names = []
+    for motion in ("reduce", "no-preference"):
+        context = await browser.new_context(reduced_motion=motion)
+        try:
+            page = await context.new_page()
+            await page.goto(url)
+            await page.wait_for_selector("aside.npsw")
+            names.append(
+                await page.evaluate(
+                    "getComputedStyle(document.querySelector('aside.npsw')).animationName"
+                )
+            )
+        finally:
+            await context.close()
+    assert names == ["none", "npsw-in"]
+
+
+async def test_an_unreachable_api_only_warns_and_never_breaks_the_page(
+    live_server: LiveServer, page: Any, shop: Site, tenant: Tenant
+) -> None:
+    warnings: list[str] = []
+    errors: list[str] = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    gone = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    extra = f"<script>window.npsWidgetSettings = {{api: '{gone}'}};</script>"
+    await page.goto(open_page(shop, live_server, tenant, "en", extra=extra))
+    await page.click("aside.npsw label:nth-child(5)")
+    await page.click("aside.npsw button[type=submit]")
+    await page.click("aside.npsw button[type=submit]")
+    await page.wait_for_selector("aside.npsw [role=status]")
+    await page.wait_for_timeout(2500)  # the one retry, then the warning
+    assert errors == []
+    assert any("unreachable" in w for w in warnings), warnings
+    assert await page.evaluate("document.querySelector('h1').textContent") == "Shop"

@@ -216,3 +216,33 @@ async def test_a_key_cannot_create_a_secret_key_with_more_scopes(app_client, adm
         "/v1/keys", json={"name": "k", "scopes": ["manage"]}, headers=manager.headers
     )
     assert ok.status_code == 201 and ok.json()["key"].startswith("nps_")
+
+
+async def test_keys_are_listed_without_secrets_newest_first_with_revocations(
+    app_client, admin_headers, survey_id
+) -> None:
+    from tests.conftest import make_tenant
+
+    owner = await make_tenant(app_client, admin_headers)
+    s = await app_client.post(
+        "/v1/surveys", json={"name": "S", "kind": "relational"}, headers=owner.headers
+    )
+    body = {
+        "name": "site",
+        "kind": "publishable",
+        "surveys": [{"survey_id": s.json()["id"], "segments": ["plan"]}],
+        "origins": [SHOP],
+    }
+    created = (await app_client.post("/v1/keys", json=body, headers=owner.headers)).json()
+    await app_client.delete(f"/v1/keys/{created['id']}", headers=owner.headers)
+    r = await app_client.get("/v1/keys?limit=1", headers=owner.headers)
+    assert r.status_code == 200, r.text
+    (first,) = r.json()["data"]
+    assert first["id"] == created["id"] and first["kind"] == "publishable"
+    assert first["surveys"] == [
+        {"survey_id": s.json()["id"], "segments": ["plan"], "customer_id": False}
+    ]
+    assert first["revoked_at"] is not None and "key" not in first
+    rest = await app_client.get(f"/v1/keys?cursor={r.json()['next_cursor']}", headers=owner.headers)
+    assert [k["kind"] for k in rest.json()["data"]] == ["secret"]  # the tenant's first key
+    assert created["key"] not in r.text + rest.text

@@ -64,6 +64,10 @@ class FakeKeys:
     async def add(self, key: ApiKey, *, secret_hash: bytes) -> None:
         self.s.keys[(key.tenant_id, key.id)] = (key, secret_hash)
 
+    async def list(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[ApiKey]:
+        keys = [k for (t, _), (k, _) in self.s.keys.items() if t == tenant_id]
+        return Page(items=keys[:limit], next_cursor=None)
+
     async def revoke(self, *, tenant_id: UUID, key_id: UUID) -> None:
         if (tenant_id, key_id) not in self.s.keys:
             raise NotFound("key not found")
