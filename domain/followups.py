@@ -35,6 +35,7 @@ MAX_SLA_HOURS = 24 * 90
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     followup_categories: tuple[Category, ...] = (Category.DETRACTOR,)
     followup_sla_hours: int = 48
+    retention_months: int | None = None  # answers older lose comment and customer id
 
 
 class Note(msgspec.Struct, frozen=True, kw_only=True):
@@ -231,6 +232,7 @@ class FollowupRepository(Protocol):
         categories: Sequence[Category] | None,
         sla_hours: int | None,
         now: datetime,
+        retention_months: int | msgspec.UnsetType | None = msgspec.UNSET,
     ) -> Settings: ...
 
     async def list(self, flt: CaseFilter, *, limit: int, cursor: str | None) -> Page[Case]: ...

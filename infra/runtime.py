@@ -22,6 +22,7 @@ from infra.postgres.followup_reports import announce_overdue
 from infra.postgres.idempotency import purge_expired
 from infra.postgres.pool import create_pool
 from infra.postgres.results import PgHistogramSource
+from infra.postgres.retention import run_retention
 from infra.principal_cache import RedisPrincipalCache
 from infra.redis.breaker import RedisBreaker
 from infra.redis.counters import RedisCounterStore
@@ -163,6 +164,7 @@ async def open_runtime(
             asyncio.create_task(rt.principals.listen()),
             asyncio.create_task(purge_idempotency_keys(pool)),
             asyncio.create_task(announce_overdue_followups(pool, rt.relay)),
+            asyncio.create_task(run_retention(pool)),
         ]
         if settings.webhook_relay:
             tasks.append(asyncio.create_task(rt.relay.run()))

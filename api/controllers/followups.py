@@ -225,7 +225,10 @@ class SettingsController(Controller):
         "first `weekday` (1 Monday .. 7 Sunday) and `hour` (tenant's zone) after it ended, "
         "flagging the values of `dimensions`; once per period, however many API processes "
         "run. A period whose send moment passed before the schedule was switched on is not "
-        "sent.",
+        "sent. `retention_months`: once a day, answers older than that many months lose "
+        "their comment and customer id and their follow-up notes are redacted (scores stay "
+        "counted); each run that changed anything is in the audit log as "
+        "`retention.applied`. `null` switches it off.",
         dto=StrictBody[SettingsUpdate],
         return_dto=None,
         responses=problems(400, 403),
@@ -241,7 +244,11 @@ class SettingsController(Controller):
         uc.validate_settings(categories, sla)
         tenant_id, now = principal_of(request).tenant_id, services.clock()
         updated = await services.followups.update_settings(
-            tenant_id=tenant_id, categories=categories, sla_hours=sla, now=now
+            tenant_id=tenant_id,
+            categories=categories,
+            sla_hours=sla,
+            now=now,
+            retention_months=data.retention_months,
         )
         schedules = services.digest_schedules
         if isinstance(data.digest, DigestScheduleIn):

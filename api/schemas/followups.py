@@ -34,18 +34,31 @@ SlaHours = Annotated[
 ]
 
 
+RetentionMonths = Annotated[
+    int,
+    msgspec.Meta(
+        ge=1,
+        le=600,
+        description="months an answer keeps its comment and customer id: 1 to 600; null "
+        "keeps them until the customer is erased",
+    ),
+]
+
+
 class SettingsUpdate(Wire):
     followup_categories: (
         Annotated[list[Category], msgspec.Meta(max_length=3)] | msgspec.UnsetType
     ) = msgspec.UNSET
     followup_sla_hours: SlaHours | msgspec.UnsetType = msgspec.UNSET
     digest: DigestScheduleIn | msgspec.UnsetType = msgspec.UNSET
+    retention_months: RetentionMonths | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class SettingsOut(msgspec.Struct, frozen=True, kw_only=True):
     followup_categories: list[Category]
     followup_sla_hours: SlaHours
     digest: DigestScheduleOut
+    retention_months: RetentionMonths | None
 
 
 class CaseUpdateIn(Wire):
@@ -129,6 +142,7 @@ def settings_out(s: Settings, digest: DigestSchedule) -> SettingsOut:
         followup_categories=list(s.followup_categories),
         followup_sla_hours=s.followup_sla_hours,
         digest=schedule_out(digest),
+        retention_months=s.retention_months,
     )
 
 

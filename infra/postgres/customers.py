@@ -8,6 +8,7 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 import asyncpg
+import msgspec
 
 from domain.customers import (
     AuditEntry,
@@ -70,8 +71,58 @@ SET data = e.data || jsonb_build_object('customer_id', NULL, 'comment', NULL)
            SELECT coalesce(jsonb_agg(n || jsonb_build_object('text', $3::text)), '[]'::jsonb)
            FROM jsonb_array_elements(e.data -> 'notes') AS n))
        ELSE '{}'::jsonb END
-WHERE e.tenant_id = $1 AND e.data ->> 'customer_id' = $2
+WHERE e.tenant_id = $1 AND (e.data ->> 'customer_id' = ANY($2::text[])
+    OR e.data ->> 'response_id' = ANY($4::text[])
+    OR (e.type LIKE 'response.%' AND e.data ->> 'id' = ANY($4::text[])))
 """
+_REDACT_NOTES = """
+UPDATE followup_notes n SET text = $3 FROM followups f
+WHERE n.tenant_id = $1 AND f.tenant_id = $1 AND n.followup_id = f.id
+  AND f.response_id = ANY($2::uuid[]) AND n.text <> $3
+"""
+# A customer with no answer left that carries their id is forgotten.
+_FORGET_CUSTOMERS = """
+DELETE FROM customers c
+WHERE c.tenant_id = $1 AND c.customer_id = ANY($2::text[]) AND NOT EXISTS (
+    SELECT 1 FROM responses r WHERE r.tenant_id = $1 AND r.customer_id = c.customer_id)
+"""
+
+
+class Forgotten(msgspec.Struct, frozen=True, kw_only=True):
+    answers: int
+    notes: int
+    webhook_events: int
+
+
+async def forget_answers(
+    conn: asyncpg.Connection, tenant_id: UUID, where: str, *args: object
+) -> Forgotten:
+    """Remove customer id and comment from the tenant's answers matching `where` (SQL over
+    `responses`, its arguments from $2), redact their follow-up notes and the webhook events
+    that carry them, and forget customers left without answers. Scores stay counted.
+
+    The one redaction both erasure and retention use; run it inside the caller's transaction.
+    """
+    erased = await conn.fetch(
+        "WITH old AS (SELECT id, customer_id FROM responses"
+        f" WHERE tenant_id = $1 AND ({where}) FOR UPDATE)"
+        " UPDATE responses r SET customer_id = NULL, comment = NULL FROM old"
+        " WHERE r.tenant_id = $1 AND r.id = old.id RETURNING r.id, old.customer_id",
+        tenant_id,
+        *args,
+    )
+    ids = [r["id"] for r in erased]
+    customers = sorted({r["customer_id"] for r in erased if r["customer_id"] is not None})
+    notes = await conn.execute(_REDACT_NOTES, tenant_id, ids, REDACTED)
+    await conn.execute(_FORGET_CUSTOMERS, tenant_id, customers)
+    events = await conn.execute(
+        _SCRUB_EVENTS, tenant_id, customers, REDACTED, [str(i) for i in ids]
+    )
+    return Forgotten(
+        answers=len(erased),
+        notes=int(notes.split()[-1]),
+        webhook_events=int(events.split()[-1]),
+    )
 
 
 async def touch_customers(
@@ -127,29 +178,10 @@ class PgCustomerRepository:
         """Remove the customer id and comments from every answer; scores stay counted."""
         entry = uuid4()
         async with self._pool.acquire() as conn, conn.transaction():
-            erased = await conn.fetch(
-                "UPDATE responses SET customer_id = NULL, comment = NULL"
-                " WHERE tenant_id = $1 AND customer_id = $2 RETURNING id",
-                tenant_id,
-                customer_id,
-            )
-            count = len(erased)
+            forgotten = await forget_answers(conn, tenant_id, "customer_id = $2", customer_id)
+            count = forgotten.answers
             if count == 0:
                 raise NotFound("customer not found")
-            await conn.execute(
-                "UPDATE followup_notes n SET text = $3 FROM followups f"
-                " WHERE n.tenant_id = $1 AND f.tenant_id = $1 AND n.followup_id = f.id"
-                " AND f.response_id = ANY($2::uuid[])",
-                tenant_id,
-                [r["id"] for r in erased],
-                REDACTED,
-            )
-            await conn.execute(
-                "DELETE FROM customers WHERE tenant_id = $1 AND customer_id = $2",
-                tenant_id,
-                customer_id,
-            )
-            scrubbed = await conn.execute(_SCRUB_EVENTS, tenant_id, customer_id, REDACTED)
             await conn.execute(
                 "INSERT INTO audit_log (tenant_id, id, action, actor_key_id, details, created_at)"
                 " VALUES ($1, $2, 'customer.erased', $3, $4, $5)",
@@ -158,7 +190,7 @@ class PgCustomerRepository:
                 actor_key_id,
                 {
                     "answers_anonymised": count,
-                    "webhook_events_redacted": int(scrubbed.split()[-1]),
+                    "webhook_events_redacted": forgotten.webhook_events,
                     "fingerprint": _fingerprint(tenant_id, customer_id),
                 },
                 now,

@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 import asyncpg
+import msgspec
 
 from domain.errors import NotFound
 from domain.followups import (
@@ -148,7 +149,9 @@ class PgFollowupRepository:
 
     async def settings(self, *, tenant_id: UUID) -> Settings:
         row = await self._pool.fetchrow(
-            "SELECT followup_categories, followup_sla_hours FROM tenants WHERE id = $1", tenant_id
+            "SELECT followup_categories, followup_sla_hours, retention_months FROM tenants"
+            " WHERE id = $1",
+            tenant_id,
         )
         if row is None:
             raise NotFound("tenant not found")
@@ -161,15 +164,19 @@ class PgFollowupRepository:
         categories: Sequence[Category] | None,
         sla_hours: int | None,
         now: datetime,
+        retention_months: int | msgspec.UnsetType | None = msgspec.UNSET,
     ) -> Settings:
         row = await self._pool.fetchrow(
             "UPDATE tenants SET followup_categories = coalesce($2, followup_categories),"
-            " followup_sla_hours = coalesce($3, followup_sla_hours), settings_updated_at = $4"
-            " WHERE id = $1 RETURNING followup_categories, followup_sla_hours",
+            " followup_sla_hours = coalesce($3, followup_sla_hours), settings_updated_at = $4,"
+            " retention_months = CASE WHEN $5 THEN $6 ELSE retention_months END"
+            " WHERE id = $1 RETURNING followup_categories, followup_sla_hours, retention_months",
             tenant_id,
             None if categories is None else [c.value for c in categories],
             sla_hours,
             now,
+            retention_months is not msgspec.UNSET,
+            None if retention_months is msgspec.UNSET else retention_months,
         )
         if row is None:
             raise NotFound("tenant not found")
@@ -180,5 +187,7 @@ def _settings(row: asyncpg.Record) -> Settings:
     order = list(Category)
     categories = sorted((Category(c) for c in row["followup_categories"]), key=order.index)
     return Settings(
-        followup_categories=tuple(categories), followup_sla_hours=row["followup_sla_hours"]
+        followup_categories=tuple(categories),
+        followup_sla_hours=row["followup_sla_hours"],
+        retention_months=row["retention_months"],
     )
