@@ -84,9 +84,10 @@ class DigestController(Controller):
         "text/markdown` for Markdown that pastes into chat tools, `text/html` for one "
         "self-contained page with a chart of the last 12 periods, or JSON (the default). "
         "Contents: the NPS with its interval, the previous period and whether the change "
-        "is real, the target, segments of the chosen `dimension`s flagged below or above the "
-        "rest (Holm), the top detractor and promoter themes with a quote each, the newest "
-        "detractor and promoter comments, the follow-up queue, and changes that took effect "
+        "is real, the target, segments of the chosen `dimension`s (default: those of the "
+        "tenant's digest schedule) flagged below or above the rest (Holm), the top "
+        "detractor and promoter themes with a quote each, the newest detractor and "
+        "promoter comments, the follow-up queue, and changes that took effect "
         "in the 90 days up to the period's end with their impact decision.",
         responses={
             200: ResponseSpec(
@@ -113,6 +114,9 @@ class DigestController(Controller):
             raise InvalidInput.field("period", "must be 'week' or 'month'")
         now = services.clock()
         today = today_for(principal, now)
+        if dimension is None:  # the tenant's choice, as the scheduled digest uses it
+            schedule = await services.digest_schedules.get(tenant_id=principal.tenant_id)
+            dimension = list(schedule.dimensions)
         got = await build_digest(
             DigestPeriod(period),
             parse_date(date, "date") or today,

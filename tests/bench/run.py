@@ -358,9 +358,7 @@ async def main(smoke: bool) -> int:
         }
         results["redis_memory"] = await redis_bytes_per_key(redis, big["tenant"])
         tid, tkey, tsurvey = tenant(server, "themes")
-        results["themes"] = await themes_case(
-            server.base, pool, tkey, tsurvey, tid, cfg["comments"]
-        )
+        results["themes"] = await themes_case(server, pool, tkey, tsurvey, tid, cfg["comments"])
         results["soak"] = await soak(server, key, survey, cfg["soak"])
     finally:
         server.stop()

@@ -39,6 +39,10 @@ async def test_settings_hold_the_digest_schedule(app_client, tenant) -> None:
         "/v1/settings", json={"followup_sla_hours": 24}, headers=tenant.headers
     )
     assert r.json()["digest"] == want  # left out: kept
+    r = await app_client.get("/v1/digests/week", headers=tenant.headers)
+    assert r.json()["dimensions"] == ["team"]  # the schedule's, when none is asked for
+    r = await app_client.get("/v1/digests/week?dimension=region", headers=tenant.headers)
+    assert r.json()["dimensions"] == ["region"]
 
 
 async def test_bad_schedules_are_problems_naming_the_field(app_client, tenant) -> None:
