@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
 from api.body import StrictBody
-from api.docs import problems
+from api.created import created
+from api.docs import header, problems
 from api.params import Cursor, Limit
 from api.schemas.tenants import (
     KeyCreate,
@@ -37,8 +38,9 @@ class TenantController(Controller):
         dto=StrictBody[TenantCreate],
         return_dto=None,
         responses=problems(400),
+        response_headers=header("Location"),
     )
-    async def create(self, data: JSONBody[TenantCreate], request: Request) -> TenantOut:
+    async def create(self, data: JSONBody[TenantCreate], request: Request) -> Response[TenantOut]:
         services = services_of(request)
         tenant = await tenants.create_tenant(
             name=data.name,
@@ -47,7 +49,8 @@ class TenantController(Controller):
             uow=services.uow,
             counters=services.counters,
         )
-        return tenant_out(tenant, services.rate_limits.defaults)
+        body = tenant_out(tenant, services.rate_limits.defaults)
+        return created(body, f"{self.path}/{tenant.id}")
 
     @get(
         "/{tenant_id:uuid}",

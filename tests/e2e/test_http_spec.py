@@ -50,7 +50,13 @@ def test_creations_document_their_location() -> None:
         for m, p, op in _operations()
         if "Location" in op["responses"].get("201", {}).get("headers", {})
     }
-    assert located == {"/v1/surveys", "/v1/changes", "/v1/webhooks", "/v1/responses"}
+    assert located == {
+        "/v1/surveys",
+        "/v1/changes",
+        "/v1/webhooks",
+        "/v1/responses",
+        "/v1/admin/tenants",
+    }
 
 
 def test_the_export_documents_both_formats() -> None:

@@ -72,3 +72,14 @@ async def test_redelivery_is_accepted_without_a_body(app_client, tenant: TenantC
     again = await app_client.post(f"{base}/deliveries/{delivery}/redeliver", headers=tenant.headers)
     assert again.status_code == 202
     assert again.content == b""  # the spec documents no body; JSON `null` is one
+
+
+async def test_a_created_tenant_says_where_to_read_it(app_client, admin_headers) -> None:  # type: ignore[no-untyped-def]
+    created = await app_client.post(
+        "/v1/admin/tenants", json={"name": "Located"}, headers=admin_headers
+    )
+    assert created.status_code == 201
+    location = created.headers["location"]
+    assert location == f"/v1/admin/tenants/{created.json()['id']}"
+    read = await app_client.get(location, headers=admin_headers)
+    assert read.status_code == 200 and read.json() == created.json()
