@@ -18,9 +18,10 @@ from swagger_ui_bundle import swagger_ui_path
 SWAGGER_UI_VERSION = swagger_ui_path.name.removeprefix("swagger-ui-")
 ASSETS_PATH = f"/docs/assets/swagger-ui-{SWAGGER_UI_VERSION}"
 _MEDIA_TYPES = {
-    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
-    "swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
-    "swagger-ui.css": "text/css; charset=utf-8",
+    # Litestar adds "; charset=utf-8" to text types
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui-standalone-preset.js": "text/javascript",
+    "swagger-ui.css": "text/css",
     "favicon-32x32.png": "image/png",
 }
 

@@ -23,8 +23,8 @@ from domain.digest import MAX_DIMENSIONS, DigestPeriod, build_digest
 from domain.errors import InvalidInput
 from domain.model import SEGMENT_NAME, Scope
 
-MARKDOWN = "text/markdown; charset=utf-8"
-HTML = "text/html; charset=utf-8"
+MARKDOWN = "text/markdown"  # Litestar adds "; charset=utf-8" to text types
+HTML = "text/html"
 _OFFERED = ["application/json", "text/markdown", "text/html"]
 
 

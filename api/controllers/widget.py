@@ -11,7 +11,7 @@ from litestar import Controller, Response, get
 
 WIDGET_VERSION = "1.0.0"
 SCRIPT = Path(__file__).resolve().parent.parent / "static" / "widget.js"
-JAVASCRIPT = "text/javascript; charset=utf-8"
+JAVASCRIPT = "text/javascript"  # Litestar adds "; charset=utf-8" to text types
 
 
 @functools.cache

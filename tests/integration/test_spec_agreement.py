@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
+from api.docs_assets import ASSETS_PATH
 from tests.conftest import TenantCtx
 
 
@@ -83,3 +84,19 @@ async def test_a_created_tenant_says_where_to_read_it(app_client, admin_headers)
     assert location == f"/v1/admin/tenants/{created.json()['id']}"
     read = await app_client.get(location, headers=admin_headers)
     assert read.status_code == 200 and read.json() == created.json()
+
+
+async def test_text_answers_name_their_charset_once(app_client, tenant: TenantCtx) -> None:
+    h = tenant.headers
+    answers = [
+        await app_client.get("/v1/digests/week", headers={**h, "Accept": "text/markdown"}),
+        await app_client.get("/v1/digests/week", headers={**h, "Accept": "text/html"}),
+        await app_client.get("/v1/responses/export", headers=h),
+        await app_client.get("/widget.js"),
+        await app_client.get(f"{ASSETS_PATH}/swagger-ui.css"),
+        await app_client.get(f"{ASSETS_PATH}/swagger-ui-bundle.js"),
+    ]
+    for r in answers:
+        assert r.status_code == 200, r.request.url
+        media = r.headers["content-type"]
+        assert media.startswith("text/") and media.count("charset=") == 1, media
