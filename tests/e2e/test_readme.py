@@ -128,3 +128,30 @@ def test_every_curl_example_calls_an_operation_of_the_spec() -> None:
     assert len(calls) > 25
     for method, path in calls:
         assert _is_operation(method or "GET", path), f"curl example {method} {path}"
+
+
+def _spec_properties() -> set[str]:
+    names: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("properties"), dict):
+                names.update(node["properties"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads((ROOT / "openapi" / "openapi.json").read_text()))
+    return names
+
+
+def test_every_json_field_in_the_readme_is_a_field_of_the_spec() -> None:
+    """Bodies and answers shown in the README use the spec's field names (no stale ones)."""
+    examples = re.findall(r"```(?:sh|json)\n(.*?)```", README, re.S)
+    examples += re.findall(r"`([^`\n]*\{[^`\n]*)`", README)
+    shown = {key for text in examples for key in re.findall(r'"([a-z][a-z0-9_]*)":', text)}
+    free = {"team", "region", "plan", "de", "en"}  # segment dimensions, language codes
+    assert len(shown) > 80
+    assert shown - free <= _spec_properties(), sorted(shown - free - _spec_properties())
