@@ -10,6 +10,7 @@ import msgspec
 
 from api.schemas.responses import ResponseOut, response_out
 from domain.customers import AuditEntry, CustomerChange, CustomerProfile, Erasure
+from domain.followups import Status
 from domain.model import Response
 from domain.nps import Category, classify
 
@@ -45,7 +46,7 @@ class CustomerChangeOut(msgspec.Struct, frozen=True, kw_only=True):
     responses_count: int
     open_followups: int
     previous_category: Category | None  # of the answer before the latest (not excluded)
-    followup_status: str | None  # the latest answer's case: open, in_progress, closed; null: none
+    followup_status: Status | None  # the latest answer's case; null: none
     followup_overdue: bool
 
 
@@ -103,7 +104,7 @@ def change_out(c: CustomerChange) -> CustomerChangeOut:
         responses_count=c.responses_count,
         open_followups=c.open_followups,
         previous_category=c.previous_category,
-        followup_status=c.followup_status,
+        followup_status=Status(c.followup_status) if c.followup_status else None,
         followup_overdue=c.followup_overdue,
     )
 

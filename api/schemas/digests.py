@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -37,7 +37,7 @@ class FlaggedSegmentOut(msgspec.Struct, frozen=True, kw_only=True):
     ci95: Ci95 | None
     difference: float | None  # against the rest of the period's answers
     p_value_adjusted: float | None  # Holm, over the dimension's values
-    flag: str  # "below" | "above"
+    flag: Literal["below", "above"]
 
 
 class Quote(msgspec.Struct, frozen=True, kw_only=True):

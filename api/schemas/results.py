@@ -174,7 +174,7 @@ class CompareResult(msgspec.Struct, frozen=True, kw_only=True):
         bool | None,
         _doc("`p_value` < 0.05, i.e. `difference_ci95` excludes 0; null when a side is empty"),
     ]
-    method: str
+    method: Literal["adjusted-wald"]
     assumption: str
 
 

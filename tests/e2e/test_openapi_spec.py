@@ -112,6 +112,10 @@ def test_closed_values_are_enums_and_dates_have_a_format() -> None:
     assert target_met["enum"] == ["yes", "no", "uncertain", None]
     assert schemas["VsRest"]["properties"]["flag"]["enum"] == ["below", "above", "in_line"]
     assert schemas["Health"]["properties"]["status"]["enum"] == ["ok", "degraded", "unavailable"]
+    assert schemas["FlaggedSegmentOut"]["properties"]["flag"]["enum"] == ["below", "above"]
+    assert schemas["CompareResult"]["properties"]["method"]["const"] == "adjusted-wald"
+    followup_status = schemas["CustomerChangeOut"]["properties"]["followup_status"]["oneOf"]
+    assert {"$ref": "#/components/schemas/Status"} in followup_status
     item_error = schemas["BatchItemResult"]["properties"]["error"]["oneOf"]
     assert {"$ref": "#/components/schemas/ProblemDetails"} in item_error
     dates = {"from", "to", "a_from", "a_to", "b_from", "b_to"}
