@@ -54,9 +54,12 @@ browsers:
 
 # JavaScript test tools pinned in package-lock.json: the spec's linters and client generators,
 # axe-core for the accessibility checks. No install scripts run (one only sends analytics).
+# Node.js and npm come from apt-get when missing and allowed (Debian 12 has Node.js 18.19).
 node: node_modules/.package-lock.json
 
 node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || ! command -v apt-get >/dev/null || \
+		apt-get install -y -q nodejs npm >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q nodejs npm >/dev/null) || true
 	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 18 || (a == 18 && b >= 18) ? 0 : 1)' 2>/dev/null \
 		|| { echo "make test needs Node.js >= 18.18 with npm (OpenAPI linters, client checks)" >&2; exit 1; }
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
