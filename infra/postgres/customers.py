@@ -115,6 +115,14 @@ async def forget_answers(
     customers = sorted({r["customer_id"] for r in erased if r["customer_id"] is not None})
     notes = await conn.execute(_REDACT_NOTES, tenant_id, ids, REDACTED)
     await conn.execute(_FORGET_CUSTOMERS, tenant_id, customers)
+    # Customers who keep newer answers stand elsewhere now (their previous answer may be
+    # gone): their standing and change stamp are written again.
+    kept = await conn.fetch(
+        "SELECT customer_id FROM customers WHERE tenant_id = $1 AND customer_id = ANY($2::text[])",
+        tenant_id,
+        customers,
+    )
+    await touch_customers(conn, tenant_id, [r["customer_id"] for r in kept])
     events = await conn.execute(
         _SCRUB_EVENTS, tenant_id, customers, REDACTED, [str(i) for i in ids]
     )

@@ -12,6 +12,8 @@ import asyncpg
 from domain.customers import CATEGORY_RANK, CustomerFilter, FollowupState, Trend
 from domain.nps import Category, classify
 from infra.postgres.customer_lists import changed_query
+from infra.postgres.pool import create_pool
+from infra.postgres.retention import apply_tenant
 from tests.conftest import make_tenant, post_batch
 
 
@@ -146,6 +148,34 @@ async def test_erased_customers_and_other_tenants_never_appear(
     assert await _ids(app_client, other, "category=promoter") == []
     r = await app_client.get("/v1/exports/customers?category=promoter", headers=other.headers)
     assert r.status_code == 200 and r.text.strip().count("\n") == 0  # the header only
+
+
+async def test_retention_takes_an_anonymised_answer_out_of_the_trend(
+    app_client, tenant, survey_id, database_url
+) -> None:
+    await post_batch(
+        app_client,
+        tenant,
+        [
+            _answer(survey_id, "long-time-fan", 10, 500),
+            _answer(survey_id, "long-time-fan", 2, 1),
+            _answer(survey_id, "recent", 10, 3),
+            _answer(survey_id, "recent", 3, 1),
+        ],
+    )
+    assert await _ids(app_client, tenant, "trend=down") == ["long-time-fan", "recent"]
+    r = await app_client.patch(
+        "/v1/settings", json={"retention_months": 12}, headers=tenant.headers
+    )
+    assert r.status_code == 200, r.text
+    pool = await create_pool(database_url, size=2)
+    try:
+        assert await apply_tenant(pool, uuid.UUID(tenant.id), now=datetime.now(UTC)) == 1
+    finally:
+        await pool.close()
+    # The 500-day-old promoter answer is no longer theirs: no previous answer, no trend.
+    assert await _ids(app_client, tenant, "trend=down") == ["recent"]
+    assert await _ids(app_client, tenant, "category=detractor") == ["long-time-fan", "recent"]
 
 
 async def test_export_streams_the_filtered_list_as_csv_and_ndjson(
