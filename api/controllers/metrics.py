@@ -9,7 +9,7 @@ from api.auth import METRICS_PATH
 from api.docs import problems
 from api.services import services_of
 
-EXPOSITION = "text/plain; version=0.0.4; charset=utf-8"
+EXPOSITION = "text/plain; version=0.0.4"  # Litestar adds "; charset=utf-8"
 
 
 class MetricsController(Controller):

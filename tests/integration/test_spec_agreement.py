@@ -86,9 +86,12 @@ async def test_a_created_tenant_says_where_to_read_it(app_client, admin_headers)
     assert read.status_code == 200 and read.json() == created.json()
 
 
-async def test_text_answers_name_their_charset_once(app_client, tenant: TenantCtx) -> None:
+async def test_text_answers_name_their_charset_once(
+    app_client, tenant: TenantCtx, admin_headers
+) -> None:  # type: ignore[no-untyped-def]
     h = tenant.headers
     answers = [
+        await app_client.get("/metrics", headers=admin_headers),
         await app_client.get("/v1/digests/week", headers={**h, "Accept": "text/markdown"}),
         await app_client.get("/v1/digests/week", headers={**h, "Accept": "text/html"}),
         await app_client.get("/v1/responses/export", headers=h),
