@@ -103,3 +103,19 @@ async def test_text_answers_name_their_charset_once(
         assert r.status_code == 200, r.request.url
         media = r.headers["content-type"]
         assert media.startswith("text/") and media.count("charset=") == 1, media
+
+
+async def test_an_idempotent_retry_must_repeat_the_body_byte_for_byte(
+    app_client, tenant: TenantCtx, survey_id: str
+) -> None:
+    key = {**tenant.headers, "Idempotency-Key": f"bytes-{uuid.uuid4()}"}
+    sent = json.dumps({"survey_id": survey_id, "score": 7}).encode()
+    again = json.dumps({"score": 7, "survey_id": survey_id}, separators=(",", ":")).encode()
+    json_key = {**key, "Content-Type": "application/json"}
+    assert (
+        await app_client.post("/v1/responses", content=sent, headers=json_key)
+    ).status_code == 201
+    same = await app_client.post("/v1/responses", content=sent, headers=json_key)
+    assert same.status_code == 201 and same.headers["idempotent-replayed"] == "true"
+    reordered = await app_client.post("/v1/responses", content=again, headers=json_key)
+    assert reordered.status_code == 422
