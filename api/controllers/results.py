@@ -42,7 +42,7 @@ from domain.stats import sample_size_for_margin
 
 From = Annotated[
     str | None,
-    date_query("YYYY-MM-DD in the tenant's zone; default: 29 days ago", name="from"),
+    date_query("YYYY-MM-DD in the tenant's zone; default: 29 days before `to`", name="from"),
 ]
 To = Annotated[str | None, date_query("YYYY-MM-DD, inclusive, in the tenant's zone; default today")]
 BreakdownOrder = Annotated[

@@ -119,3 +119,14 @@ async def test_an_idempotent_retry_must_repeat_the_body_byte_for_byte(
     assert same.status_code == 201 and same.headers["idempotent-replayed"] == "true"
     reordered = await app_client.post("/v1/responses", content=again, headers=json_key)
     assert reordered.status_code == 422
+
+
+async def test_a_period_of_results_as_the_readme_defines_it(app_client, tenant: TenantCtx) -> None:
+    h = tenant.headers
+    only_to = (await app_client.get("/v1/nps?to=2026-03-31", headers=h)).json()
+    assert (only_to["from"], only_to["to"]) == ("2026-03-02", "2026-03-31")
+    longest = await app_client.get("/v1/nps?from=2000-01-01&to=2010-01-07", headers=h)
+    assert longest.status_code == 200  # 3660 days, both ends included
+    longer = await app_client.get("/v1/nps?from=2000-01-01&to=2010-01-08", headers=h)
+    assert longer.status_code == 422
+    assert [e["field"] for e in longer.json()["errors"]] == ["to"]
