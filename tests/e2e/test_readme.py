@@ -155,3 +155,11 @@ def test_every_json_field_in_the_readme_is_a_field_of_the_spec() -> None:
     free = {"team", "region", "plan", "de", "en"}  # segment dimensions, language codes
     assert len(shown) > 80
     assert shown - free <= _spec_properties(), sorted(shown - free - _spec_properties())
+
+
+def test_the_readme_lists_exactly_the_spec_event_types() -> None:
+    sentence = README.split("Event types: ", 1)[1].split("(`POST", 1)[0]
+    listed = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", sentence))
+    spec = json.loads((ROOT / "openapi" / "openapi.json").read_text())
+    assert listed == set(spec["components"]["schemas"]["EventType"]["enum"])
+    assert listed == set(spec["webhooks"])
