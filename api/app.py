@@ -40,6 +40,7 @@ from api.examples import add_examples
 from api.export import document_export_formats
 from api.guards import request_limits
 from api.logging import configure_logging, request_logging
+from api.openapi_bodies import document_bodies
 from api.openapi_names import name_schemas_uniquely
 from api.openapi_params import document_parameters
 from api.openapi_responses import document_responses
@@ -289,6 +290,7 @@ def create_app(
     document_responses(app.openapi_schema)
     document_parameters(app.openapi_schema)
     document_digest(app.openapi_schema)  # after the generic pass: its `dimension` repeats
+    document_bodies(app.openapi_schema)  # before renaming: it finds wire types by name
     name_schemas_uniquely(app.openapi_schema)
     return app
 

@@ -21,15 +21,18 @@ from litestar.openapi.spec import (
 )
 
 from api.openapi_responses import operations
-from api.params import MAX_SEGMENT_FILTERS
-from domain.model import MAX_SEGMENT_VALUE, SEGMENT_NAME
+from api.params import DATE, DIMENSION, INSTANT, MAX_SEGMENT_FILTERS
+from api.schemas.common import SEGMENT_FILTER, TEXT
 
-_DIMENSION = SEGMENT_NAME.pattern
-_FILTER = f"{_DIMENSION.removesuffix('$')}:.{{1,{MAX_SEGMENT_VALUE}}}$"
+# The patterns api.params and the wire types check, so a generated valid value is accepted.
+_DIMENSION = DIMENSION
+_FILTER = SEGMENT_FILTER
 
 
 def _date(text: str) -> Schema:
-    return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE, description=text)
+    return Schema(
+        type=OpenAPIType.STRING, format=OpenAPIFormat.DATE, pattern=DATE, description=text
+    )
 
 
 def _filter(text: str) -> Schema:
@@ -46,6 +49,7 @@ _SCHEMAS: dict[tuple[str, str], Schema] = {
     ("query", "a_to"): _date("Last day of period a (inclusive)"),
     ("query", "b_from"): _date("First day of period b (local date, inclusive)"),
     ("query", "b_to"): _date("Last day of period b (inclusive)"),
+    ("query", "date"): _date("A day (local date, YYYY-MM-DD) of the period; default today"),
     ("query", "a_segment"): _filter("`dimension:value` of side a"),
     ("query", "b_segment"): _filter("`dimension:value` of side b"),
     ("query", "dimension"): Schema(
@@ -54,12 +58,14 @@ _SCHEMAS: dict[tuple[str, str], Schema] = {
     ("query", "updated_since"): Schema(
         type=OpenAPIType.STRING,
         format=OpenAPIFormat.DATE_TIME,
+        pattern=INSTANT,
         description="RFC 3339 instant with offset (`Z` or `+hh:mm`)",
     ),
     ("path", "customer_id"): Schema(
         type=OpenAPIType.STRING,
         min_length=1,
         max_length=255,
+        pattern=TEXT,
         description="The customer id as sent on answers (percent-encoded; may contain `/`)",
     ),
 }

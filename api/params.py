@@ -33,7 +33,7 @@ DIMENSION = r"^[a-z][a-z0-9_]{0,39}$"
 # RFC 3339 date-time (datetime.fromisoformat alone also takes "2026-01-01 10:00+02" and
 # ignores a trailing NUL); the same years as DATE.
 INSTANT = (
-    r"^2[0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]"
+    r"^2[0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]"
     r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
 

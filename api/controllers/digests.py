@@ -16,7 +16,7 @@ from api.digest_delivery import digest_ports
 from api.digest_html import html
 from api.digest_markdown import markdown
 from api.docs import problems
-from api.params import parse_date, parse_dimension, today_for
+from api.params import date_query, parse_date, parse_dimension, today_for
 from api.schemas.digests import DigestOut, digest_out, example_digest
 from api.services import services_of
 from domain.digest import MAX_DIMENSIONS, DigestPeriod, build_digest
@@ -100,9 +100,7 @@ class DigestController(Controller):
         self,
         request: Request,
         period: FromPath[str],
-        date: Annotated[
-            str | None, QueryParameter(description="YYYY-MM-DD, any day of the period")
-        ] = None,
+        date: Annotated[str | None, date_query("YYYY-MM-DD, any day of the period")] = None,
         dimension: Annotated[
             list[str] | None,
             QueryParameter(description="segment dimension to flag values of; repeatable, 5"),

@@ -31,7 +31,9 @@ def free_port() -> int:
 class Server:
     """granian serving tests.bench.app:bench_app, exactly as `nps serve` runs the API."""
 
-    def __init__(self, env: dict[str, str], *, workers: int = 1) -> None:
+    def __init__(
+        self, env: dict[str, str], *, workers: int = 1, target: str = "tests.bench.app:bench_app"
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         cmd = [
@@ -51,7 +53,7 @@ class Server:
             "uvloop",
             "--log-level",
             "warning",
-            "tests.bench.app:bench_app",
+            target,
         ]
         self.proc = subprocess.Popen(
             cmd,
