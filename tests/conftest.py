@@ -13,6 +13,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests check results, not speed: on a busy shared machine an example can take
+# longer than hypothesis's default 200 ms deadline, which would fail a correct test.
+hypothesis_settings.register_profile("nps", deadline=None)
+hypothesis_settings.load_profile("nps")
 
 ADMIN_TOKEN = "test-admin-token"
 ALL_SCOPES = ["responses:write", "results:read", "manage"]
