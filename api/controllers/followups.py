@@ -150,7 +150,8 @@ class FollowupController(Controller):
         summary="Assign, move or close a case",
         description="open → in_progress (sets first_contact_at) or closed; in_progress → "
         "closed; closed → open (reopens, clearing the resolution). Closing needs a "
-        "resolution. Another move answers 409 naming the allowed ones.",
+        "resolution. Another move answers 409 naming the allowed ones; the status the "
+        "case already has is no move (its other fields apply).",
         dto=StrictBody[CaseUpdateIn],
         return_dto=None,
         responses=problems(400, 403, 404, 409),

@@ -130,3 +130,22 @@ async def test_a_period_of_results_as_the_readme_defines_it(app_client, tenant: 
     longer = await app_client.get("/v1/nps?from=2000-01-01&to=2010-01-08", headers=h)
     assert longer.status_code == 422
     assert [e["field"] for e in longer.json()["errors"]] == ["to"]
+
+
+async def test_a_case_kept_in_its_status_is_no_move(
+    app_client, tenant: TenantCtx, survey_id: str
+) -> None:
+    h = tenant.headers
+    answer = {"survey_id": survey_id, "score": 2, "customer_id": "cus_case"}
+    assert (await app_client.post("/v1/responses", json=answer, headers=h)).status_code == 201
+    case = (await app_client.get("/v1/followups", headers=h)).json()["data"][0]["id"]
+    url = f"/v1/followups/{case}"
+    moved = await app_client.patch(url, json={"status": "in_progress"}, headers=h)
+    assert moved.status_code == 200
+    kept = await app_client.patch(url, json={"status": "in_progress", "owner": "ana"}, headers=h)
+    assert kept.status_code == 200 and kept.json()["owner"] == "ana"
+    back = await app_client.patch(url, json={"status": "open"}, headers=h)
+    assert back.status_code == 409
+    early = await app_client.patch(url, json={"resolution": "Refunded"}, headers=h)
+    assert early.status_code == 422
+    assert [e["field"] for e in early.json()["errors"]] == ["resolution"]
