@@ -16,7 +16,7 @@ from domain.nps import Category
 
 class CustomerProfile(msgspec.Struct, frozen=True, kw_only=True):
     customer_id: str
-    latest: Response
+    latest: Response | None  # the newest answer not excluded; None when every one is
     responses_count: int
     first_answered_at: datetime
     last_answered_at: datetime

@@ -23,9 +23,15 @@ class LatestScore(msgspec.Struct, frozen=True, kw_only=True):
     comment: str | None
 
 
+LATEST = msgspec.Meta(
+    description="the customer's newest answer that is not excluded (the one the list filters "
+    "read); null when every answer of theirs is excluded"
+)
+
+
 class CustomerOut(msgspec.Struct, frozen=True, kw_only=True):
     customer_id: str
-    latest: LatestScore
+    latest: Annotated[LatestScore | None, LATEST]
     responses_count: int
     first_answered_at: datetime
     last_answered_at: datetime
@@ -42,7 +48,7 @@ class CustomerOut(msgspec.Struct, frozen=True, kw_only=True):
 class CustomerChangeOut(msgspec.Struct, frozen=True, kw_only=True):
     customer_id: str
     updated_at: datetime
-    latest: LatestScore | None
+    latest: Annotated[LatestScore | None, LATEST]
     responses_count: int
     open_followups: int
     previous_category: Category | None  # of the answer before the latest (not excluded)
@@ -87,7 +93,7 @@ def _latest(latest: Response) -> LatestScore:
 def customer_out(p: CustomerProfile) -> CustomerOut:
     return CustomerOut(
         customer_id=p.customer_id,
-        latest=_latest(p.latest),
+        latest=_latest(p.latest) if p.latest else None,
         responses_count=p.responses_count,
         first_answered_at=p.first_answered_at,
         last_answered_at=p.last_answered_at,

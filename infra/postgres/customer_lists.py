@@ -47,8 +47,7 @@ CROSS JOIN LATERAL (
 ) stats
 LEFT JOIN LATERAL (
     SELECT {COLUMNS} FROM responses r
-    WHERE r.tenant_id = c.tenant_id AND r.customer_id = c.customer_id
-    ORDER BY r.answered_at DESC, r.id DESC LIMIT 1
+    WHERE r.tenant_id = c.tenant_id AND r.id = c.latest_response_id
 ) latest ON true
 LEFT JOIN followups lf ON lf.tenant_id = c.tenant_id AND lf.response_id = c.latest_response_id
 """

@@ -147,6 +147,14 @@ def _fingerprint(tenant_id: UUID, customer_id: str) -> str:
     return hashlib.sha256(f"{tenant_id}:{customer_id}".encode()).hexdigest()[:16]
 
 
+# The newest answer not excluded, as kept on the customer row (the list filters read it too).
+_LATEST = f"""
+SELECT {COLUMNS} FROM responses
+WHERE tenant_id = $1
+  AND id = (SELECT latest_response_id FROM customers WHERE tenant_id = $1 AND customer_id = $2)
+"""
+
+
 class PgCustomerRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -169,10 +177,11 @@ class PgCustomerRepository:
                 customer_id,
                 HISTORY,
             )
+            latest = await conn.fetchrow(_LATEST, tenant_id, customer_id)
         history = [to_response(r) for r in rows]
         return CustomerProfile(
             customer_id=customer_id,
-            latest=history[0],
+            latest=to_response(latest) if latest is not None else None,
             responses_count=stats["n"],
             first_answered_at=stats["first"],
             last_answered_at=stats["last"],

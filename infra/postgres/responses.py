@@ -10,6 +10,7 @@ import asyncpg
 
 from domain.errors import NotFound
 from domain.model import Page, Response
+from domain.nps import PASSIVE_MIN, PROMOTER_MIN, Category
 from domain.ports import ResponseFilter
 from infra.postgres.cursor import after_key, keyset_page
 
@@ -17,7 +18,12 @@ COLUMNS = (
     "id, tenant_id, survey_id, score, comment, customer_id, segments, answered_at,"
     " received_at, local_date, locale, external_id, excluded, exclusion_reason"
 )
-_CATEGORY_RANGES = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
+# The score range of each category, from the domain's one definition (domain.nps).
+_CATEGORY_RANGES = {
+    Category.PROMOTER: (PROMOTER_MIN, 10),
+    Category.PASSIVE: (PASSIVE_MIN, PROMOTER_MIN - 1),
+    Category.DETRACTOR: (0, PASSIVE_MIN - 1),
+}
 
 
 def to_response(row: asyncpg.Record) -> Response:

@@ -36,6 +36,15 @@ async def test_the_sql_category_of_every_score_is_the_domains(database_url: str)
     assert unknown is None  # no score (a customer who did not answer again): no category
 
 
+def test_the_answer_list_filters_each_category_by_the_domains_scores() -> None:
+    from infra.postgres.responses import _CATEGORY_RANGES
+
+    for category, (low, high) in _CATEGORY_RANGES.items():
+        assert [s for s in range(11) if low <= s <= high] == [
+            s for s in range(11) if classify(s) == category
+        ]
+
+
 def test_no_other_module_writes_the_category_thresholds_out() -> None:
     sources = [
         p

@@ -253,3 +253,31 @@ async def test_a_note_on_a_case_is_a_change_of_its_customer(app_client, tenant, 
     assert [c["customer_id"] for c in later] == ["cus-note"]
     stamp = datetime.fromisoformat
     assert stamp(later[0]["updated_at"]) > stamp(first[0]["updated_at"])
+
+
+async def test_latest_is_the_newest_answer_not_excluded_in_profile_feed_and_filters(
+    app_client, tenant, survey_id
+) -> None:
+    older, newer = await post_batch(
+        app_client,
+        tenant,
+        [_answer(survey_id, "cus-lx", 10, 3, "great"), _answer(survey_id, "cus-lx", 2, 1, "bad")],
+    )
+    r = await app_client.patch(
+        f"/v1/responses/{newer}", json={"excluded": True, "reason": "test"}, headers=tenant.headers
+    )
+    assert r.status_code == 200, r.text
+    profile = (await app_client.get("/v1/customers/cus-lx", headers=tenant.headers)).json()
+    assert profile["latest"]["score"] == 10 and profile["responses_count"] == 2
+    assert [h["score"] for h in profile["history"]] == [2, 10]  # history keeps both
+    feed = (await _feed(app_client, tenant))["data"]
+    assert [(c["customer_id"], c["latest"]["score"]) for c in feed] == [("cus-lx", 10)]
+    promoters = (await _feed(app_client, tenant, "?category=promoter"))["data"]
+    assert [c["latest"]["category"] for c in promoters] == ["promoter"]
+    r = await app_client.patch(
+        f"/v1/responses/{older}", json={"excluded": True, "reason": "test"}, headers=tenant.headers
+    )
+    assert r.status_code == 200, r.text
+    profile = (await app_client.get("/v1/customers/cus-lx", headers=tenant.headers)).json()
+    feed = (await _feed(app_client, tenant))["data"]
+    assert profile["latest"] is None and [c["latest"] for c in feed] == [None]
