@@ -138,7 +138,10 @@ async def _tenant_ids(pool: asyncpg.Pool, args: argparse.Namespace) -> list[UUID
 
 
 async def cmd_counters_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from infra.counter_sync import rebuild, verify
+    """Exit 0: every counter equals PostgreSQL; 1: a difference; 2: none differs, but some
+    tenants' counters are not built yet (their reads come from PostgreSQL meanwhile)."""
+    from infra.counter_sync import rebuild
+    from infra.counter_sync.verify import verify_report
     from infra.redis.counters import RedisCounterStore
 
     async with connections(settings) as (pool, redis):
@@ -147,12 +150,19 @@ async def cmd_counters_verify(args: argparse.Namespace, settings: Settings) -> i
         if args.embedded:  # the embedded Redis keeps nothing: fill it as the service would
             for tenant_id in tenant_ids:
                 await rebuild(pool, store, tenant_id, only_if_needed=True)
-        differences = await verify(pool, store, tenant_ids)
-    for line in differences:
+        report = await verify_report(pool, store, tenant_ids)
+    for line in report.differences:
         print(line)
-    if differences:
-        print(f"{len(differences)} difference(s) between Redis and PostgreSQL", file=sys.stderr)
+    for tenant_id in report.not_built:
+        print(f"tenant {tenant_id}: not built yet (reads come from PostgreSQL)")
+    if report.differences:
+        print(
+            f"{len(report.differences)} difference(s) between Redis and PostgreSQL", file=sys.stderr
+        )
         return 1
+    if report.not_built:
+        print(f"{len(report.not_built)} tenant(s) not built yet", file=sys.stderr)
+        return 2
     print("counters match PostgreSQL")
     return 0
 

@@ -42,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     for action, text in (
-        ("verify", "compare every counter with PostgreSQL; exit 1 on any difference"),
+        (
+            "verify",
+            "compare every counter with PostgreSQL under live load; exit 1 on a"
+            " difference, 2 when some tenants are not built yet",
+        ),
         ("rebuild", "rebuild counters from PostgreSQL (all tenants by default)"),
     ):
         c = counters.add_parser(action, help=text)

@@ -1,89 +1,182 @@
-"""Compare every counter of a tenant's current generation with the PostgreSQL aggregate."""
+"""Compare every counter of a tenant's current generation with PostgreSQL, under live load.
+
+The two sides are taken at one consistent point, without stopping anyone:
+1. Redis, in one MULTI: meta, every counter hash of the generation and its applied set X
+   (the writing transactions applied so far).
+2. PostgreSQL, in one REPEATABLE READ snapshot S taken after that: the aggregate A and the
+   outbox rows O still waiting.
+3. Redis again: the applied set X2.
+Every answer in the counters was committed before it was applied, so it is in A. An answer
+in A is in the counters unless its row still waited in O and its transaction is not in X;
+those are taken out of A. The only other way to be in A but not in the counters is a row
+applied and deleted between 1 and 2: its transaction is then in X2, not in X, and not in O,
+and the comparison is done again (so are differences, which must show in every attempt).
+A tenant whose counters are missing or being rebuilt is "not built yet": its reads are
+answered by PostgreSQL meanwhile.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
-from infra.counter_sync.drain import drain_tenant
-from infra.counter_sync.rebuild import CHUNK, SCAN_COUNT, fold
-from infra.postgres.outbox import has_outbox
-from infra.postgres.results import aggregate
+from infra.counter_sync.rebuild import SCAN_COUNT, fold
+from infra.postgres.outbox import OutboxRow, to_outbox_row
+from infra.postgres.results import AggregateRow, aggregate
 from infra.redis import keys as k
 from infra.redis.counters import READY, RedisCounterStore
+
+ATTEMPTS = 4  # comparisons per tenant before a difference is reported
+_FIELDS = {str(score).encode(): score for score in range(11)}
+
+
+class Report(msgspec.Struct, kw_only=True):
+    differences: list[str] = msgspec.field(default_factory=list)
+    not_built: list[UUID] = msgspec.field(default_factory=list)
+
+
+class _Inconclusive(Exception):
+    """A row was applied and deleted between the two reads: compare again."""
 
 
 async def verify(
     pool: asyncpg.Pool, store: RedisCounterStore, tenant_ids: Iterable[UUID] | None = None
 ) -> list[str]:
-    """Every difference between the counters and PostgreSQL (empty list: exact).
+    """Every difference, and every tenant not built yet, as lines (empty: exact)."""
+    report = await verify_report(pool, store, tenant_ids)
+    return report.differences + [
+        f"tenant {t}: counters not built yet (reads come from PostgreSQL)" for t in report.not_built
+    ]
 
-    Each tenant (all by default) first gets one drainer pass when it has outbox rows, so
-    answers committed but not yet applied are not reported.
-    """
+
+async def verify_report(
+    pool: asyncpg.Pool, store: RedisCounterStore, tenant_ids: Iterable[UUID] | None = None
+) -> Report:
     if tenant_ids is None:
         tenant_ids = [r["id"] for r in await pool.fetch("SELECT id FROM tenants ORDER BY id")]
-    differences: list[str] = []
+    report = Report()
     for tenant_id in tenant_ids:
-        async with pool.acquire() as conn:
-            waiting = await has_outbox(conn, tenant_id)
-        if waiting:
-            await drain_tenant(pool, store, tenant_id)
-        differences += await _verify_tenant(pool, store, tenant_id)
-    return differences
+        found: list[str] | None = []
+        for attempt in range(ATTEMPTS):
+            try:
+                found = await _compare(pool, store, tenant_id)
+            except _Inconclusive:
+                found = ["inconclusive"]
+            if not found:
+                break
+            await asyncio.sleep(0.05 * (attempt + 1))  # let in-flight answers land
+        if found is None:
+            report.not_built.append(tenant_id)
+        elif found == ["inconclusive"]:
+            report.differences.append(f"tenant {tenant_id}: no consistent point found")
+        else:
+            report.differences += found
+    return report
 
 
-async def _verify_tenant(
+async def _compare(
     pool: asyncpg.Pool, store: RedisCounterStore, tenant_id: UUID
-) -> list[str]:
+) -> list[str] | None:
+    """The differences at one consistent point; None when the counters are not built."""
     state, gen = await store.meta(tenant_id)
     if state != READY or gen is None:
-        return [f"tenant {tenant_id}: counters not ready (meta {state or 'missing'})"]
-    async with pool.acquire() as conn:
-        expected, members = fold(await aggregate(conn, tenant_id), tenant_id, gen)
-    actual = await _read_hashes(store, k.gen_prefix(tenant_id, gen) + "h:*")
+        return None
+    keys = [
+        key
+        async for key in store.redis.scan_iter(
+            match=k.gen_prefix(tenant_id, gen) + "h:*", count=SCAN_COUNT
+        )
+    ]
+    async with store.redis.pipeline(transaction=True) as pipe:
+        pipe.hmget(k.meta_key(tenant_id), ["state", "gen"])
+        pipe.smembers(k.applied_key(tenant_id, gen))
+        for key in keys:
+            pipe.hgetall(key)
+        meta, applied, *hashes = await pipe.execute()
+    if meta[0] != READY.encode() or meta[1] != str(gen).encode():
+        return None
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        rows = await aggregate(conn, tenant_id)
+        waiting = [
+            to_outbox_row(r)
+            for r in await conn.fetch(
+                "SELECT id, xid::text AS xid, tenant_id, response_id, survey_id, local_date,"
+                " score, segments, delta FROM counter_outbox WHERE tenant_id = $1",
+                tenant_id,
+            )
+        ]
+    applied_after = await store.redis.smembers(k.applied_key(tenant_id, gen))
+    waiting_xids = {r.xid.encode() for r in waiting}
+    if applied_after - applied - waiting_xids:
+        raise _Inconclusive
+    unapplied = [r for r in waiting if r.xid.encode() not in applied]
+    expected, members = fold([*rows, *_negated(unapplied)], tenant_id, gen)
+    actual = _bins(keys, hashes)
     out = []
     for key in sorted(expected.keys() | actual.keys()):
         want, got = expected.get(key, [0] * 11), actual.get(key, [0] * 11)
         if want != got:
             out.append(f"{key}: PostgreSQL {want} != Redis {got}")
-    return out + await _missing_members(store, members)
+    return out + await _missing_members(store, members, expected)
 
 
-_FIELDS = {str(score).encode(): score for score in range(11)}
+def _negated(rows: list[OutboxRow]) -> list[AggregateRow]:
+    """Outbox rows as aggregate rows that take their change out again."""
+    out = []
+    for r in rows:
+        segs: list[tuple[str | None, str | None]] = [(None, None), *r.segments.items()]
+        for dimension, value in segs:
+            out.append(
+                AggregateRow(
+                    survey_id=r.survey_id,
+                    local_date=r.local_date,
+                    score=r.score,
+                    dimension=dimension,
+                    value=value,
+                    n=-r.delta,
+                )
+            )
+    return out
 
 
-async def _read_hashes(store: RedisCounterStore, pattern: str) -> dict[str, list[int]]:
-    """{key: 11 bins} of every hash matching `pattern` that is not all zeros.
-
-    A field other than "0".."10" makes the key's bins impossible ([-1] * 11): a difference.
-    """
-    keys = [key async for key in store.redis.scan_iter(match=pattern, count=SCAN_COUNT)]
+def _bins(keys: list[bytes], hashes: list[dict[bytes, bytes]]) -> dict[str, list[int]]:
+    """{key: 11 bins} of every hash that is not all zeros; a field other than "0".."10"
+    makes the key's bins impossible ([-1] * 11): a difference."""
     found: dict[str, list[int]] = {}
-    for start in range(0, len(keys), CHUNK):
-        chunk = keys[start : start + CHUNK]
-        async with store.redis.pipeline(transaction=False) as pipe:
-            for key in chunk:
-                pipe.hgetall(key)
-            replies = await pipe.execute()
-        for key, fields in zip(chunk, replies, strict=True):
-            bins = [0] * 11
-            for field, value in fields.items():
-                if field not in _FIELDS:
-                    bins = [-1] * 11
-                    break
-                bins[_FIELDS[field]] = int(value)
-            if any(bins):
-                found[key.decode()] = bins
+    for key, fields in zip(keys, hashes, strict=True):
+        bins = [0] * 11
+        for field, value in fields.items():
+            if field not in _FIELDS:
+                bins = [-1] * 11
+                break
+            bins[_FIELDS[field]] = int(value)
+        if any(bins):
+            found[key.decode()] = bins
     return found
 
 
-async def _missing_members(store: RedisCounterStore, members: set[tuple[str, str]]) -> list[str]:
-    """Dimension names and values PostgreSQL has but the breakdown sets lack."""
+async def _missing_members(
+    store: RedisCounterStore, members: set[tuple[str, str]], expected: dict[str, list[int]]
+) -> list[str]:
+    """Dimension names and values counted in the counters but absent from the breakdown
+    sets (a value whose every answer still waits in the outbox need not be there yet)."""
+    # hash keys are <generation prefix>h:<scope>:<bucket>:<seg>; a value may hold colons
+    counted = {
+        key.split(":h:", 1)[1].split(":", 2)[2] for key, bins in expected.items() if any(bins)
+    }
     by_set: dict[str, set[str]] = {}
     for set_key, member in members:
+        dims_set = set_key.endswith(":dims")
+        if dims_set and not any(seg.startswith(member + "=") for seg in counted):
+            continue
+        if not dims_set and not any(
+            seg == f"{set_key.rsplit(':v:', 1)[1]}={member}" for seg in counted
+        ):
+            continue
         by_set.setdefault(set_key, set()).add(member)
     out = []
     for set_key in sorted(by_set):

@@ -478,7 +478,7 @@ async def test_verify_reports_tampered_extra_and_missing_counters(env: Env) -> N
     assert len(diffs) == 2 and extra in diffs[0] and "'a' missing" in diffs[1]
     await env.rds.delete(k.meta_key(t.id))
     assert await verify(env.pool, env.store, [t.id]) == [
-        f"tenant {t.id}: counters not ready (meta missing)"
+        f"tenant {t.id}: counters not built yet (reads come from PostgreSQL)"
     ]
 
 
