@@ -12,7 +12,10 @@ from uuid import UUID
 
 import asyncpg
 import redis.asyncio as aioredis
+import redis.exceptions
 import structlog
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from infra.counter_sync import OutboxDrainer
 from infra.counter_sync.keeper import CounterKeeper
@@ -57,6 +60,7 @@ class Runtime:
     limiter: RedisRateLimiter
     breaker: RedisBreaker
     keeper: CounterKeeper
+    backlog: CounterBacklog
 
     def schedule_rebuild(self, tenant_id: UUID) -> asyncio.Task[None]:
         """Rebuild a tenant's counters in the background (see CounterKeeper)."""
@@ -111,9 +115,17 @@ async def purge_idempotency_keys(pool: asyncpg.Pool, *, every_s: float = 600.0) 
 
 
 def connect_redis(url: str, *, timeout: float = 0.5) -> aioredis.Redis:
-    """Short timeouts: a Redis outage must degrade requests, not hang them."""
+    """Short timeouts: a Redis outage must degrade requests, not hang them.
+
+    One immediate retry on a broken connection (a pooled one the server closed), none on a
+    timeout: redis-py's default of three retries with backoff made one call to a frozen
+    Redis take over 2 s before the breaker could open (measured in the fault suite)."""
     return aioredis.Redis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=10
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        health_check_interval=10,
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
     )
 
 
@@ -155,6 +167,9 @@ async def open_runtime(
             listener=listener,
             rate_clock=rate_clock,
         )
+        # Answers a process that died committed but did not apply wait in the outbox with
+        # no mark: mark them before serving, so that no read misses them.
+        await rt.backlog.mark_on_start()
         drainer = OutboxDrainer(
             pool, rt.store, interval=settings.drain_interval_s, breaker=rt.breaker
         )
@@ -216,6 +231,7 @@ async def build_runtime(
             concurrency=settings.rebuild_concurrency,
             interval=settings.drain_interval_s,
         ),
+        backlog=backlog,
         counters=ResilientCounters(store, breaker=breaker, backlog=backlog),
         database=PgHistogramSource(pool),
         batcher=IngestBatcher(

@@ -60,6 +60,14 @@ class CounterBacklog:
                 self._breaker.failed(exc)
         self.unmarked |= tenants
 
+    async def mark_on_start(self) -> None:
+        """Mark every tenant with rows waiting in the outbox (left by a process that died
+        between commit and apply); with Redis away, its recovery does it instead."""
+        try:
+            await self.mark_unmarked()
+        except REDIS_DOWN as exc:
+            self._breaker.failed(exc)
+
     async def mark_unmarked(self) -> None:
         """Recovery hook: mark what this process kept, and every tenant with rows waiting in
         the outbox (other processes may have kept some too). Raises while Redis is away."""

@@ -75,6 +75,11 @@ class LoadResult:
     other: list[tuple[int, str]] = field(default_factory=list)  # anything else: a failure
     slowest_503_s: float = 0.0
     requests: int = 0
+    acked_at: list[float] = field(default_factory=list)  # monotonic time of each 201
+
+    def acked_between(self, start: float, end: float) -> float:
+        """Answers acknowledged per second between two monotonic times."""
+        return sum(start <= t < end for t in self.acked_at) / (end - start)
 
 
 async def post_load(
@@ -109,6 +114,7 @@ async def post_load(
                 result.requests += 1
                 if r.status_code == 201:
                     result.acked[idem] = r.json()["id"]
+                    result.acked_at.append(time.monotonic())
                 elif r.status_code == 503:
                     assert r.headers["content-type"].startswith("application/problem+json")
                     assert int(r.headers["retry-after"]) > 0
