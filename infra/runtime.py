@@ -62,9 +62,9 @@ class Runtime:
     keeper: CounterKeeper
     backlog: CounterBacklog
 
-    def schedule_rebuild(self, tenant_id: UUID) -> asyncio.Task[None]:
+    def schedule_rebuild(self, tenant_id: UUID) -> None:
         """Rebuild a tenant's counters in the background (see CounterKeeper)."""
-        return self.keeper.schedule(tenant_id)
+        self.keeper.schedule(tenant_id)
 
     async def database_up(self) -> bool:
         """SELECT 1 answered within HEALTH_CHECK_S (a pooled connection included)."""

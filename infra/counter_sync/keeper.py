@@ -5,13 +5,14 @@ tenant whose meta is missing when Redis lost its data, without waiting for anyon
 the `nps:counters:alive` key disappears with the data (a flush, a restart without
 persistence), and the keeper, which checks for it every tick, sets it again and schedules
 the rebuild of each tenant without counters. At most `concurrency` rebuilds run at once in
-this process; the rebuild's per-tenant lock keeps other processes from doing the same
-tenant twice.
+this process, those a read or a write asked for first; the rebuild's per-tenant lock keeps
+other processes from doing the same tenant twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from uuid import UUID
 
 import asyncpg
@@ -38,33 +39,47 @@ class CounterKeeper:
         interval: float = 1.0,
     ) -> None:
         self._pool, self._store, self._breaker = pool, store, breaker
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._interval = interval
-        self._tasks: dict[UUID, asyncio.Task[None]] = {}
+        self._queue: deque[UUID] = deque()
+        self._running: set[UUID] = set()
+        self._workers: set[asyncio.Task[None]] = set()
 
     @property
     def scheduled(self) -> int:
         """Rebuilds waiting or running."""
-        return len(self._tasks)
+        return len(self._queue) + len(self._running)
 
-    def schedule(self, tenant_id: UUID) -> asyncio.Task[None]:
-        """Rebuild the tenant's counters in the background (once at a time per tenant)."""
-        task = self._tasks.get(tenant_id)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self._rebuild(tenant_id))
-            self._tasks[tenant_id] = task
-        return task
+    def schedule(self, tenant_id: UUID, *, urgent: bool = True) -> None:
+        """Rebuild the tenant's counters in the background (once at a time per tenant).
+        Urgent ones (a read or a write asked) go before those of a sweep."""
+        if tenant_id in self._running:
+            return
+        if tenant_id in self._queue:
+            if not urgent:
+                return
+            self._queue.remove(tenant_id)
+        if urgent:
+            self._queue.appendleft(tenant_id)
+        else:
+            self._queue.append(tenant_id)
+        while len(self._workers) < min(self._concurrency, len(self._queue)):
+            worker = asyncio.get_running_loop().create_task(self._work())
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
 
-    async def _rebuild(self, tenant_id: UUID) -> None:
-        try:
-            async with self._slots:
+    async def _work(self) -> None:
+        while self._queue:
+            tenant_id = self._queue.popleft()
+            self._running.add(tenant_id)
+            try:
                 await rebuild(self._pool, self._store, tenant_id, only_if_needed=True)
-        except Exception as exc:  # the next read, drain or check asks again
-            log.warning("rebuild_failed", tenant_id=str(tenant_id), error=type(exc).__name__)
-            if self._breaker is not None and isinstance(exc, REDIS_DOWN):
-                self._breaker.failed(exc)
-        finally:
-            self._tasks.pop(tenant_id, None)
+            except Exception as exc:  # the next read, drain or check asks again
+                log.warning("rebuild_failed", tenant_id=str(tenant_id), error=type(exc).__name__)
+                if self._breaker is not None and isinstance(exc, REDIS_DOWN):
+                    self._breaker.failed(exc)
+            finally:
+                self._running.discard(tenant_id)
 
     async def check_once(self) -> int:
         """When Redis lost its data (or on first use), schedule a rebuild of every tenant
@@ -83,7 +98,7 @@ class CounterKeeper:
                 found = await pipe.execute()
             missing += [t for t, there in zip(chunk, found, strict=True) if not there]
         for tenant_id in missing:
-            self.schedule(tenant_id)
+            self.schedule(tenant_id, urgent=False)
         if missing:
             log.info("counters_rebuild_scheduled", tenants=len(missing))
         return len(missing)
@@ -100,6 +115,7 @@ class CounterKeeper:
             await asyncio.sleep(self._interval)
 
     async def close(self) -> None:
-        for task in list(self._tasks.values()):
+        self._queue.clear()
+        for task in list(self._workers):
             task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        await asyncio.gather(*self._workers, return_exceptions=True)
