@@ -70,7 +70,7 @@ WEBHOOK_ATTEMPTS = Counter(
 )
 RATE_LIMITED = Counter(
     "nps_rate_limited",
-    "Requests refused with 429 by limit: key, tenant, or auth_failures (an address throttled)",
+    "Requests refused with 429 by limit: key, tenant, address or auth-failures",
     ["limit"],
 )
 
