@@ -75,7 +75,9 @@ async def drop_database(base_url: str, url: str) -> None:
 def tenant(server: Server, name: str) -> tuple[str, str, str]:
     """A tenant with an all-scopes key and one survey, through the API: (id, key, survey)."""
     auth = {"Authorization": f"Bearer {ADMIN}"}
-    t = httpx.post(f"{server.base}/v1/admin/tenants", json={"name": name}, headers=auth).json()
+    created = httpx.post(f"{server.base}/v1/admin/tenants", json={"name": name}, headers=auth)
+    assert created.status_code == 201, created.text
+    t = created.json()
     k = httpx.post(
         f"{server.base}/v1/admin/tenants/{t['id']}/keys",
         headers=auth,
@@ -104,6 +106,35 @@ def single_ingest(server: Server, key: str, survey: str, seconds: float) -> dict
         "api": api.as_dict(),
         "ratio_rps": ratio(api.rps, noop.rps),
         "ratio_p99": ratio(api.p99_ms, noop.p99_ms),
+    }
+
+
+def many_tenants(
+    server: Server, key: str, survey: str, seconds: float, *, count: int = 50
+) -> dict[str, Any]:
+    """The single-ingest load spread over `count` tenants against all of it on one tenant
+    (half before, half after): per-tenant serialisation (the customer clock row) must not
+    make many tenants slower than one."""
+    spread = [tenant(server, f"spread-{i}") for i in range(count)]
+    one_env = {"NPS_BENCH_KEY": key, "NPS_BENCH_SURVEY": survey}
+    many_env = one_env | {"NPS_BENCH_TENANTS": ";".join(f"{k} {s}" for _, k, s in spread)}
+    url = f"{server.base}/v1/responses"
+
+    def one_half(run: str) -> Load:
+        env = one_env | {"NPS_BENCH_RUN": run}
+        return wrk(url, "post_response.lua", seconds=seconds / 2, env=env)
+
+    before = one_half(secrets.token_hex(3))
+    many = wrk(
+        url, "post_response.lua", seconds=seconds, env=many_env | {"NPS_BENCH_RUN": "spread"}
+    )
+    one = combined([before, one_half(secrets.token_hex(3))])
+    return {
+        "tenants": count,
+        "spread": many.as_dict(),
+        "one": one.as_dict(),
+        "ratio_rps": ratio(many.rps, one.rps),
+        "ratio_p99": ratio(many.p99_ms, one.p99_ms),
     }
 
 
@@ -343,6 +374,7 @@ async def main(smoke: bool) -> int:
         results["batch_ingest"] = await batch_ingest(
             server, pool, key, survey, cfg["seconds"], cfg["copy_rows"]
         )
+        results["many_tenants"] = many_tenants(server, key, survey, cfg["seconds"])
         results["rate_limit"] = rate_limit_cost(server, unlimited, key, survey, cfg["seconds"])
         store = RedisCounterStore(redis)
         results["reads"] = {

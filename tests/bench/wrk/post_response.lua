@@ -1,7 +1,12 @@
 -- POST /v1/responses (or the no-op baseline) with realistic, varied bodies and unique
--- Idempotency-Keys. Env: NPS_BENCH_KEY, NPS_BENCH_SURVEY, NPS_BENCH_RUN.
+-- Idempotency-Keys. Env: NPS_BENCH_KEY, NPS_BENCH_SURVEY, NPS_BENCH_RUN; with
+-- NPS_BENCH_TENANTS ("key survey;key survey;..."), each request goes to one of those at random.
 local key = os.getenv("NPS_BENCH_KEY")
 local survey = os.getenv("NPS_BENCH_SURVEY")
+local tenants = {}
+for k, s in string.gmatch(os.getenv("NPS_BENCH_TENANTS") or "", "([^;%s]+) ([^;%s]+)") do
+  tenants[#tenants + 1] = {k, s}
+end
 local run = os.getenv("NPS_BENCH_RUN") or "0"
 local teams = {"support", "sales", "success", "billing", "onboarding", "platform"}
 local regions = {"emea", "amer", "apac"}
@@ -23,6 +28,10 @@ end
 
 function request()
   counter = counter + 1
+  if #tenants > 0 then
+    local t = tenants[math.random(#tenants)]
+    key, survey = t[1], t[2]
+  end
   local score = math.random(0, 10)
   local body = string.format(
     '{"survey_id":"%s","score":%d,"comment":"%s","customer_id":"cus_%d",'
