@@ -90,8 +90,12 @@ async def apply_retention(pool: asyncpg.Pool, *, now: datetime) -> dict[UUID, in
     return done
 
 
-async def run_retention(pool: asyncpg.Pool, *, every_s: float = CHECK_EVERY_S) -> None:
-    """Loop until cancelled: apply retention to the tenants due today, every hour."""
+async def run_retention(
+    pool: asyncpg.Pool, *, every_s: float = CHECK_EVERY_S, first_after_s: float = 60.0
+) -> None:
+    """Loop until cancelled: apply retention to the tenants due today, every hour; the
+    first round a minute after start, out of the way of start-up (and short-lived apps)."""
+    await asyncio.sleep(first_after_s)
     while True:
         try:
             await apply_retention(pool, now=datetime.now(UTC))
