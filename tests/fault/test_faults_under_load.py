@@ -252,3 +252,43 @@ async def test_api_killed_mid_load_loses_no_acknowledged_answer(api, env, fault_
         await _settle(api.base, key, result, fault_db, tenant, cut=True)
     finally:
         await asyncio.to_thread(restarted.stop)
+
+
+async def test_verify_under_live_load_finds_exact_counters_and_a_planted_difference(
+    api, own_redis, fault_db
+) -> None:
+    """verify runs while 16 clients post: exact each time, and a counter changed behind the
+    service's back is reported as a difference all the same."""
+    from infra.counter_sync.verify import verify_report
+    from infra.postgres.pool import create_pool
+    from infra.redis import keys as k
+    from infra.redis.counters import RedisCounterStore
+
+    tenant, key, survey = await _tenant(api.base)
+    tenant_id = uuid.UUID(tenant)
+    pool = await create_pool(fault_db, size=2, statement_timeout=60)
+    rds = aioredis.Redis.from_url(own_redis.url)
+    store = RedisCounterStore(rds)
+    reports = []
+
+    async def verify_meanwhile() -> None:
+        await asyncio.sleep(0.5)
+        for _ in range(3):
+            reports.append(await verify_report(pool, store, [tenant_id]))
+        gen = (await store.meta(tenant_id))[1]
+        planted = k.hist_key(tenant_id, gen or 0, "all", "d20200101", "_")
+        await rds.hincrby(planted, "5", 1)
+        reports.append(await verify_report(pool, store, [tenant_id]))
+        await rds.delete(planted)
+
+    try:
+        result, _ = await asyncio.gather(
+            post_load(api.base, key, survey, seconds=LOAD_S), verify_meanwhile()
+        )
+    finally:
+        await rds.aclose()
+        await pool.close()
+    assert len(result.acked) > 100
+    assert [(r.differences, r.not_built) for r in reports[:3]] == [([], [])] * 3
+    assert len(reports[3].differences) == 1 and "d20200101" in reports[3].differences[0]
+    await _settle(api.base, key, result, fault_db, tenant)
