@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator
 from typing import Annotated
 
-import msgspec
 from litestar import Controller, Request, get
 from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat
@@ -16,7 +12,7 @@ from litestar.response import Stream
 
 from api.auth import principal_of, requires
 from api.docs import problems
-from api.export import CHUNK, ExportFormat, ExportStream, safe_cell
+from api.export import ExportFormat, ExportStream, csv_stream, ndjson_stream, safe_cell
 from api.params import INSTANT, date_query, parse_date, parse_instant
 from api.schemas.customers import change_out
 from api.services import services_of
@@ -126,30 +122,6 @@ def _csv_row(c: CustomerChange) -> list[object]:
     ]
 
 
-async def _csv_chunks(rows: AsyncIterator[CustomerChange]) -> AsyncIterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_FIELDS)
-    async for row in rows:
-        writer.writerow(_csv_row(row))
-        if buffer.tell() >= CHUNK:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
-
-
-async def _ndjson_chunks(rows: AsyncIterator[CustomerChange]) -> AsyncIterator[bytes]:
-    encoder = msgspec.json.Encoder()
-    chunk = bytearray()
-    async for row in rows:
-        chunk += encoder.encode(change_out(row)) + b"\n"
-        if len(chunk) >= CHUNK:
-            yield bytes(chunk)
-            chunk.clear()
-    yield bytes(chunk)
-
-
 class CustomerExportController(Controller):
     path = "/v1/exports/customers"
     tags = ["customers"]
@@ -183,9 +155,9 @@ class CustomerExportController(Controller):
             tenant_id=principal_of(request).tenant_id, flt=flt, now=services.clock()
         )
         if format is ExportFormat.NDJSON:
-            return ExportStream(_ndjson_chunks(rows), media_type="application/x-ndjson")
+            return ExportStream(ndjson_stream(rows, change_out), media_type="application/x-ndjson")
         return ExportStream(
-            _csv_chunks(rows),
+            csv_stream(CSV_FIELDS, rows, _csv_row),
             media_type="text/csv",  # Litestar adds "; charset=utf-8"
             headers={"Content-Disposition": 'attachment; filename="customers.csv"'},
         )

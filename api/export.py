@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import enum
 import io
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 import msgspec
 from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Schema
@@ -19,6 +19,7 @@ from domain.model import Response
 from domain.nps import classify
 
 CHUNK = 64 * 1024
+Row = TypeVar("Row")
 CSV_FIELDS = [
     "id",
     "survey_id",
@@ -72,12 +73,15 @@ def _csv_row(r: Response) -> list[object]:
     ]
 
 
-async def csv_chunks(answers: AsyncIterator[Response]) -> AsyncIterator[bytes]:
+async def csv_stream(
+    header: list[str], rows: AsyncIterator[Row], cells: Callable[[Row], list[object]]
+) -> AsyncIterator[bytes]:
+    """RFC 4180 CSV (CRLF, quotes doubled) with a header row, in chunks of about CHUNK."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: CRLF, quotes doubled
-    writer.writerow(CSV_FIELDS)
-    async for answer in answers:
-        writer.writerow(_csv_row(answer))
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    async for row in rows:
+        writer.writerow(cells(row))
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue().encode()
             buffer.seek(0)
@@ -85,15 +89,26 @@ async def csv_chunks(answers: AsyncIterator[Response]) -> AsyncIterator[bytes]:
     yield buffer.getvalue().encode()
 
 
-async def ndjson_chunks(answers: AsyncIterator[Response]) -> AsyncIterator[bytes]:
+async def ndjson_stream(
+    rows: AsyncIterator[Row], to_wire: Callable[[Row], object]
+) -> AsyncIterator[bytes]:
+    """One JSON object per line, in chunks of about CHUNK."""
     encoder = msgspec.json.Encoder()
     chunk = bytearray()
-    async for answer in answers:
-        chunk += encoder.encode(response_out(answer)) + b"\n"
+    async for row in rows:
+        chunk += encoder.encode(to_wire(row)) + b"\n"
         if len(chunk) >= CHUNK:
             yield bytes(chunk)
             chunk.clear()
     yield bytes(chunk)
+
+
+def csv_chunks(answers: AsyncIterator[Response]) -> AsyncIterator[bytes]:
+    return csv_stream(CSV_FIELDS, answers, _csv_row)
+
+
+def ndjson_chunks(answers: AsyncIterator[Response]) -> AsyncIterator[bytes]:
+    return ndjson_stream(answers, response_out)
 
 
 def document_export_formats(spec: OpenAPI) -> OpenAPI:
