@@ -82,7 +82,14 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    """Opens the one transaction of a use-case.
+
+    `tenant_id` names the tenant whose data the work touches (every tenant use-case passes
+    it; the transaction is scoped to that tenant); None only for work across tenants
+    (the operator's tenant list and creation).
+    """
+
+    def __call__(self, tenant_id: UUID | None = None) -> UnitOfWork: ...
 
 
 class HistogramSource(Protocol):

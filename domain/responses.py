@@ -145,12 +145,12 @@ async def record_responses(
 
 
 async def get_response(*, tenant_id: UUID, response_id: UUID, uow: UnitOfWorkFactory) -> Response:
-    async with uow() as tx:
+    async with uow(tenant_id) as tx:
         return await tx.responses.get(tenant_id=tenant_id, response_id=response_id)
 
 
 async def list_responses(
     flt: ResponseFilter, *, limit: int, cursor: str | None, uow: UnitOfWorkFactory
 ) -> Page[Response]:
-    async with uow() as tx:
+    async with uow(flt.tenant_id) as tx:
         return await tx.responses.list(flt, limit=limit, cursor=cursor)

@@ -37,20 +37,20 @@ async def create_survey(
         created_at=now,
         updated_at=now,
     )
-    async with uow() as tx:
+    async with uow(tenant_id) as tx:
         await tx.surveys.add(survey)
     return survey
 
 
 async def get_survey(*, tenant_id: UUID, survey_id: UUID, uow: UnitOfWorkFactory) -> Survey:
-    async with uow() as tx:
+    async with uow(tenant_id) as tx:
         return await tx.surveys.get(tenant_id=tenant_id, survey_id=survey_id)
 
 
 async def list_surveys(
     *, tenant_id: UUID, limit: int, cursor: str | None, uow: UnitOfWorkFactory
 ) -> Page[Survey]:
-    async with uow() as tx:
+    async with uow(tenant_id) as tx:
         return await tx.surveys.list(tenant_id=tenant_id, limit=limit, cursor=cursor)
 
 
@@ -62,7 +62,7 @@ async def update_survey(
     now: datetime,
     uow: UnitOfWorkFactory,
 ) -> Survey:
-    async with uow() as tx:
+    async with uow(tenant_id) as tx:
         survey = await tx.surveys.get(tenant_id=tenant_id, survey_id=survey_id)
         fields = {
             k: v for k, v in msgspec.structs.asdict(changes).items() if v is not msgspec.UNSET
@@ -76,7 +76,7 @@ async def archive_survey(
     *, tenant_id: UUID, survey_id: UUID, now: datetime, uow: UnitOfWorkFactory
 ) -> Survey:
     """Archived surveys keep their results and refuse new answers; archiving twice is a no-op."""
-    async with uow() as tx:
+    async with uow(tenant_id) as tx:
         survey = await tx.surveys.get(tenant_id=tenant_id, survey_id=survey_id)
         if survey.archived_at is not None:
             return survey

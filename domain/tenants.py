@@ -108,7 +108,7 @@ def _checked(spec: KeySpec, creator: Principal | None) -> KeySpec:
 
 
 async def get_tenant(*, tenant_id: UUID, uow: UnitOfWorkFactory) -> Tenant:
-    async with uow() as tx:
+    async with uow(tenant_id) as tx:
         return await tx.tenants.get(tenant_id)
 
 
@@ -121,7 +121,7 @@ async def set_tenant_limits(
 ) -> Tenant:
     """Change some of a tenant's rate limits (None: back to the default); every process
     applies them to its next request (its cached keys of the tenant are dropped)."""
-    async with uow() as tx:
+    async with uow(tenant_id) as tx:
         current = await tx.tenants.get(tenant_id)
         limits = msgspec.structs.replace(current.limits, **changes)
         tenant = await tx.tenants.set_limits(tenant_id, limits)
@@ -154,7 +154,7 @@ async def create_key(
         origins=spec.origins,
     )
     secret = new_secret()
-    async with uow() as tx:
+    async with uow(tenant_id) as tx:
         await tx.tenants.get(tenant_id)
         for grant in spec.surveys:
             await tx.surveys.get(tenant_id=tenant_id, survey_id=grant.survey_id)
@@ -168,7 +168,7 @@ async def list_keys(
     *, tenant_id: UUID, limit: int, cursor: str | None, uow: UnitOfWorkFactory
 ) -> Page[ApiKey]:
     """The tenant's keys, newest first, revoked ones included (never their secrets)."""
-    async with uow() as tx:
+    async with uow(tenant_id) as tx:
         return await tx.keys.list(tenant_id=tenant_id, limit=limit, cursor=cursor)
 
 
@@ -176,7 +176,7 @@ async def revoke_key(
     *, tenant_id: UUID, key_id: UUID, uow: UnitOfWorkFactory, cache: PrincipalCache | None = None
 ) -> None:
     """Revoke in the database, then evict the key from every process's cache at once."""
-    async with uow() as tx:
+    async with uow(tenant_id) as tx:
         await tx.keys.revoke(tenant_id=tenant_id, key_id=key_id)
     if cache is not None:
         await cache.revoked(tenant_id=tenant_id, key_id=key_id)
@@ -193,7 +193,7 @@ async def authenticate_token(
     if cache.issuer_live(claims.tenant_id, claims.key_id):
         limits = cache.issuer_limits(claims.tenant_id, claims.key_id)
     else:
-        async with uow() as tx:
+        async with uow(claims.tenant_id) as tx:
             live = await tx.keys.live(tenant_id=claims.tenant_id, key_id=claims.key_id)
         if live is None:
             return None
@@ -212,7 +212,7 @@ async def authenticate(
     parsed = parse_key(token)
     if parsed is None:
         return None
-    async with uow() as tx:
+    async with uow(parsed.tenant_id) as tx:
         principal = await tx.keys.principal(
             tenant_id=parsed.tenant_id,
             key_id=parsed.key_id,
@@ -238,7 +238,7 @@ async def issue_token(
 ) -> tuple[str, TokenClaims]:
     """A signed browser token; its origins are recorded so that preflights from them pass."""
     claims = token_claims(issuer, scopes=scopes, ttl=ttl, origins=origins, segment=segment, now=now)
-    async with uow() as tx:
+    async with uow(issuer.tenant_id) as tx:
         await tx.keys.allow_origins(
             tenant_id=issuer.tenant_id,
             key_id=issuer.key_id,

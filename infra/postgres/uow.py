@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import TracebackType
 from typing import Self
+from uuid import UUID
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -22,8 +23,9 @@ class PgUnitOfWork:
     surveys: PgSurveyRepository
     responses: PgResponseRepository
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, tenant_id: UUID | None = None) -> None:
         self._pool = pool
+        self.tenant_id = tenant_id
         self._conn: PoolConnectionProxy | None = None
         self._tx: Transaction | None = None
 
@@ -59,5 +61,5 @@ class PgUnitOfWorkFactory:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    def __call__(self) -> PgUnitOfWork:
-        return PgUnitOfWork(self._pool)
+    def __call__(self, tenant_id: UUID | None = None) -> PgUnitOfWork:
+        return PgUnitOfWork(self._pool, tenant_id)

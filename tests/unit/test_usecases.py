@@ -35,7 +35,7 @@ def store() -> FakeStore:
 
 @pytest.fixture
 def uow(store: FakeStore):  # type: ignore[no-untyped-def]
-    return lambda: FakeUnitOfWork(store)
+    return lambda tenant_id=None: FakeUnitOfWork(store)
 
 
 async def _tenant_and_survey(uow, tz: str = "UTC"):  # type: ignore[no-untyped-def]
