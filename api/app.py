@@ -54,6 +54,7 @@ from api.services import Services
 from api.webhook_docs import add_webhooks
 from domain.browser import token_secret
 from domain.ratelimit import AUTH_FAILURES, DefaultLimits, Limit
+from domain.results import StoredHistograms
 from infra import metrics
 from infra.browser_origins import PgBrowserOrigins
 from infra.comment_terms import StopWordLemmaAnalyzer
@@ -61,7 +62,6 @@ from infra.digest_scheduler import DigestScheduler
 from infra.outage import DEPENDENCY_DOWN, NOT_AN_OUTAGE
 from infra.postgres.comments import PgCommentSource
 from infra.postgres.customers import PgCustomerRepository
-from infra.postgres.decisions import PgChangeRepository
 from infra.postgres.digest_schedules import PgDigestScheduleRepository
 from infra.postgres.followups import PgFollowupRepository
 from infra.postgres.responses import PgResponseExporter
@@ -188,15 +188,15 @@ def rate_limiting(rt: Runtime, settings: Settings) -> RateLimiting:
 
 
 def services_for(rt: Runtime, settings: Settings) -> Services:
+    uow = PgUnitOfWorkFactory(rt.pool)
     return Services(
-        uow=PgUnitOfWorkFactory(rt.pool),
+        uow=uow,
         ingestor=rt.batcher,
         counters=rt.counters,
-        database=rt.database,
+        database=StoredHistograms(uow),
         admin_token_hash=rt.admin_token_hash,
         principals=rt.principals,
-        changes=PgChangeRepository(rt.pool),
-        targets=rt.targets,
+        target_cache=rt.target_cache,
         exporter=PgResponseExporter(rt.pool),
         customers=PgCustomerRepository(rt.pool),
         followups=PgFollowupRepository(rt.pool, on_events=rt.relay.notify),

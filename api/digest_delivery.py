@@ -17,10 +17,10 @@ from domain.periods import local_date
 
 def digest_ports(s: Services) -> DigestPorts:
     return DigestPorts(
+        uow=s.uow,
         counters=s.counters,
         database=s.database,
-        targets=s.targets,
-        changes=s.changes,
+        target_cache=s.target_cache,
         followups=s.followups,
         comments=s.comments,
         analyzer=s.analyzer,

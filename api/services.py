@@ -12,12 +12,11 @@ from litestar import Request
 from api.ratelimit import RateLimiting
 from domain.browser import TOKEN_PREFIX
 from domain.customers import CustomerRepository
-from domain.decisions import ChangeRepository, TargetRepository
 from domain.digest import DigestScheduleRepository
 from domain.followups import FollowupRepository
 from domain.insights import CommentAnalyzer, CommentSource
 from domain.model import Principal
-from domain.ports import HistogramSource, ResponseExporter, UnitOfWorkFactory
+from domain.ports import HistogramSource, ResponseExporter, TargetCache, UnitOfWorkFactory
 from domain.responses import Ingestor
 from domain.tenants import CounterInitializer, PrincipalCache, authenticate, authenticate_token
 from domain.webhooks import TargetGuard, WebhookRepository
@@ -43,11 +42,10 @@ class Services:
     uow: UnitOfWorkFactory
     ingestor: Ingestor
     counters: Counters
-    database: HistogramSource
+    database: HistogramSource  # PostgreSQL's histograms, each read in a unit of work
     admin_token_hash: bytes
     principals: PrincipalCache
-    changes: ChangeRepository
-    targets: TargetRepository
+    target_cache: TargetCache
     exporter: ResponseExporter
     customers: CustomerRepository
     followups: FollowupRepository

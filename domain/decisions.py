@@ -5,14 +5,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Protocol
 from uuid import UUID, uuid4
 
 import msgspec
 
 from domain.model import Page, ResultQuery, SegmentFilter
 from domain.nps import EMPTY_HISTOGRAM, NpsSummary, add_histograms, summarize
-from domain.ports import HistogramSource
+from domain.ports import HistogramSource, TargetCache, UnitOfWork, UnitOfWorkFactory
 from domain.results import nps_for_period
 from domain.stats import Comparison, compare, needed_per_group
 
@@ -37,38 +36,6 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     nps: float
     created_at: datetime
     updated_at: datetime
-
-
-class ChangeRepository(Protocol):
-    async def add(self, change: ChangeRecord) -> None: ...
-    async def get(self, *, tenant_id: UUID, change_id: UUID) -> ChangeRecord: ...
-    async def save(self, change: ChangeRecord) -> None: ...
-    async def delete(self, *, tenant_id: UUID, change_id: UUID) -> None: ...
-    async def list(
-        self, *, tenant_id: UUID, start: date | None, end: date | None, survey_id: UUID | None
-    ) -> list[ChangeRecord]: ...
-    async def page(
-        self,
-        *,
-        tenant_id: UUID,
-        start: date | None,
-        end: date | None,
-        survey_id: UUID | None,
-        limit: int,
-        cursor: str | None,
-    ) -> Page[ChangeRecord]:
-        """By (effective_on, id), a page at a time."""
-        ...
-
-
-class TargetRepository(Protocol):
-    async def upsert(self, target: Target) -> Target: ...
-    async def list(self, *, tenant_id: UUID) -> list[Target]: ...
-    async def page(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Target]:
-        """By (created_at, id), a page at a time, uncached."""
-        ...
-
-    async def delete(self, *, tenant_id: UUID, target_id: UUID) -> None: ...
 
 
 class Decision(enum.StrEnum):
@@ -245,24 +212,142 @@ class ChangeEdit(msgspec.Struct, frozen=True, kw_only=True):
     segment: SegmentFilter | msgspec.UnsetType | None = msgspec.UNSET
 
 
+async def _check_survey(tx: UnitOfWork, tenant_id: UUID, survey_id: UUID | None) -> None:
+    """A survey id given for a scope must be one of the tenant's surveys (else NotFound)."""
+    if survey_id is not None:
+        await tx.surveys.get(tenant_id=tenant_id, survey_id=survey_id)
+
+
+async def record_change(change: ChangeRecord, *, uow: UnitOfWorkFactory) -> ChangeRecord:
+    async with uow(change.tenant_id) as tx:
+        await _check_survey(tx, change.tenant_id, change.survey_id)
+        await tx.changes.add(change)
+    return change
+
+
+async def get_change(*, tenant_id: UUID, change_id: UUID, uow: UnitOfWorkFactory) -> ChangeRecord:
+    async with uow(tenant_id) as tx:
+        return await tx.changes.get(tenant_id=tenant_id, change_id=change_id)
+
+
+async def list_changes(
+    *,
+    tenant_id: UUID,
+    start: date | None,
+    end: date | None,
+    survey_id: UUID | None,
+    limit: int,
+    cursor: str | None,
+    uow: UnitOfWorkFactory,
+) -> Page[ChangeRecord]:
+    async with uow(tenant_id) as tx:
+        return await tx.changes.page(
+            tenant_id=tenant_id,
+            start=start,
+            end=end,
+            survey_id=survey_id,
+            limit=limit,
+            cursor=cursor,
+        )
+
+
+async def changes_between(
+    *, tenant_id: UUID, start: date, end: date, uow: UnitOfWorkFactory
+) -> list[ChangeRecord]:
+    """The changes effective from `start` to `end` (inclusive), any survey (at most 1,000)."""
+    async with uow(tenant_id) as tx:
+        return await tx.changes.list(tenant_id=tenant_id, start=start, end=end, survey_id=None)
+
+
 async def update_change(
     *,
     tenant_id: UUID,
     change_id: UUID,
     edit: ChangeEdit,
     now: datetime,
-    repo: ChangeRepository,
+    uow: UnitOfWorkFactory,
 ) -> ChangeRecord:
-    change = await repo.get(tenant_id=tenant_id, change_id=change_id)
-    fields = {k: v for k, v in msgspec.structs.asdict(edit).items() if v is not msgspec.UNSET}
-    updated = msgspec.structs.replace(change, **fields, updated_at=now)
-    await repo.save(updated)
+    async with uow(tenant_id) as tx:
+        if isinstance(edit.survey_id, UUID):
+            await _check_survey(tx, tenant_id, edit.survey_id)
+        change = await tx.changes.get(tenant_id=tenant_id, change_id=change_id)
+        fields = {k: v for k, v in msgspec.structs.asdict(edit).items() if v is not msgspec.UNSET}
+        updated = msgspec.structs.replace(change, **fields, updated_at=now)
+        await tx.changes.save(updated)
     return updated
 
 
+async def delete_change(*, tenant_id: UUID, change_id: UUID, uow: UnitOfWorkFactory) -> None:
+    async with uow(tenant_id) as tx:
+        await tx.changes.delete(tenant_id=tenant_id, change_id=change_id)
+
+
+async def impact_of_change(
+    *,
+    tenant_id: UUID,
+    change_id: UUID,
+    window_days: int,
+    today: date,
+    min_effect: float,
+    uow: UnitOfWorkFactory,
+    counters: HistogramSource,
+    database: HistogramSource,
+) -> tuple[ChangeRecord, Impact]:
+    """The change and its impact; its transaction ends before the histograms are read."""
+    change = await get_change(tenant_id=tenant_id, change_id=change_id, uow=uow)
+    impact = await change_impact(
+        change,
+        window_days=window_days,
+        today=today,
+        min_effect=min_effect,
+        counters=counters,
+        database=database,
+    )
+    return change, impact
+
+
+async def set_target(target: Target, *, uow: UnitOfWorkFactory, cache: TargetCache) -> Target:
+    """Upsert the target of a scope; this process's cached targets of the tenant go."""
+    async with uow(target.tenant_id) as tx:
+        await _check_survey(tx, target.tenant_id, target.survey_id)
+        stored = await tx.targets.upsert(target)
+    cache.drop(target.tenant_id)
+    return stored
+
+
+async def list_targets(
+    *, tenant_id: UUID, limit: int, cursor: str | None, uow: UnitOfWorkFactory
+) -> Page[Target]:
+    """A page of targets, read from the database (not the cache)."""
+    async with uow(tenant_id) as tx:
+        return await tx.targets.page(tenant_id=tenant_id, limit=limit, cursor=cursor)
+
+
+async def delete_target(
+    *, tenant_id: UUID, target_id: UUID, uow: UnitOfWorkFactory, cache: TargetCache
+) -> None:
+    try:
+        async with uow(tenant_id) as tx:
+            await tx.targets.delete(tenant_id=tenant_id, target_id=target_id)
+    finally:
+        cache.drop(tenant_id)
+
+
+async def tenant_targets(
+    tenant_id: UUID, *, uow: UnitOfWorkFactory, cache: TargetCache
+) -> list[Target]:
+    """Every target of the tenant, from the cache when it holds them (no transaction)."""
+    found = cache.get(tenant_id)
+    if found is None:
+        async with uow(tenant_id) as tx:
+            found = await tx.targets.list(tenant_id=tenant_id)
+        cache.put(tenant_id, found)
+    return found
+
+
 async def results_target(
-    targets: TargetRepository, query: ResultQuery, summary: NpsSummary
+    query: ResultQuery, summary: NpsSummary, *, uow: UnitOfWorkFactory, cache: TargetCache
 ) -> TargetVerdict | None:
     """The target verdict of a result, when its scope has a target."""
-    target = target_for(await targets.list(tenant_id=query.tenant_id), query)
+    target = target_for(await tenant_targets(query.tenant_id, uow=uow, cache=cache), query)
     return judge(target, summary) if target else None

@@ -12,11 +12,10 @@ import msgspec
 
 from domain.decisions import (
     ChangeRecord,
-    ChangeRepository,
     Impact,
-    TargetRepository,
     TargetVerdict,
     change_impact,
+    changes_between,
     results_target,
 )
 from domain.followups import CaseFilter, CaseStats, FollowupRepository, followup_stats
@@ -24,7 +23,7 @@ from domain.insights import CommentAnalyzer, CommentSource, Themes, ThemesQuery,
 from domain.model import ResultQuery
 from domain.nps import NpsSummary
 from domain.periods import TrendInterval, zone
-from domain.ports import HistogramSource
+from domain.ports import HistogramSource, TargetCache, UnitOfWorkFactory
 from domain.results import (
     BreakdownSort,
     Group,
@@ -139,10 +138,10 @@ class Digest(msgspec.Struct, frozen=True, kw_only=True):
 
 @dataclass(frozen=True, kw_only=True)
 class DigestPorts:
+    uow: UnitOfWorkFactory
     counters: HistogramSource
     database: HistogramSource
-    targets: TargetRepository
-    changes: ChangeRepository
+    target_cache: TargetCache
     followups: FollowupRepository
     comments: CommentSource
     analyzer: CommentAnalyzer
@@ -178,8 +177,8 @@ async def build_digest(
             for g, r in pairs
             if r.flag != "in_line"
         ]
-    recent = await ports.changes.list(
-        tenant_id=tenant_id, start=history[0].start, end=end, survey_id=None
+    recent = await changes_between(
+        tenant_id=tenant_id, start=history[0].start, end=end, uow=ports.uow
     )
     impacts = [
         ChangeImpact(
@@ -204,7 +203,7 @@ async def build_digest(
         previous_start=prev_start,
         previous_end=prev_end,
         comparison=comparison,
-        target=await results_target(ports.targets, query, current),
+        target=await results_target(query, current, uow=ports.uow, cache=ports.target_cache),
         dimensions=dimensions,
         flagged=flagged,
         themes=await comment_themes(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 from uuid import UUID
 
 import msgspec
@@ -13,6 +13,9 @@ import msgspec
 from domain.model import ApiKey, Page, Principal, Response, ResultQuery, Survey, Tenant
 from domain.nps import Histogram
 from domain.ratelimit import TenantLimits
+
+if TYPE_CHECKING:  # entities of modules whose use-cases import these ports
+    from domain.decisions import ChangeRecord, Target
 
 
 class ResponseFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,6 +67,46 @@ class ResponseRepository(Protocol):
     ) -> Page[Response]: ...
 
 
+class ChangeRepository(Protocol):
+    async def add(self, change: ChangeRecord) -> None: ...
+    async def get(self, *, tenant_id: UUID, change_id: UUID) -> ChangeRecord: ...
+    async def save(self, change: ChangeRecord) -> None: ...
+    async def delete(self, *, tenant_id: UUID, change_id: UUID) -> None: ...
+    async def list(
+        self, *, tenant_id: UUID, start: date | None, end: date | None, survey_id: UUID | None
+    ) -> list[ChangeRecord]: ...
+    async def page(
+        self,
+        *,
+        tenant_id: UUID,
+        start: date | None,
+        end: date | None,
+        survey_id: UUID | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[ChangeRecord]:
+        """By (effective_on, id), a page at a time."""
+        ...
+
+
+class TargetRepository(Protocol):
+    async def upsert(self, target: Target) -> Target: ...
+    async def list(self, *, tenant_id: UUID) -> list[Target]: ...
+    async def page(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Target]:
+        """By (created_at, id), a page at a time."""
+        ...
+
+    async def delete(self, *, tenant_id: UUID, target_id: UUID) -> None: ...
+
+
+class TargetCache(Protocol):
+    """A tenant's targets kept for a moment: every result reads them."""
+
+    def get(self, tenant_id: UUID) -> list[Target] | None: ...
+    def put(self, tenant_id: UUID, targets: list[Target]) -> None: ...
+    def drop(self, tenant_id: UUID) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One PostgreSQL transaction spanning every repository it exposes."""
 
@@ -71,6 +114,9 @@ class UnitOfWork(Protocol):
     keys: ApiKeyRepository
     surveys: SurveyRepository
     responses: ResponseRepository
+    changes: ChangeRepository
+    targets: TargetRepository
+    histograms: HistogramSource  # the PostgreSQL aggregate: always answers
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -11,7 +11,7 @@ import msgspec
 from domain.model import ResultQuery
 from domain.nps import Histogram, NpsSummary, summarize
 from domain.periods import TrendInterval, trend_buckets
-from domain.ports import HistogramSource
+from domain.ports import HistogramSource, UnitOfWorkFactory
 from domain.stats import (
     Comparison,
     compare,
@@ -31,6 +31,25 @@ class Point(msgspec.Struct, frozen=True, kw_only=True):
     start: date
     end: date
     summary: NpsSummary
+
+
+class StoredHistograms:
+    """The PostgreSQL histograms as a HistogramSource: each read in a unit of work of the
+    query's tenant. Opened only when the database is really read (counters not ready, or
+    two or more dimensions), so a read the counters serve costs no transaction."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def histograms(
+        self, query: ResultQuery, periods: Sequence[tuple[date, date]]
+    ) -> list[Histogram] | None:
+        async with self._uow(query.tenant_id) as tx:
+            return await tx.histograms.histograms(query, periods)
+
+    async def breakdown(self, query: ResultQuery, dimension: str) -> dict[str, Histogram] | None:
+        async with self._uow(query.tenant_id) as tx:
+            return await tx.histograms.breakdown(query, dimension)
 
 
 def _counters_can_answer(query: ResultQuery, dimension: str | None = None) -> bool:

@@ -20,11 +20,10 @@ from redis.backoff import NoBackoff
 from infra.counter_sync import OutboxDrainer
 from infra.counter_sync.keeper import CounterKeeper
 from infra.ingest import IngestBatcher
-from infra.postgres.decisions import PgTargetRepository
+from infra.postgres.decisions import TargetCache
 from infra.postgres.followup_reports import announce_overdue
 from infra.postgres.idempotency import purge_expired
 from infra.postgres.pool import create_pool
-from infra.postgres.results import PgHistogramSource
 from infra.postgres.retention import run_retention
 from infra.principal_cache import RedisPrincipalCache
 from infra.redis.breaker import RedisBreaker
@@ -50,11 +49,10 @@ class Runtime:
     redis: aioredis.Redis
     store: RedisCounterStore
     counters: ResilientCounters
-    database: PgHistogramSource
     batcher: IngestBatcher
     admin_token_hash: bytes
     principals: RedisPrincipalCache
-    targets: PgTargetRepository
+    target_cache: TargetCache
     relay: WebhookRelay
     webhook_targets: DnsTargetGuard
     limiter: RedisRateLimiter
@@ -233,7 +231,6 @@ async def build_runtime(
         ),
         backlog=backlog,
         counters=ResilientCounters(store, breaker=breaker, backlog=backlog),
-        database=PgHistogramSource(pool),
         batcher=IngestBatcher(
             pool,
             store,
@@ -246,7 +243,7 @@ async def build_runtime(
         ),
         admin_token_hash=await admin_token_hash(pool, settings),
         principals=RedisPrincipalCache(redis, listener=listener),
-        targets=PgTargetRepository(pool),
+        target_cache=TargetCache(),
         relay=relay,
         webhook_targets=DnsTargetGuard(allow_private=settings.webhook_allow_private),
         limiter=limiter

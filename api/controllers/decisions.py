@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -29,7 +29,6 @@ from api.schemas.decisions import (
 from api.schemas.results import compare_result
 from api.services import services_of
 from domain import decisions as uc
-from domain import surveys
 from domain.errors import InvalidInput
 from domain.model import DEFAULT_PAGE, Scope
 
@@ -41,16 +40,6 @@ MinEffect = Annotated[
         ge=0.1, le=200, description="smallest difference worth detecting, 0.1 to 200 points"
     ),
 ]
-
-
-async def _check_survey(
-    request: Request[Any, Any, Any], services: Any, survey_id: UUID | None
-) -> None:
-    """A survey id in a body must be one of the caller's surveys (else 404, like any id)."""
-    if survey_id is not None:
-        await surveys.get_survey(
-            tenant_id=principal_of(request).tenant_id, survey_id=survey_id, uow=services.uow
-        )
 
 
 class ChangeController(Controller):
@@ -70,7 +59,6 @@ class ChangeController(Controller):
     )
     async def create(self, request: Request, data: JSONBody[ChangeCreate]) -> Response[ChangeOut]:
         services = services_of(request)
-        await _check_survey(request, services, data.survey_id)
         change = uc.new_change(
             tenant_id=principal_of(request).tenant_id,
             title=data.title,
@@ -80,7 +68,7 @@ class ChangeController(Controller):
             segment=parse_segment(data.segment, "segment") if data.segment else None,
             now=services.clock(),
         )
-        await services.changes.add(change)
+        await uc.record_change(change, uow=services.uow)
         return created(change_out(change), f"{self.path}/{change.id}")
 
     @get(
@@ -105,13 +93,14 @@ class ChangeController(Controller):
         start, end = parse_date(from_, "from"), parse_date(to, "to")
         if start and end and start > end:
             raise InvalidInput.field("from", "must not be after 'to'")
-        page = await services.changes.page(
+        page = await uc.list_changes(
             tenant_id=principal_of(request).tenant_id,
             start=start,
             end=end,
             survey_id=survey_id,
             limit=limit,
             cursor=cursor,
+            uow=services.uow,
         )
         return ChangeList(data=[change_out(c) for c in page.items], next_cursor=page.next_cursor)
 
@@ -124,8 +113,8 @@ class ChangeController(Controller):
     )
     async def get_change(self, request: Request, change_id: FromPath[UUID]) -> ChangeOut:
         services = services_of(request)
-        change = await services.changes.get(
-            tenant_id=principal_of(request).tenant_id, change_id=change_id
+        change = await uc.get_change(
+            tenant_id=principal_of(request).tenant_id, change_id=change_id, uow=services.uow
         )
         return change_out(change)
 
@@ -146,8 +135,6 @@ class ChangeController(Controller):
     ) -> ChangeOut:
         services = services_of(request)
         fields = msgspec.structs.asdict(data)
-        if isinstance(data.survey_id, UUID):
-            await _check_survey(request, services, data.survey_id)
         if isinstance(data.segment, str):
             fields["segment"] = parse_segment(data.segment, "segment")
         change = await uc.update_change(
@@ -155,7 +142,7 @@ class ChangeController(Controller):
             change_id=change_id,
             edit=uc.ChangeEdit(**fields),
             now=services.clock(),
-            repo=services.changes,
+            uow=services.uow,
         )
         return change_out(change)
 
@@ -168,8 +155,8 @@ class ChangeController(Controller):
     )
     async def delete_change(self, request: Request, change_id: FromPath[UUID]) -> None:
         services = services_of(request)
-        await services.changes.delete(
-            tenant_id=principal_of(request).tenant_id, change_id=change_id
+        await uc.delete_change(
+            tenant_id=principal_of(request).tenant_id, change_id=change_id, uow=services.uow
         )
 
     @get(
@@ -195,12 +182,13 @@ class ChangeController(Controller):
     ) -> Impact:
         services = services_of(request)
         principal = principal_of(request)
-        change = await services.changes.get(tenant_id=principal.tenant_id, change_id=change_id)
-        got = await uc.change_impact(
-            change,
+        change, got = await uc.impact_of_change(
+            tenant_id=principal.tenant_id,
+            change_id=change_id,
             window_days=window_days,
             today=today_for(principal, services.clock()),
             min_effect=min_effect,
+            uow=services.uow,
             counters=services.counters,
             database=services.database,
         )
@@ -235,7 +223,6 @@ class TargetController(Controller):
     )
     async def put_target(self, request: Request, data: JSONBody[TargetPut]) -> TargetOut:
         services = services_of(request)
-        await _check_survey(request, services, data.survey_id)
         target = uc.new_target(
             tenant_id=principal_of(request).tenant_id,
             survey_id=data.survey_id,
@@ -243,7 +230,8 @@ class TargetController(Controller):
             nps=data.nps,
             now=services.clock(),
         )
-        return target_out(await services.targets.upsert(target))
+        stored = await uc.set_target(target, uow=services.uow, cache=services.target_cache)
+        return target_out(stored)
 
     @get(
         "/",
@@ -256,8 +244,11 @@ class TargetController(Controller):
         self, request: Request, limit: Limit = DEFAULT_PAGE, cursor: Cursor = None
     ) -> TargetList:
         services = services_of(request)
-        page = await services.targets.page(
-            tenant_id=principal_of(request).tenant_id, limit=limit, cursor=cursor
+        page = await uc.list_targets(
+            tenant_id=principal_of(request).tenant_id,
+            limit=limit,
+            cursor=cursor,
+            uow=services.uow,
         )
         return TargetList(data=[target_out(t) for t in page.items], next_cursor=page.next_cursor)
 
@@ -270,6 +261,9 @@ class TargetController(Controller):
     )
     async def delete_target(self, request: Request, target_id: FromPath[UUID]) -> None:
         services = services_of(request)
-        await services.targets.delete(
-            tenant_id=principal_of(request).tenant_id, target_id=target_id
+        await uc.delete_target(
+            tenant_id=principal_of(request).tenant_id,
+            target_id=target_id,
+            uow=services.uow,
+            cache=services.target_cache,
         )

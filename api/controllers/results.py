@@ -35,7 +35,14 @@ from api.schemas.results import (
 )
 from api.services import services_of
 from domain import results as uc
-from domain.decisions import judge, overlaps, results_target, target_for
+from domain.decisions import (
+    changes_between,
+    judge,
+    overlaps,
+    results_target,
+    target_for,
+    tenant_targets,
+)
 from domain.model import CallerKind, ResultQuery, Scope, SegmentFilter
 from domain.periods import TrendInterval
 from domain.stats import sample_size_for_margin
@@ -99,7 +106,9 @@ class ResultsController(Controller):
         summary = await uc.nps_for_period(
             query, counters=services.counters, database=services.database
         )
-        verdict = await results_target(services.targets, query, summary)
+        verdict = await results_target(
+            query, summary, uow=services.uow, cache=services.target_cache
+        )
         return nps_result(summary, query.start, query.end, verdict)
 
     @get(
@@ -132,7 +141,9 @@ class ResultsController(Controller):
             counters=services.counters,
             database=services.database,
         )
-        targets = await services.targets.list(tenant_id=query.tenant_id)
+        targets = await tenant_targets(
+            query.tenant_id, uow=services.uow, cache=services.target_cache
+        )
         groups = []
         for g, rest in pairs:
             scope = msgspec.structs.replace(
@@ -171,9 +182,12 @@ class ResultsController(Controller):
             query, interval, counters=services.counters, database=services.database
         )
         changes = uc.trend_changes(points)
-        target = target_for(await services.targets.list(tenant_id=query.tenant_id), query)
-        made = await services.changes.list(
-            tenant_id=query.tenant_id, start=query.start, end=query.end, survey_id=None
+        targets = await tenant_targets(
+            query.tenant_id, uow=services.uow, cache=services.target_cache
+        )
+        target = target_for(targets, query)
+        made = await changes_between(
+            tenant_id=query.tenant_id, start=query.start, end=query.end, uow=services.uow
         )
         return Trend(
             interval=interval,
@@ -227,8 +241,8 @@ class ResultsController(Controller):
             a, b, counters=services.counters, database=services.database
         )
         out = compare_result(sa, sb, c, ((a.start, a.end), (b.start, b.end)))
-        va = await results_target(services.targets, a, sa)
-        vb = await results_target(services.targets, b, sb)
+        va = await results_target(a, sa, uow=services.uow, cache=services.target_cache)
+        vb = await results_target(b, sb, uow=services.uow, cache=services.target_cache)
         return msgspec.structs.replace(
             out,
             a=nps_result(sa, a.start, a.end, va),

@@ -1,8 +1,10 @@
-"""Changes and targets in PostgreSQL; targets are cached briefly because every read uses them."""
+"""Changes and targets in PostgreSQL, on a unit of work's connection; and the short-lived
+cache of each tenant's targets, which every result reads."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, datetime
 from uuid import UUID
 
@@ -54,12 +56,14 @@ def _target(row: asyncpg.Record) -> Target:
 
 
 class PgChangeRepository:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    """Implements domain.ports.ChangeRepository."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
 
     async def add(self, change: ChangeRecord) -> None:
         seg = change.segment
-        await self._pool.execute(
+        await self._conn.execute(
             f"INSERT INTO changes ({_CHANGE}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             change.id,
             change.tenant_id,
@@ -74,7 +78,7 @@ class PgChangeRepository:
         )
 
     async def get(self, *, tenant_id: UUID, change_id: UUID) -> ChangeRecord:
-        row = await self._pool.fetchrow(
+        row = await self._conn.fetchrow(
             f"SELECT {_CHANGE} FROM changes WHERE tenant_id = $1 AND id = $2", tenant_id, change_id
         )
         if row is None:
@@ -83,7 +87,7 @@ class PgChangeRepository:
 
     async def save(self, change: ChangeRecord) -> None:
         seg = change.segment
-        await self._pool.execute(
+        await self._conn.execute(
             "UPDATE changes SET title = $3, description = $4, effective_on = $5, survey_id = $6,"
             " segment_dimension = $7, segment_value = $8, updated_at = $9"
             " WHERE tenant_id = $1 AND id = $2",
@@ -99,7 +103,7 @@ class PgChangeRepository:
         )
 
     async def delete(self, *, tenant_id: UUID, change_id: UUID) -> None:
-        status = await self._pool.execute(
+        status = await self._conn.execute(
             "DELETE FROM changes WHERE tenant_id = $1 AND id = $2", tenant_id, change_id
         )
         if status.endswith(" 0"):
@@ -108,7 +112,7 @@ class PgChangeRepository:
     async def list(
         self, *, tenant_id: UUID, start: date | None, end: date | None, survey_id: UUID | None
     ) -> list[ChangeRecord]:
-        rows = await self._pool.fetch(
+        rows = await self._conn.fetch(
             f"SELECT {_CHANGE} FROM changes WHERE tenant_id = $1"
             " AND ($2::date IS NULL OR effective_on >= $2)"
             " AND ($3::date IS NULL OR effective_on <= $3)"
@@ -132,7 +136,7 @@ class PgChangeRepository:
         cursor: str | None,
     ) -> Page[ChangeRecord]:
         after_on, after_id = after_key(cursor, tuple[date, UUID])
-        rows = await self._pool.fetch(
+        rows = await self._conn.fetch(
             f"SELECT {_CHANGE} FROM changes WHERE tenant_id = $1"
             " AND ($2::date IS NULL OR effective_on >= $2)"
             " AND ($3::date IS NULL OR effective_on <= $3)"
@@ -151,16 +155,40 @@ class PgChangeRepository:
         return keyset_page(changes, limit, lambda c: (c.effective_on, c.id))
 
 
-class PgTargetRepository:
-    """Targets per tenant, read from a cache refreshed every TARGETS_TTL_S seconds."""
+class TargetCache:
+    """Implements domain.ports.TargetCache: per process, each tenant's targets for
+    TARGETS_TTL_S seconds. A write through this process drops the tenant's entry (the
+    use-cases do, after commit); other processes see it when their entry expires."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-        self._cache: dict[UUID, tuple[float, list[Target]]] = {}
+    def __init__(
+        self, *, ttl_s: float = TARGETS_TTL_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._entries: dict[UUID, tuple[float, list[Target]]] = {}
+
+    def get(self, tenant_id: UUID) -> list[Target] | None:
+        found = self._entries.get(tenant_id)
+        if found is None or found[0] <= self._clock():
+            return None
+        return found[1]
+
+    def put(self, tenant_id: UUID, targets: list[Target]) -> None:
+        self._entries[tenant_id] = (self._clock() + self._ttl_s, targets)
+
+    def drop(self, tenant_id: UUID) -> None:
+        self._entries.pop(tenant_id, None)
+
+
+class PgTargetRepository:
+    """Implements domain.ports.TargetRepository."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
 
     async def upsert(self, target: Target) -> Target:
         seg = target.segment
-        row = await self._pool.fetchrow(
+        row = await self._conn.fetchrow(
             f"INSERT INTO targets ({_TARGET}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " ON CONFLICT (tenant_id,"
             "  (coalesce(survey_id, '00000000-0000-0000-0000-000000000000'::uuid)),"
@@ -176,24 +204,18 @@ class PgTargetRepository:
             target.created_at,
             target.updated_at,
         )
-        self._cache.pop(target.tenant_id, None)
         return _target(row)
 
     async def list(self, *, tenant_id: UUID) -> list[Target]:
-        cached = self._cache.get(tenant_id)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        rows = await self._pool.fetch(
+        rows = await self._conn.fetch(
             f"SELECT {_TARGET} FROM targets WHERE tenant_id = $1 ORDER BY created_at, id",
             tenant_id,
         )
-        targets = [_target(r) for r in rows]
-        self._cache[tenant_id] = (time.monotonic() + TARGETS_TTL_S, targets)
-        return targets
+        return [_target(r) for r in rows]
 
     async def page(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Target]:
         after_at, after_id = after_key(cursor, tuple[datetime, UUID])
-        rows = await self._pool.fetch(
+        rows = await self._conn.fetch(
             f"SELECT {_TARGET} FROM targets WHERE tenant_id = $1"
             " AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))"
             " ORDER BY created_at, id LIMIT $4",
@@ -205,9 +227,8 @@ class PgTargetRepository:
         return keyset_page([_target(r) for r in rows], limit, lambda t: (t.created_at, t.id))
 
     async def delete(self, *, tenant_id: UUID, target_id: UUID) -> None:
-        status = await self._pool.execute(
+        status = await self._conn.execute(
             "DELETE FROM targets WHERE tenant_id = $1 AND id = $2", tenant_id, target_id
         )
-        self._cache.pop(tenant_id, None)
         if status.endswith(" 0"):
             raise NotFound("target not found")

@@ -75,11 +75,12 @@ def _filter(query: ResultQuery) -> dict[str, str] | None:
     return wanted
 
 
-class PgHistogramSource:
-    """Implements domain.ports.HistogramSource with one aggregate query per call."""
+class PgHistogramRepository:
+    """Implements domain.ports.HistogramSource with one aggregate query per call, on a unit
+    of work's connection (`domain.results.StoredHistograms` opens one per read)."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
 
     async def histograms(
         self, query: ResultQuery, periods: Sequence[tuple[date, date]]
@@ -88,7 +89,7 @@ class PgHistogramSource:
         segments = _filter(query)
         if segments is None:
             return [EMPTY_HISTOGRAM for _ in periods]
-        rows = await self._pool.fetch(
+        rows = await self._conn.fetch(
             _PERIODS,
             query.tenant_id,
             [p[0] for p in periods],
@@ -106,7 +107,7 @@ class PgHistogramSource:
         segments = _filter(query)
         if segments is None:
             return {}
-        rows = await self._pool.fetch(
+        rows = await self._conn.fetch(
             _BREAKDOWN,
             query.tenant_id,
             query.start,

@@ -1,7 +1,12 @@
-"""Unit of work: one connection and one transaction shared by every repository."""
+"""Unit of work: one connection and one transaction shared by every repository.
+
+Repositories are built on first use (`cached_property`): a use-case pays only for the
+ones it touches, on the connection of this unit of work's transaction.
+"""
 
 from __future__ import annotations
 
+from functools import cached_property
 from types import TracebackType
 from typing import Self
 from uuid import UUID
@@ -10,7 +15,9 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from asyncpg.transaction import Transaction
 
+from infra.postgres.decisions import PgChangeRepository, PgTargetRepository
 from infra.postgres.responses import PgResponseRepository
+from infra.postgres.results import PgHistogramRepository
 from infra.postgres.surveys import PgSurveyRepository
 from infra.postgres.tenants import PgApiKeyRepository, PgTenantRepository
 
@@ -18,26 +25,56 @@ from infra.postgres.tenants import PgApiKeyRepository, PgTenantRepository
 class PgUnitOfWork:
     """Commits when the block ends without an exception, rolls back otherwise."""
 
-    tenants: PgTenantRepository
-    keys: PgApiKeyRepository
-    surveys: PgSurveyRepository
-    responses: PgResponseRepository
-
     def __init__(self, pool: asyncpg.Pool, tenant_id: UUID | None = None) -> None:
         self._pool = pool
         self.tenant_id = tenant_id
         self._conn: PoolConnectionProxy | None = None
         self._tx: Transaction | None = None
 
+    @property
+    def connection(self) -> PoolConnectionProxy:
+        """The connection of the open transaction (repositories run their SQL on it)."""
+        assert self._conn is not None, "unit of work used outside its `async with` block"
+        return self._conn
+
+    @cached_property
+    def tenants(self) -> PgTenantRepository:
+        return PgTenantRepository(self.connection)
+
+    @cached_property
+    def keys(self) -> PgApiKeyRepository:
+        return PgApiKeyRepository(self.connection)
+
+    @cached_property
+    def surveys(self) -> PgSurveyRepository:
+        return PgSurveyRepository(self.connection)
+
+    @cached_property
+    def responses(self) -> PgResponseRepository:
+        return PgResponseRepository(self.connection)
+
+    @cached_property
+    def changes(self) -> PgChangeRepository:
+        return PgChangeRepository(self.connection)
+
+    @cached_property
+    def targets(self) -> PgTargetRepository:
+        return PgTargetRepository(self.connection)
+
+    @cached_property
+    def histograms(self) -> PgHistogramRepository:
+        return PgHistogramRepository(self.connection)
+
     async def __aenter__(self) -> Self:
         conn = await self._pool.acquire()
         self._conn = conn
         self._tx = conn.transaction()
-        await self._tx.start()
-        self.tenants = PgTenantRepository(conn)
-        self.keys = PgApiKeyRepository(conn)
-        self.surveys = PgSurveyRepository(conn)
-        self.responses = PgResponseRepository(conn)
+        try:
+            await self._tx.start()
+        except BaseException:
+            await self._pool.release(conn)
+            self._conn = self._tx = None
+            raise
         return self
 
     async def __aexit__(

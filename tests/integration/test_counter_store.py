@@ -15,11 +15,12 @@ import redis.asyncio as aioredis
 from domain.model import Response as Answer
 from domain.model import ResultQuery, SegmentFilter
 from domain.responses import IdempotencyCompletion
+from domain.results import StoredHistograms
 from infra.counter_sync import OutboxDrainer, rebuild, verify
 from infra.ingest import IngestBatcher
 from infra.postgres.ingest_sql import insert_responses
 from infra.postgres.pool import create_pool
-from infra.postgres.results import PgHistogramSource
+from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.redis import keys as k
 from infra.redis.counters import RedisCounterStore
 
@@ -148,7 +149,7 @@ async def test_counters_equal_postgres_for_many_periods_and_filters(pool, store)
     rows = await _commit(pool, answers)
     gen = await store.expected_gen(tenant_id)
     assert gen is not None and await store.apply(tenant_id, gen, rows)
-    database = PgHistogramSource(pool)
+    database = StoredHistograms(PgUnitOfWorkFactory(pool))
     periods = [
         (date(2026, 1, 1), date(2026, 12, 31)),
         (date(2026, 2, 14), date(2026, 4, 3)),
@@ -294,7 +295,7 @@ async def test_a_repeated_breakdown_is_served_from_cache_only_while_counters_are
     await rebuild(pool, store, tenant_id)
     rebuilt = await store.breakdown(q, "team")
     assert rebuilt is not None and rebuilt["a"][9] == 1 and rebuilt["b"][2] == 1
-    assert rebuilt == await PgHistogramSource(pool).breakdown(q, "team")
+    assert rebuilt == await StoredHistograms(PgUnitOfWorkFactory(pool)).breakdown(q, "team")
 
 
 async def test_a_cached_breakdown_reads_again_only_the_groups_whose_buckets_changed(
@@ -307,7 +308,7 @@ async def test_a_cached_breakdown_reads_again_only_the_groups_whose_buckets_chan
     gen = await store.expected_gen(tenant_id)
     assert gen is not None
     q = _query(tenant_id, start=date(2026, 3, 1), end=date(2026, 6, 30))  # m03 m04 | m05 | m06
-    pg = PgHistogramSource(pool)
+    pg = StoredHistograms(PgUnitOfWorkFactory(pool))
 
     async def add(day: date, team: str, score: int) -> None:
         rows = await _commit(pool, [_answer(tenant_id, survey_id, score, day, {"team": team})])
@@ -347,7 +348,7 @@ async def test_a_repeated_period_read_sums_again_only_the_groups_whose_buckets_c
     tenant_id, survey_id = await _tenant(pool, store)
     gen = await store.expected_gen(tenant_id)
     assert gen is not None
-    pg = PgHistogramSource(pool)
+    pg = StoredHistograms(PgUnitOfWorkFactory(pool))
     team_a = (SegmentFilter(dimension="team", value="a"),)
     periods = [(date(2026, 3, 1), date(2026, 6, 30)), (date(2026, 6, 1), date(2026, 6, 7))]
     queries = [_query(tenant_id, start=date(2026, 3, 1), end=date(2026, 6, 30))]

@@ -15,10 +15,11 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from domain.model import ResultQuery, SegmentFilter
+from domain.results import StoredHistograms
 from infra.counter_sync import OutboxDrainer, rebuild, verify
 from infra.postgres.outbox import OutboxRow, delete_outbox, to_outbox_row
 from infra.postgres.pool import create_pool
-from infra.postgres.results import PgHistogramSource
+from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.redis import keys as k
 from infra.redis.counters import REBUILDING, RedisCounterStore
 from tests.conftest import migrated_database
@@ -246,7 +247,7 @@ async def test_counter_reads_equal_postgres_for_periods_filters_and_breakdowns(e
     for start in range(0, len(answers), 50):
         rows = await _write(env.pool, t, answers[start : start + 50])
         assert await _applied_and_deleted(env.pool, env.store, gen, rows)
-    db = PgHistogramSource(env.pool)
+    db = StoredHistograms(PgUnitOfWorkFactory(env.pool))
     periods = [
         YEAR,
         (date(2026, 2, 14), date(2026, 4, 3)),  # month-spanning: days, a month, days
@@ -355,7 +356,7 @@ async def test_rebuild_after_redis_lost_the_tenant_restores_exact_counters(env: 
     assert await verify(env.pool, store, [t.id]) == []
     assert not [x async for x in env.rds.scan_iter(match=f"{k.gen_prefix(t.id, old)}*", count=SCAN)]
     assert await _outbox_count(env.pool, t) == 0
-    db = PgHistogramSource(env.pool)
+    db = StoredHistograms(PgUnitOfWorkFactory(env.pool))
     periods = [YEAR, (date(2026, 3, 15), date(2026, 8, 2))]
     assert await store.histograms(_q(t), periods) == await db.histograms(_q(t), periods)
     assert sum((await store.histograms(_q(t), [YEAR]) or [()])[0]) == 127

@@ -11,13 +11,14 @@ import asyncpg
 
 from api.digest_delivery import renderer
 from domain.digest import DigestPorts
+from domain.results import StoredHistograms
 from infra.comment_terms import StopWordLemmaAnalyzer
 from infra.digest_scheduler import DigestScheduler
 from infra.postgres.comments import PgCommentSource
-from infra.postgres.decisions import PgChangeRepository, PgTargetRepository
+from infra.postgres.decisions import TargetCache
 from infra.postgres.followups import PgFollowupRepository
 from infra.postgres.pool import create_pool
-from infra.postgres.results import PgHistogramSource
+from infra.postgres.uow import PgUnitOfWorkFactory
 from tests.conftest import make_tenant, post_batch
 
 
@@ -64,12 +65,13 @@ async def test_bad_schedules_are_problems_naming_the_field(app_client, tenant) -
 
 def _ports(pool: asyncpg.Pool) -> DigestPorts:
     """The digest's ports on this test's own pool (the app's pools live on its own loop)."""
-    database = PgHistogramSource(pool)
+    uow = PgUnitOfWorkFactory(pool)
+    database = StoredHistograms(uow)
     return DigestPorts(
+        uow=uow,
         counters=database,
         database=database,
-        targets=PgTargetRepository(pool),
-        changes=PgChangeRepository(pool),
+        target_cache=TargetCache(),
         followups=PgFollowupRepository(pool),
         comments=PgCommentSource(pool),
         analyzer=StopWordLemmaAnalyzer(),

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import msgspec
 
+from domain.decisions import ChangeRecord, Target
 from domain.errors import NotFound
 from domain.model import (
     ApiKey,
@@ -34,6 +35,8 @@ class FakeStore:
         self.surveys: dict[tuple[UUID, UUID], Survey] = {}
         self.responses: list[Response] = []
         self.token_origins: set[str] = set()
+        self.changes: dict[tuple[UUID, UUID], ChangeRecord] = {}
+        self.targets: dict[tuple[UUID, UUID], Target] = {}
 
 
 class FakeTenants:
@@ -137,12 +140,104 @@ class FakeResponses:
         return Page(items=items[:limit], next_cursor=None)
 
 
+class FakeChanges:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def add(self, change: ChangeRecord) -> None:
+        self.s.changes[(change.tenant_id, change.id)] = change
+
+    async def get(self, *, tenant_id: UUID, change_id: UUID) -> ChangeRecord:
+        if (tenant_id, change_id) not in self.s.changes:
+            raise NotFound("change not found")
+        return self.s.changes[(tenant_id, change_id)]
+
+    async def save(self, change: ChangeRecord) -> None:
+        self.s.changes[(change.tenant_id, change.id)] = change
+
+    async def delete(self, *, tenant_id: UUID, change_id: UUID) -> None:
+        if self.s.changes.pop((tenant_id, change_id), None) is None:
+            raise NotFound("change not found")
+
+    async def list(
+        self, *, tenant_id: UUID, start: date | None, end: date | None, survey_id: UUID | None
+    ) -> list[ChangeRecord]:
+        return sorted(
+            (
+                c
+                for (t, _), c in self.s.changes.items()
+                if t == tenant_id
+                and (start is None or c.effective_on >= start)
+                and (end is None or c.effective_on <= end)
+                and (survey_id is None or c.survey_id == survey_id)
+            ),
+            key=lambda c: (c.effective_on, c.id),
+        )
+
+    async def page(
+        self,
+        *,
+        tenant_id: UUID,
+        start: date | None,
+        end: date | None,
+        survey_id: UUID | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[ChangeRecord]:
+        found = await self.list(tenant_id=tenant_id, start=start, end=end, survey_id=survey_id)
+        return Page(items=found[:limit], next_cursor=None)
+
+
+class FakeTargets:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def upsert(self, target: Target) -> Target:
+        for key, old in self.s.targets.items():
+            same_scope = (old.survey_id, old.segment) == (target.survey_id, target.segment)
+            if old.tenant_id == target.tenant_id and same_scope:
+                kept = msgspec.structs.replace(old, nps=target.nps, updated_at=target.updated_at)
+                self.s.targets[key] = kept
+                return kept
+        self.s.targets[(target.tenant_id, target.id)] = target
+        return target
+
+    async def list(self, *, tenant_id: UUID) -> list[Target]:
+        return [t for (tid, _), t in self.s.targets.items() if tid == tenant_id]
+
+    async def page(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Target]:
+        return Page(items=(await self.list(tenant_id=tenant_id))[:limit], next_cursor=None)
+
+    async def delete(self, *, tenant_id: UUID, target_id: UUID) -> None:
+        if self.s.targets.pop((tenant_id, target_id), None) is None:
+            raise NotFound("target not found")
+
+
+class FakeTargetCache:
+    """Holds entries until dropped (no clock)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[UUID, list[Target]] = {}
+
+    def get(self, tenant_id: UUID) -> list[Target] | None:
+        return self.entries.get(tenant_id)
+
+    def put(self, tenant_id: UUID, targets: list[Target]) -> None:
+        self.entries[tenant_id] = targets
+
+    def drop(self, tenant_id: UUID) -> None:
+        self.entries.pop(tenant_id, None)
+
+
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self.tenants = FakeTenants(store)
         self.keys = FakeKeys(store)
         self.surveys = FakeSurveys(store)
         self.responses = FakeResponses(store)
+        self.changes = FakeChanges(store)
+        self.targets = FakeTargets(store)
+        self.histograms = FakeHistogramSource(store)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -155,6 +250,20 @@ class FakeUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self.committed = exc is None
+
+
+class FakeUnitOfWorkFactory:
+    """Opens fake units of work on one store, remembering the tenant each was opened for."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self.opened: list[UUID | None] = []
+        self.units: list[FakeUnitOfWork] = []
+
+    def __call__(self, tenant_id: UUID | None = None) -> FakeUnitOfWork:
+        self.opened.append(tenant_id)
+        self.units.append(FakeUnitOfWork(self.store))
+        return self.units[-1]
 
 
 class FakeIngestor:
