@@ -61,10 +61,8 @@ from infra.comment_terms import StopWordLemmaAnalyzer
 from infra.digest_scheduler import DigestScheduler
 from infra.outage import DEPENDENCY_DOWN, NOT_AN_OUTAGE
 from infra.postgres.comments import PgCommentSource
-from infra.postgres.customers import PgCustomerRepository
 from infra.postgres.digest_schedules import PgDigestScheduleRepository
 from infra.postgres.followups import PgFollowupRepository
-from infra.postgres.responses import PgResponseExporter
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.postgres.webhooks import PgWebhookRepository
 from infra.redis.ratelimit import Clock
@@ -197,8 +195,6 @@ def services_for(rt: Runtime, settings: Settings) -> Services:
         admin_token_hash=rt.admin_token_hash,
         principals=rt.principals,
         target_cache=rt.target_cache,
-        exporter=PgResponseExporter(rt.pool),
-        customers=PgCustomerRepository(rt.pool),
         followups=PgFollowupRepository(rt.pool, on_events=rt.relay.notify),
         webhooks=PgWebhookRepository(rt.pool, on_enqueued=rt.relay.notify),
         webhook_targets=rt.webhook_targets,

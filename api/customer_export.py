@@ -16,7 +16,13 @@ from api.export import ExportFormat, ExportStream, csv_stream, ndjson_stream, sa
 from api.params import INSTANT, date_query, parse_date, parse_instant
 from api.schemas.customers import change_out
 from api.services import services_of
-from domain.customers import CustomerChange, CustomerFilter, FollowupState, Trend
+from domain.customers import (
+    CustomerChange,
+    CustomerFilter,
+    FollowupState,
+    Trend,
+    export_customers,
+)
 from domain.errors import InvalidInput
 from domain.model import Scope
 from domain.nps import Category, classify
@@ -151,8 +157,11 @@ class CustomerExportController(Controller):
     ) -> Stream:
         services = services_of(request)
         flt = customer_filter(updated_since, category, from_, to, followup, trend)
-        rows = services.customers.stream(
-            tenant_id=principal_of(request).tenant_id, flt=flt, now=services.clock()
+        rows = export_customers(
+            tenant_id=principal_of(request).tenant_id,
+            flt=flt,
+            now=services.clock(),
+            uow=services.uow,
         )
         if format is ExportFormat.NDJSON:
             return ExportStream(ndjson_stream(rows, change_out), media_type="application/x-ndjson")

@@ -11,12 +11,11 @@ from litestar import Request
 
 from api.ratelimit import RateLimiting
 from domain.browser import TOKEN_PREFIX
-from domain.customers import CustomerRepository
 from domain.digest import DigestScheduleRepository
 from domain.followups import FollowupRepository
 from domain.insights import CommentAnalyzer, CommentSource
 from domain.model import Principal
-from domain.ports import HistogramSource, ResponseExporter, TargetCache, UnitOfWorkFactory
+from domain.ports import HistogramSource, TargetCache, UnitOfWorkFactory
 from domain.responses import Ingestor
 from domain.tenants import CounterInitializer, PrincipalCache, authenticate, authenticate_token
 from domain.webhooks import TargetGuard, WebhookRepository
@@ -46,8 +45,6 @@ class Services:
     admin_token_hash: bytes
     principals: PrincipalCache
     target_cache: TargetCache
-    exporter: ResponseExporter
-    customers: CustomerRepository
     followups: FollowupRepository
     webhooks: WebhookRepository
     webhook_targets: TargetGuard

@@ -5,13 +5,13 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator
 from datetime import date, datetime
-from typing import Protocol
 from uuid import UUID
 
 import msgspec
 
 from domain.model import Page, Response
 from domain.nps import Category
+from domain.ports import UnitOfWorkFactory
 
 
 class CustomerProfile(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,32 +83,55 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
-class CustomerRepository(Protocol):
-    async def profile(self, *, tenant_id: UUID, customer_id: str) -> CustomerProfile: ...
+async def customer_profile(
+    *, tenant_id: UUID, customer_id: str, uow: UnitOfWorkFactory
+) -> CustomerProfile:
+    async with uow(tenant_id) as tx:
+        return await tx.customers.profile(tenant_id=tenant_id, customer_id=customer_id)
 
-    async def erase(
-        self, *, tenant_id: UUID, customer_id: str, actor_key_id: UUID, now: datetime
-    ) -> Erasure: ...
 
-    async def audit(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[AuditEntry]:
-        """Newest first (created_at, id)."""
-        ...
+async def changed_customers(
+    *,
+    tenant_id: UUID,
+    flt: CustomerFilter,
+    limit: int,
+    cursor: str | None,
+    now: datetime,
+    uow: UnitOfWorkFactory,
+) -> Page[CustomerChange]:
+    async with uow(tenant_id) as tx:
+        return await tx.customers.changed(
+            tenant_id=tenant_id, flt=flt, limit=limit, cursor=cursor, now=now
+        )
 
-    async def changed(
-        self,
-        *,
-        tenant_id: UUID,
-        flt: CustomerFilter,
-        limit: int,
-        cursor: str | None,
-        now: datetime,
-    ) -> Page[CustomerChange]:
-        """Customers changed at or after `flt.since` and matching the filter, oldest change
-        first (updated_at, id)."""
-        ...
 
-    def stream(
-        self, *, tenant_id: UUID, flt: CustomerFilter, now: datetime
-    ) -> AsyncIterator[CustomerChange]:
-        """Every customer `changed` would list, page after page, without holding them all."""
-        ...
+async def export_customers(
+    *, tenant_id: UUID, flt: CustomerFilter, now: datetime, uow: UnitOfWorkFactory
+) -> AsyncIterator[CustomerChange]:
+    """Every customer `changed_customers` would list, in one unit of work held while the
+    export streams (it ends, rolled back, when the client goes away)."""
+    async with uow(tenant_id) as tx:
+        async for change in tx.customers.stream(tenant_id=tenant_id, flt=flt, now=now):
+            yield change
+
+
+async def erase_customer(
+    *,
+    tenant_id: UUID,
+    customer_id: str,
+    actor_key_id: UUID,
+    now: datetime,
+    uow: UnitOfWorkFactory,
+) -> Erasure:
+    """Anonymise every answer of the customer and record it in the audit log, atomically."""
+    async with uow(tenant_id) as tx:
+        return await tx.customers.erase(
+            tenant_id=tenant_id, customer_id=customer_id, actor_key_id=actor_key_id, now=now
+        )
+
+
+async def audit_log(
+    *, tenant_id: UUID, limit: int, cursor: str | None, uow: UnitOfWorkFactory
+) -> Page[AuditEntry]:
+    async with uow(tenant_id) as tx:
+        return await tx.customers.audit(tenant_id=tenant_id, limit=limit, cursor=cursor)

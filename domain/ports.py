@@ -15,6 +15,13 @@ from domain.nps import Histogram
 from domain.ratelimit import TenantLimits
 
 if TYPE_CHECKING:  # entities of modules whose use-cases import these ports
+    from domain.customers import (
+        AuditEntry,
+        CustomerChange,
+        CustomerFilter,
+        CustomerProfile,
+        Erasure,
+    )
     from domain.decisions import ChangeRecord, Target
 
 
@@ -65,6 +72,10 @@ class ResponseRepository(Protocol):
     async def list(
         self, flt: ResponseFilter, *, limit: int, cursor: str | None
     ) -> Page[Response]: ...
+    def stream(self, flt: ResponseFilter) -> AsyncIterator[Response]:
+        """Every matching answer, oldest first, without holding them all in memory (a
+        server-side cursor in the unit of work's transaction)."""
+        ...
 
 
 class ChangeRepository(Protocol):
@@ -99,6 +110,37 @@ class TargetRepository(Protocol):
     async def delete(self, *, tenant_id: UUID, target_id: UUID) -> None: ...
 
 
+class CustomerRepository(Protocol):
+    async def profile(self, *, tenant_id: UUID, customer_id: str) -> CustomerProfile: ...
+
+    async def erase(
+        self, *, tenant_id: UUID, customer_id: str, actor_key_id: UUID, now: datetime
+    ) -> Erasure: ...
+
+    async def audit(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[AuditEntry]:
+        """Newest first (created_at, id)."""
+        ...
+
+    async def changed(
+        self,
+        *,
+        tenant_id: UUID,
+        flt: CustomerFilter,
+        limit: int,
+        cursor: str | None,
+        now: datetime,
+    ) -> Page[CustomerChange]:
+        """Customers changed at or after `flt.since` and matching the filter, oldest change
+        first (updated_at, id)."""
+        ...
+
+    def stream(
+        self, *, tenant_id: UUID, flt: CustomerFilter, now: datetime
+    ) -> AsyncIterator[CustomerChange]:
+        """Every customer `changed` would list, page after page, without holding them all."""
+        ...
+
+
 class TargetCache(Protocol):
     """A tenant's targets kept for a moment: every result reads them."""
 
@@ -117,6 +159,7 @@ class UnitOfWork(Protocol):
     changes: ChangeRepository
     targets: TargetRepository
     histograms: HistogramSource  # the PostgreSQL aggregate: always answers
+    customers: CustomerRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -152,9 +195,3 @@ class HistogramSource(Protocol):
     async def breakdown(
         self, query: ResultQuery, dimension: str
     ) -> dict[str, Histogram] | None: ...
-
-
-class ResponseExporter(Protocol):
-    """Every matching answer, oldest first, without holding them all in memory."""
-
-    def stream(self, flt: ResponseFilter) -> AsyncIterator[Response]: ...

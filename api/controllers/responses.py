@@ -32,6 +32,7 @@ from api.writes import BatchBody, build_batch, render_batch, render_single
 from domain import responses as uc
 from domain.browser import check_publishable_answer
 from domain.errors import InvalidInput
+from domain.exports import export_responses
 from domain.idempotency import Recorded
 from domain.model import DEFAULT_PAGE, CallerKind, Scope
 from domain.nps import Category
@@ -212,7 +213,7 @@ class ResponseController(Controller):
     ) -> Stream:
         services = services_of(request)
         flt = _filter(principal_of(request).tenant_id, survey_id, from_, to, category, segment)
-        answers = services.exporter.stream(flt)
+        answers = export_responses(flt, uow=services.uow)
         if format is ExportFormat.NDJSON:
             return ExportStream(ndjson_chunks(answers), media_type="application/x-ndjson")
         return ExportStream(

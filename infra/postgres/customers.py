@@ -156,28 +156,30 @@ WHERE tenant_id = $1
 
 
 class PgCustomerRepository:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    """Implements domain.ports.CustomerRepository on a unit of work's connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
 
     async def profile(self, *, tenant_id: UUID, customer_id: str) -> CustomerProfile:
-        async with self._pool.acquire() as conn:
-            stats = await conn.fetchrow(
-                "SELECT count(*) AS n, min(answered_at) AS first, max(answered_at) AS last"
-                " FROM responses WHERE tenant_id = $1 AND customer_id = $2",
-                tenant_id,
-                customer_id,
-            )
-            if not stats["n"]:
-                raise NotFound("customer not found")
-            open_followups = await conn.fetchval(_OPEN_FOLLOWUPS, tenant_id, customer_id)
-            rows = await conn.fetch(
-                f"SELECT {COLUMNS} FROM responses WHERE tenant_id = $1 AND customer_id = $2"
-                " ORDER BY answered_at DESC, id DESC LIMIT $3",
-                tenant_id,
-                customer_id,
-                HISTORY,
-            )
-            latest = await conn.fetchrow(_LATEST, tenant_id, customer_id)
+        conn = self._conn
+        stats = await conn.fetchrow(
+            "SELECT count(*) AS n, min(answered_at) AS first, max(answered_at) AS last"
+            " FROM responses WHERE tenant_id = $1 AND customer_id = $2",
+            tenant_id,
+            customer_id,
+        )
+        if not stats["n"]:
+            raise NotFound("customer not found")
+        open_followups = await conn.fetchval(_OPEN_FOLLOWUPS, tenant_id, customer_id)
+        rows = await conn.fetch(
+            f"SELECT {COLUMNS} FROM responses WHERE tenant_id = $1 AND customer_id = $2"
+            " ORDER BY answered_at DESC, id DESC LIMIT $3",
+            tenant_id,
+            customer_id,
+            HISTORY,
+        )
+        latest = await conn.fetchrow(_LATEST, tenant_id, customer_id)
         history = [to_response(r) for r in rows]
         return CustomerProfile(
             customer_id=customer_id,
@@ -192,31 +194,33 @@ class PgCustomerRepository:
     async def erase(
         self, *, tenant_id: UUID, customer_id: str, actor_key_id: UUID, now: datetime
     ) -> Erasure:
-        """Remove the customer id and comments from every answer; scores stay counted."""
+        """Remove the customer id and comments from every answer; scores stay counted.
+
+        Raises NotFound when no answer carries the id; the caller's transaction then rolls
+        back whatever was started."""
         entry = uuid4()
-        async with self._pool.acquire() as conn, conn.transaction():
-            forgotten = await forget_answers(conn, tenant_id, "customer_id = $2", customer_id)
-            count = forgotten.answers
-            if count == 0:
-                raise NotFound("customer not found")
-            await conn.execute(
-                "INSERT INTO audit_log (tenant_id, id, action, actor_key_id, details, created_at)"
-                " VALUES ($1, $2, 'customer.erased', $3, $4, $5)",
-                tenant_id,
-                entry,
-                actor_key_id,
-                {
-                    "answers_anonymised": count,
-                    "webhook_events_redacted": forgotten.webhook_events,
-                    "fingerprint": _fingerprint(tenant_id, customer_id),
-                },
-                now,
-            )
+        forgotten = await forget_answers(self._conn, tenant_id, "customer_id = $2", customer_id)
+        count = forgotten.answers
+        if count == 0:
+            raise NotFound("customer not found")
+        await self._conn.execute(
+            "INSERT INTO audit_log (tenant_id, id, action, actor_key_id, details, created_at)"
+            " VALUES ($1, $2, 'customer.erased', $3, $4, $5)",
+            tenant_id,
+            entry,
+            actor_key_id,
+            {
+                "answers_anonymised": count,
+                "webhook_events_redacted": forgotten.webhook_events,
+                "fingerprint": _fingerprint(tenant_id, customer_id),
+            },
+            now,
+        )
         return Erasure(id=entry, answers_anonymised=count, erased_at=now)
 
     async def audit(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[AuditEntry]:
         after_at, after_id = after_key(cursor, tuple[datetime, UUID])
-        rows = await self._pool.fetch(
+        rows = await self._conn.fetch(
             "SELECT id, action, actor_key_id, details, created_at FROM audit_log"
             " WHERE tenant_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))"
             " ORDER BY created_at DESC, id DESC LIMIT $4",
@@ -248,13 +252,14 @@ class PgCustomerRepository:
     ) -> Page[CustomerChange]:
         after = after_key(cursor, tuple[datetime, str])
         sql, args = changed_query(tenant_id, flt, after, now)
-        rows = await self._pool.fetch(sql, *args, limit + 1)
+        rows = await self._conn.fetch(sql, *args, limit + 1)
         changes = [customer_change(r) for r in rows]
         return keyset_page(changes, limit, lambda c: (c.updated_at, c.customer_id))
 
     async def stream(
         self, *, tenant_id: UUID, flt: CustomerFilter, now: datetime
     ) -> AsyncIterator[CustomerChange]:
+        """Page after page of `changed`, in the caller's transaction."""
         cursor: str | None = None
         while True:
             page = await self.changed(

@@ -18,6 +18,7 @@ COLUMNS = (
     "id, tenant_id, survey_id, score, comment, customer_id, segments, answered_at,"
     " received_at, local_date, locale, external_id, excluded, exclusion_reason"
 )
+EXPORT_PREFETCH = 2000
 # The score range of each category, from the domain's one definition (domain.nps).
 _CATEGORY_RANGES = {
     Category.PROMOTER: (PROMOTER_MIN, 10),
@@ -73,6 +74,13 @@ class PgResponseRepository:
         )
         return keyset_page([to_response(r) for r in rows], limit, lambda x: (x.answered_at, x.id))
 
+    async def stream(self, flt: ResponseFilter) -> AsyncIterator[Response]:
+        """Every matching answer, oldest first, through a server-side cursor (which lives in
+        the unit of work's transaction), EXPORT_PREFETCH rows a round trip."""
+        query = f"SELECT {COLUMNS} FROM responses WHERE {FILTER} ORDER BY answered_at, id"
+        async for row in self._conn.cursor(query, *filter_args(flt), prefetch=EXPORT_PREFETCH):
+            yield to_response(row)
+
 
 # The answer filters shared by listing and export ($1..$7).
 FILTER = (
@@ -85,17 +93,3 @@ FILTER = (
 def filter_args(flt: ResponseFilter) -> tuple[object, ...]:
     low, high = _CATEGORY_RANGES.get(flt.category or "", (0, 10))
     return (flt.tenant_id, flt.survey_id, flt.start, flt.end, low, high, dict(flt.segments))
-
-
-class PgResponseExporter:
-    """Streams every matching answer, oldest first, through a server-side cursor."""
-
-    def __init__(self, pool: asyncpg.Pool, *, prefetch: int = 2000) -> None:
-        self._pool = pool
-        self._prefetch = prefetch
-
-    async def stream(self, flt: ResponseFilter) -> AsyncIterator[Response]:
-        async with self._pool.acquire() as conn, conn.transaction(readonly=True):
-            query = f"SELECT {COLUMNS} FROM responses WHERE {FILTER} ORDER BY answered_at, id"
-            async for row in conn.cursor(query, *filter_args(flt), prefetch=self._prefetch):
-                yield to_response(row)

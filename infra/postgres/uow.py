@@ -15,6 +15,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from asyncpg.transaction import Transaction
 
+from infra.postgres.customers import PgCustomerRepository
 from infra.postgres.decisions import PgChangeRepository, PgTargetRepository
 from infra.postgres.responses import PgResponseRepository
 from infra.postgres.results import PgHistogramRepository
@@ -64,6 +65,10 @@ class PgUnitOfWork:
     @cached_property
     def histograms(self) -> PgHistogramRepository:
         return PgHistogramRepository(self.connection)
+
+    @cached_property
+    def customers(self) -> PgCustomerRepository:
+        return PgCustomerRepository(self.connection)
 
     async def __aenter__(self) -> Self:
         conn = await self._pool.acquire()

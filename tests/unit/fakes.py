@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from types import TracebackType
 from typing import Self
@@ -139,6 +139,11 @@ class FakeResponses:
         items = [r for r in self.s.responses if r.tenant_id == flt.tenant_id]
         return Page(items=items[:limit], next_cursor=None)
 
+    async def stream(self, flt: ResponseFilter) -> AsyncIterator[Response]:
+        for r in sorted(self.s.responses, key=lambda r: (r.answered_at, r.id)):
+            if r.tenant_id == flt.tenant_id:
+                yield r
+
 
 class FakeChanges:
     def __init__(self, store: FakeStore) -> None:
@@ -239,6 +244,7 @@ class FakeUnitOfWork:
         self.targets = FakeTargets(store)
         self.histograms = FakeHistogramSource(store)
         self.committed = False
+        self.ended = False
 
     async def __aenter__(self) -> Self:
         return self
@@ -250,6 +256,7 @@ class FakeUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self.committed = exc is None
+        self.ended = True
 
 
 class FakeUnitOfWorkFactory:
