@@ -62,7 +62,6 @@ from infra.digest_scheduler import DigestScheduler
 from infra.outage import DEPENDENCY_DOWN, NOT_AN_OUTAGE
 from infra.postgres.comments import PgCommentSource
 from infra.postgres.digest_schedules import PgDigestScheduleRepository
-from infra.postgres.followups import PgFollowupRepository
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.postgres.webhooks import PgWebhookRepository
 from infra.redis.ratelimit import Clock
@@ -186,7 +185,7 @@ def rate_limiting(rt: Runtime, settings: Settings) -> RateLimiting:
 
 
 def services_for(rt: Runtime, settings: Settings) -> Services:
-    uow = PgUnitOfWorkFactory(rt.pool)
+    uow = PgUnitOfWorkFactory(rt.pool, on_events=rt.relay.notify)
     return Services(
         uow=uow,
         ingestor=rt.batcher,
@@ -195,7 +194,6 @@ def services_for(rt: Runtime, settings: Settings) -> Services:
         admin_token_hash=rt.admin_token_hash,
         principals=rt.principals,
         target_cache=rt.target_cache,
-        followups=PgFollowupRepository(rt.pool, on_events=rt.relay.notify),
         webhooks=PgWebhookRepository(rt.pool, on_enqueued=rt.relay.notify),
         webhook_targets=rt.webhook_targets,
         comments=PgCommentSource(rt.pool),

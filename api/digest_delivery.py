@@ -21,7 +21,6 @@ def digest_ports(s: Services) -> DigestPorts:
         counters=s.counters,
         database=s.database,
         target_cache=s.target_cache,
-        followups=s.followups,
         comments=s.comments,
         analyzer=s.analyzer,
     )

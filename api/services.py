@@ -12,7 +12,6 @@ from litestar import Request
 from api.ratelimit import RateLimiting
 from domain.browser import TOKEN_PREFIX
 from domain.digest import DigestScheduleRepository
-from domain.followups import FollowupRepository
 from domain.insights import CommentAnalyzer, CommentSource
 from domain.model import Principal
 from domain.ports import HistogramSource, TargetCache, UnitOfWorkFactory
@@ -45,7 +44,6 @@ class Services:
     admin_token_hash: bytes
     principals: PrincipalCache
     target_cache: TargetCache
-    followups: FollowupRepository
     webhooks: WebhookRepository
     webhook_targets: TargetGuard
     comments: CommentSource

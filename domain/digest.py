@@ -18,7 +18,7 @@ from domain.decisions import (
     changes_between,
     results_target,
 )
-from domain.followups import CaseFilter, CaseStats, FollowupRepository, followup_stats
+from domain.followups import CaseFilter, CaseStats, followup_stats
 from domain.insights import CommentAnalyzer, CommentSource, Themes, ThemesQuery, comment_themes
 from domain.model import ResultQuery
 from domain.nps import NpsSummary
@@ -142,7 +142,6 @@ class DigestPorts:
     counters: HistogramSource
     database: HistogramSource
     target_cache: TargetCache
-    followups: FollowupRepository
     comments: CommentSource
     analyzer: CommentAnalyzer
 
@@ -210,7 +209,7 @@ async def build_digest(
             ThemesQuery(query=query, limit=THEMES), source=ports.comments, analyzer=ports.analyzer
         ),
         followups=await followup_stats(
-            ports.followups,
+            ports.uow,
             CaseFilter(tenant_id=tenant_id),
             start=start,
             end=end,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import msgspec
@@ -15,6 +15,9 @@ from domain.errors import Conflict, InvalidInput
 from domain.model import Page
 from domain.nps import Category
 from domain.periods import utc_bounds
+
+if TYPE_CHECKING:
+    from domain.ports import UnitOfWorkFactory
 
 
 class Status(enum.StrEnum):
@@ -201,56 +204,41 @@ def validate_settings(categories: Sequence[Category] | None, sla_hours: int | No
         raise InvalidInput.field("followup_sla_hours", f"must be 1 to {MAX_SLA_HOURS}")
 
 
-class FollowupRepository(Protocol):
-    async def get(self, *, tenant_id: UUID, case_id: UUID) -> Case: ...
+async def list_cases(
+    uow: UnitOfWorkFactory, flt: CaseFilter, *, limit: int, cursor: str | None
+) -> Page[Case]:
+    async with uow(flt.tenant_id) as tx:
+        return await tx.followups.list(flt, limit=limit, cursor=cursor)
 
-    async def update(
-        self,
-        *,
-        tenant_id: UUID,
-        case_id: UUID,
-        decide: Callable[[Case], CaseChange],
-        now: datetime,
-    ) -> Case:
-        """Lock the case, write what `decide` makes of it (in one transaction)."""
-        ...
 
-    async def add_note(
-        self, *, tenant_id: UUID, case_id: UUID, author: str, text: str, now: datetime
-    ) -> Note: ...
-
-    async def stats(
-        self, flt: CaseFilter, *, start: datetime, end: datetime, now: datetime
-    ) -> tuple[list[CaseTimes], Recovery]: ...
-
-    async def settings(self, *, tenant_id: UUID) -> Settings: ...
-
-    async def update_settings(
-        self,
-        *,
-        tenant_id: UUID,
-        categories: Sequence[Category] | None,
-        sla_hours: int | None,
-        now: datetime,
-        retention_months: int | msgspec.UnsetType | None = msgspec.UNSET,
-    ) -> Settings: ...
-
-    async def list(self, flt: CaseFilter, *, limit: int, cursor: str | None) -> Page[Case]: ...
+async def get_case(uow: UnitOfWorkFactory, *, tenant_id: UUID, case_id: UUID) -> Case:
+    async with uow(tenant_id) as tx:
+        return await tx.followups.get(tenant_id=tenant_id, case_id=case_id)
 
 
 async def update_case(
-    repo: FollowupRepository, *, tenant_id: UUID, case_id: UUID, update: CaseUpdate, now: datetime
+    uow: UnitOfWorkFactory, *, tenant_id: UUID, case_id: UUID, update: CaseUpdate, now: datetime
 ) -> Case:
-    return await repo.update(
-        tenant_id=tenant_id,
-        case_id=case_id,
-        decide=lambda case: apply_update(case, update, now),
-        now=now,
-    )
+    """Lock the case, decide its change, write it (with its followup.updated event)."""
+    async with uow(tenant_id) as tx:
+        case = await tx.followups.get(tenant_id=tenant_id, case_id=case_id, lock=True)
+        change = apply_update(case, update, now)
+        return await tx.followups.update(
+            tenant_id=tenant_id, case_id=case_id, change=change, now=now
+        )
+
+
+async def add_note(
+    uow: UnitOfWorkFactory, *, tenant_id: UUID, case_id: UUID, author: str, text: str, now: datetime
+) -> Note:
+    async with uow(tenant_id) as tx:
+        return await tx.followups.add_note(
+            tenant_id=tenant_id, case_id=case_id, author=author, text=text, now=now
+        )
 
 
 async def followup_stats(
-    repo: FollowupRepository,
+    uow: UnitOfWorkFactory,
     flt: CaseFilter,
     *,
     start: date,
@@ -260,5 +248,32 @@ async def followup_stats(
 ) -> CaseStats:
     """Stats of the cases opened on the local days start..end of the tenant's zone."""
     lo, hi = utc_bounds(start, end, timezone)
-    cases, recovery = await repo.stats(flt, start=lo, end=hi, now=now)
+    async with uow(flt.tenant_id) as tx:
+        cases, recovery = await tx.followups.stats(flt, start=lo, end=hi, now=now)
     return case_stats(start, end, cases, recovery)
+
+
+async def followup_settings(uow: UnitOfWorkFactory, *, tenant_id: UUID) -> Settings:
+    async with uow(tenant_id) as tx:
+        return await tx.followups.settings(tenant_id=tenant_id)
+
+
+async def update_followup_settings(
+    uow: UnitOfWorkFactory,
+    *,
+    tenant_id: UUID,
+    categories: Sequence[Category] | None,
+    sla_hours: int | None,
+    now: datetime,
+    retention_months: int | msgspec.UnsetType | None = msgspec.UNSET,
+) -> Settings:
+    """Check and store what a PATCH gives; None (or UNSET) keeps a setting."""
+    validate_settings(categories, sla_hours)
+    async with uow(tenant_id) as tx:
+        return await tx.followups.update_settings(
+            tenant_id=tenant_id,
+            categories=categories,
+            sla_hours=sla_hours,
+            now=now,
+            retention_months=retention_months,
+        )

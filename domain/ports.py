@@ -10,8 +10,9 @@ from uuid import UUID
 
 import msgspec
 
+from domain.followups import Case, CaseChange, CaseFilter, CaseTimes, Note, Recovery, Settings
 from domain.model import ApiKey, Page, Principal, Response, ResultQuery, Survey, Tenant
-from domain.nps import Histogram
+from domain.nps import Category, Histogram
 from domain.ratelimit import TenantLimits
 
 if TYPE_CHECKING:  # entities of modules whose use-cases import these ports
@@ -149,6 +150,42 @@ class TargetCache(Protocol):
     def drop(self, tenant_id: UUID) -> None: ...
 
 
+class FollowupRepository(Protocol):
+    """Follow-up cases of a tenant; writes queue their webhook events in the same transaction."""
+
+    async def get(self, *, tenant_id: UUID, case_id: UUID, lock: bool = False) -> Case:
+        """The case with its notes; `lock` holds it until the transaction ends."""
+        ...
+
+    async def update(
+        self, *, tenant_id: UUID, case_id: UUID, change: CaseChange, now: datetime
+    ) -> Case:
+        """Write `change` (a reopened case gets a fresh deadline); queues followup.updated."""
+        ...
+
+    async def add_note(
+        self, *, tenant_id: UUID, case_id: UUID, author: str, text: str, now: datetime
+    ) -> Note: ...
+
+    async def stats(
+        self, flt: CaseFilter, *, start: datetime, end: datetime, now: datetime
+    ) -> tuple[list[CaseTimes], Recovery]: ...
+
+    async def settings(self, *, tenant_id: UUID) -> Settings: ...
+
+    async def update_settings(
+        self,
+        *,
+        tenant_id: UUID,
+        categories: Sequence[Category] | None,
+        sla_hours: int | None,
+        now: datetime,
+        retention_months: int | msgspec.UnsetType | None = msgspec.UNSET,
+    ) -> Settings: ...
+
+    async def list(self, flt: CaseFilter, *, limit: int, cursor: str | None) -> Page[Case]: ...
+
+
 class UnitOfWork(Protocol):
     """One PostgreSQL transaction spanning every repository it exposes."""
 
@@ -160,6 +197,7 @@ class UnitOfWork(Protocol):
     targets: TargetRepository
     histograms: HistogramSource  # the PostgreSQL aggregate: always answers
     customers: CustomerRepository
+    followups: FollowupRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

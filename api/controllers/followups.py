@@ -97,7 +97,7 @@ class FollowupController(Controller):
             owner=owner,
             overdue_at=now if overdue else None,
         )
-        page = await services.followups.list(flt, limit=limit, cursor=cursor)
+        page = await uc.list_cases(services.uow, flt, limit=limit, cursor=cursor)
         return CaseList(data=[case_out(c, now) for c in page.items], next_cursor=page.next_cursor)
 
     @get(
@@ -122,7 +122,7 @@ class FollowupController(Controller):
         principal, now = principal_of(request), services.clock()
         start, end = parse_period(from_, to, today=today_for(principal, now))
         result = await uc.followup_stats(
-            services.followups,
+            services.uow,
             _filter(request, survey_id=survey_id, segment=segment),
             start=start,
             end=end,
@@ -139,8 +139,8 @@ class FollowupController(Controller):
     )
     async def get_case(self, request: Request, case_id: FromPath[UUID]) -> CaseOut:
         services = services_of(request)
-        case = await services.followups.get(
-            tenant_id=principal_of(request).tenant_id, case_id=case_id
+        case = await uc.get_case(
+            services.uow, tenant_id=principal_of(request).tenant_id, case_id=case_id
         )
         return case_out(case, services.clock())
 
@@ -165,7 +165,7 @@ class FollowupController(Controller):
         services = services_of(request)
         now = services.clock()
         case = await uc.update_case(
-            services.followups,
+            services.uow,
             tenant_id=principal_of(request).tenant_id,
             case_id=case_id,
             update=data.to_domain(),
@@ -188,7 +188,8 @@ class FollowupController(Controller):
         data: JSONBody[NoteCreate],
     ) -> NoteOut:
         services = services_of(request)
-        note = await services.followups.add_note(
+        note = await uc.add_note(
+            services.uow,
             tenant_id=principal_of(request).tenant_id,
             case_id=case_id,
             author=data.author,
@@ -213,7 +214,7 @@ class SettingsController(Controller):
     async def get_settings(self, request: Request) -> SettingsOut:
         services = services_of(request)
         tenant_id = principal_of(request).tenant_id
-        found = await services.followups.settings(tenant_id=tenant_id)
+        found = await uc.followup_settings(services.uow, tenant_id=tenant_id)
         return settings_out(found, await services.digest_schedules.get(tenant_id=tenant_id))
 
     @patch(
@@ -242,9 +243,9 @@ class SettingsController(Controller):
             data.followup_categories if isinstance(data.followup_categories, list) else None
         )
         sla = data.followup_sla_hours if isinstance(data.followup_sla_hours, int) else None
-        uc.validate_settings(categories, sla)
         tenant_id, now = principal_of(request).tenant_id, services.clock()
-        updated = await services.followups.update_settings(
+        updated = await uc.update_followup_settings(
+            services.uow,
             tenant_id=tenant_id,
             categories=categories,
             sla_hours=sla,

@@ -63,92 +63,84 @@ def _columns(change: CaseChange) -> tuple[object, ...]:
 
 
 class PgFollowupRepository:
-    def __init__(self, pool: asyncpg.Pool, *, on_events: Callable[[], None] | None = None) -> None:
-        self._pool = pool
-        self._on_events = on_events  # wakes the webhook relay after a commit with events
+    """Runs on the unit of work's connection, inside its transaction.
 
-    def _notify(self) -> None:
-        if self._on_events is not None:
-            self._on_events()
+    `events_queued` tells the unit of work that webhook events were written (it wakes the
+    relay once the transaction has committed).
+    """
 
-    async def get(self, *, tenant_id: UUID, case_id: UUID) -> Case:
-        async with self._pool.acquire() as conn:
-            return await fetch_case(conn, tenant_id, case_id)
+    def __init__(self, conn: asyncpg.Connection, *, events_queued: Callable[[], None]) -> None:
+        self._conn = conn
+        self._events_queued = events_queued
+
+    async def get(self, *, tenant_id: UUID, case_id: UUID, lock: bool = False) -> Case:
+        return await fetch_case(self._conn, tenant_id, case_id, lock=lock)
 
     async def list(self, flt: CaseFilter, *, limit: int, cursor: str | None) -> Page[Case]:
         """Newest first by (created_at, id)."""
         after_at, after_id = after_key(cursor, tuple[datetime, UUID])
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                f"{SELECT_CASE} WHERE {CASE_FILTER}"
-                " AND ($7::timestamptz IS NULL OR (f.created_at, f.id) < ($7, $8))"
-                " ORDER BY f.created_at DESC, f.id DESC LIMIT $9",
-                *case_filter_args(flt),
-                after_at,
-                after_id,
-                limit + 1,
-            )
-            notes = await fetch_notes(conn, flt.tenant_id, [r["id"] for r in rows[:limit]])
+        rows = await self._conn.fetch(
+            f"{SELECT_CASE} WHERE {CASE_FILTER}"
+            " AND ($7::timestamptz IS NULL OR (f.created_at, f.id) < ($7, $8))"
+            " ORDER BY f.created_at DESC, f.id DESC LIMIT $9",
+            *case_filter_args(flt),
+            after_at,
+            after_id,
+            limit + 1,
+        )
+        notes = await fetch_notes(self._conn, flt.tenant_id, [r["id"] for r in rows[:limit]])
         cases = [case_from_row(r, notes.get(r["id"], [])) for r in rows]
         return keyset_page(cases, limit, lambda c: (c.created_at, c.id))
 
     async def update(
-        self,
-        *,
-        tenant_id: UUID,
-        case_id: UUID,
-        decide: Callable[[Case], CaseChange],
-        now: datetime,
+        self, *, tenant_id: UUID, case_id: UUID, change: CaseChange, now: datetime
     ) -> Case:
-        async with self._pool.acquire() as conn, conn.transaction():
-            change = decide(await fetch_case(conn, tenant_id, case_id, lock=True))
-            await conn.execute(_UPDATE, tenant_id, case_id, *_columns(change), now)
-            case = await fetch_case(conn, tenant_id, case_id)
-            await enqueue_events(conn, [followup_event(UPDATED, tenant_id, case, now)])
-            if case.customer_id is not None:  # the CRM's open_followups changed; last: locks
-                await touch_customers(conn, tenant_id, [case.customer_id])
-        self._notify()
+        conn = self._conn
+        await conn.execute(_UPDATE, tenant_id, case_id, *_columns(change), now)
+        case = await fetch_case(conn, tenant_id, case_id)
+        await self._changed(tenant_id, case, now)
         return case
 
     async def add_note(
         self, *, tenant_id: UUID, case_id: UUID, author: str, text: str, now: datetime
     ) -> Note:
         note = Note(id=uuid4(), author=author, text=text, created_at=now)
-        async with self._pool.acquire() as conn, conn.transaction():
-            found = await conn.fetchval(
-                "UPDATE followups SET updated_at = $3 WHERE tenant_id = $1 AND id = $2"
-                " RETURNING id",
-                tenant_id,
-                case_id,
-                now,
-            )
-            if found is None:
-                raise NotFound("follow-up case not found")
-            await conn.execute(
-                "INSERT INTO followup_notes (tenant_id, id, followup_id, author, text, created_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6)",
-                tenant_id,
-                note.id,
-                case_id,
-                author,
-                text,
-                now,
-            )
-            case = await fetch_case(conn, tenant_id, case_id)
-            await enqueue_events(conn, [followup_event(UPDATED, tenant_id, case, now)])
-            if case.customer_id is not None:  # a case of theirs changed; last: locks
-                await touch_customers(conn, tenant_id, [case.customer_id])
-        self._notify()
+        conn = self._conn
+        found = await conn.fetchval(
+            "UPDATE followups SET updated_at = $3 WHERE tenant_id = $1 AND id = $2 RETURNING id",
+            tenant_id,
+            case_id,
+            now,
+        )
+        if found is None:
+            raise NotFound("follow-up case not found")
+        await conn.execute(
+            "INSERT INTO followup_notes (tenant_id, id, followup_id, author, text, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            tenant_id,
+            note.id,
+            case_id,
+            author,
+            text,
+            now,
+        )
+        await self._changed(tenant_id, await fetch_case(conn, tenant_id, case_id), now)
         return note
+
+    async def _changed(self, tenant_id: UUID, case: Case, now: datetime) -> None:
+        """Queue followup.updated; the CRM's open_followups changed (last: it locks)."""
+        await enqueue_events(self._conn, [followup_event(UPDATED, tenant_id, case, now)])
+        self._events_queued()
+        if case.customer_id is not None:
+            await touch_customers(self._conn, tenant_id, [case.customer_id])
 
     async def stats(
         self, flt: CaseFilter, *, start: datetime, end: datetime, now: datetime
     ) -> tuple[list[CaseTimes], Recovery]:
-        async with self._pool.acquire() as conn:
-            return await case_stats_rows(conn, flt, start=start, end=end, now=now)
+        return await case_stats_rows(self._conn, flt, start=start, end=end, now=now)
 
     async def settings(self, *, tenant_id: UUID) -> Settings:
-        row = await self._pool.fetchrow(
+        row = await self._conn.fetchrow(
             "SELECT followup_categories, followup_sla_hours, retention_months FROM tenants"
             " WHERE id = $1",
             tenant_id,
@@ -166,7 +158,7 @@ class PgFollowupRepository:
         now: datetime,
         retention_months: int | msgspec.UnsetType | None = msgspec.UNSET,
     ) -> Settings:
-        row = await self._pool.fetchrow(
+        row = await self._conn.fetchrow(
             "UPDATE tenants SET followup_categories = coalesce($2, followup_categories),"
             " followup_sla_hours = coalesce($3, followup_sla_hours), settings_updated_at = $4,"
             " retention_months = CASE WHEN $5 THEN $6 ELSE retention_months END"

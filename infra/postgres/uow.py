@@ -1,11 +1,14 @@
 """Unit of work: one connection and one transaction shared by every repository.
 
 Repositories are built on first use (`cached_property`): a use-case pays only for the
-ones it touches, on the connection of this unit of work's transaction.
+ones it touches, on the connection of this unit of work's transaction. The only place in
+infra/postgres that acquires a connection or opens a transaction for a use-case or a
+background job (tests/unit/test_layering.py keeps it so).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from types import TracebackType
 from typing import Self
@@ -17,6 +20,7 @@ from asyncpg.transaction import Transaction
 
 from infra.postgres.customers import PgCustomerRepository
 from infra.postgres.decisions import PgChangeRepository, PgTargetRepository
+from infra.postgres.followups import PgFollowupRepository
 from infra.postgres.responses import PgResponseRepository
 from infra.postgres.results import PgHistogramRepository
 from infra.postgres.surveys import PgSurveyRepository
@@ -24,13 +28,28 @@ from infra.postgres.tenants import PgApiKeyRepository, PgTenantRepository
 
 
 class PgUnitOfWork:
-    """Commits when the block ends without an exception, rolls back otherwise."""
+    """Commits when the block ends without an exception, rolls back otherwise.
 
-    def __init__(self, pool: asyncpg.Pool, tenant_id: UUID | None = None) -> None:
+    `on_events` is called after a commit whose transaction queued webhook events (it wakes
+    the relay); never after a rollback: those events vanished with it.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        tenant_id: UUID | None = None,
+        *,
+        on_events: Callable[[], None] | None = None,
+    ) -> None:
         self._pool = pool
         self.tenant_id = tenant_id
+        self._on_events = on_events
+        self._events = False
         self._conn: PoolConnectionProxy | None = None
         self._tx: Transaction | None = None
+
+    def _events_queued(self) -> None:
+        self._events = True
 
     @property
     def connection(self) -> PoolConnectionProxy:
@@ -70,6 +89,10 @@ class PgUnitOfWork:
     def customers(self) -> PgCustomerRepository:
         return PgCustomerRepository(self.connection)
 
+    @cached_property
+    def followups(self) -> PgFollowupRepository:
+        return PgFollowupRepository(self.connection, events_queued=self._events_queued)
+
     async def __aenter__(self) -> Self:
         conn = await self._pool.acquire()
         self._conn = conn
@@ -97,11 +120,14 @@ class PgUnitOfWork:
         finally:
             await self._pool.release(self._conn)
             self._conn = self._tx = None
+        if exc is None and self._events and self._on_events is not None:
+            self._on_events()
 
 
 class PgUnitOfWorkFactory:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, on_events: Callable[[], None] | None = None) -> None:
         self._pool = pool
+        self._on_events = on_events
 
     def __call__(self, tenant_id: UUID | None = None) -> PgUnitOfWork:
-        return PgUnitOfWork(self._pool, tenant_id)
+        return PgUnitOfWork(self._pool, tenant_id, on_events=self._on_events)

@@ -16,7 +16,6 @@ from infra.comment_terms import StopWordLemmaAnalyzer
 from infra.digest_scheduler import DigestScheduler
 from infra.postgres.comments import PgCommentSource
 from infra.postgres.decisions import TargetCache
-from infra.postgres.followups import PgFollowupRepository
 from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
 from tests.conftest import make_tenant, post_batch
@@ -72,7 +71,6 @@ def _ports(pool: asyncpg.Pool) -> DigestPorts:
         counters=database,
         database=database,
         target_cache=TargetCache(),
-        followups=PgFollowupRepository(pool),
         comments=PgCommentSource(pool),
         analyzer=StopWordLemmaAnalyzer(),
     )

@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from types import TracebackType
 from typing import Self
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import msgspec
 
 from domain.decisions import ChangeRecord, Target
 from domain.errors import NotFound
+from domain.followups import Case, CaseChange, CaseFilter, CaseTimes, Note, Recovery, Settings
 from domain.model import (
     ApiKey,
     Page,
@@ -22,7 +23,7 @@ from domain.model import (
     Survey,
     Tenant,
 )
-from domain.nps import EMPTY_HISTOGRAM, Histogram, add_histograms, histogram_of
+from domain.nps import EMPTY_HISTOGRAM, Category, Histogram, add_histograms, histogram_of
 from domain.ports import ResponseFilter
 from domain.ratelimit import TenantLimits
 from domain.responses import IdempotencyCompletion, Ingested, IngestResult, Outcome
@@ -37,6 +38,9 @@ class FakeStore:
         self.token_origins: set[str] = set()
         self.changes: dict[tuple[UUID, UUID], ChangeRecord] = {}
         self.targets: dict[tuple[UUID, UUID], Target] = {}
+        self.cases: dict[tuple[UUID, UUID], Case] = {}
+        self.case_events: list[tuple[UUID, UUID]] = []  # (tenant, case) of followup.updated
+        self.followup_settings: dict[UUID, Settings] = {}
 
 
 class FakeTenants:
@@ -234,6 +238,90 @@ class FakeTargetCache:
         self.entries.pop(tenant_id, None)
 
 
+class FakeFollowups:
+    """Cases in memory; `locked` records the cases read with `lock=True`."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+        self.locked: list[UUID] = []
+
+    async def get(self, *, tenant_id: UUID, case_id: UUID, lock: bool = False) -> Case:
+        if (tenant_id, case_id) not in self.s.cases:
+            raise NotFound("follow-up case not found")
+        if lock:
+            self.locked.append(case_id)
+        return self.s.cases[(tenant_id, case_id)]
+
+    async def update(
+        self, *, tenant_id: UUID, case_id: UUID, change: CaseChange, now: datetime
+    ) -> Case:
+        case = msgspec.structs.replace(
+            await self.get(tenant_id=tenant_id, case_id=case_id),
+            **msgspec.structs.asdict(change),
+            updated_at=now,
+        )
+        self.s.cases[(tenant_id, case_id)] = case
+        self.s.case_events.append((tenant_id, case_id))
+        return case
+
+    async def add_note(
+        self, *, tenant_id: UUID, case_id: UUID, author: str, text: str, now: datetime
+    ) -> Note:
+        case = await self.get(tenant_id=tenant_id, case_id=case_id)
+        note = Note(id=uuid4(), author=author, text=text, created_at=now)
+        self.s.cases[(tenant_id, case_id)] = msgspec.structs.replace(
+            case, notes=[*case.notes, note], updated_at=now
+        )
+        self.s.case_events.append((tenant_id, case_id))
+        return note
+
+    async def stats(
+        self, flt: CaseFilter, *, start: datetime, end: datetime, now: datetime
+    ) -> tuple[list[CaseTimes], Recovery]:
+        times = [
+            CaseTimes(
+                status=c.status,
+                overdue=c.overdue(now),
+                created_at=c.created_at,
+                first_contact_at=c.first_contact_at,
+                closed_at=c.closed_at,
+            )
+            for (t, _), c in self.s.cases.items()
+            if t == flt.tenant_id and start <= c.created_at < end
+        ]
+        none = Recovery(customers=0, answered_again=0, promoters=0, passives=0, detractors=0)
+        return times, none
+
+    async def settings(self, *, tenant_id: UUID) -> Settings:
+        return self.s.followup_settings.get(tenant_id, Settings())
+
+    async def update_settings(
+        self,
+        *,
+        tenant_id: UUID,
+        categories: Sequence[Category] | None,
+        sla_hours: int | None,
+        now: datetime,
+        retention_months: int | msgspec.UnsetType | None = msgspec.UNSET,
+    ) -> Settings:
+        old = await self.settings(tenant_id=tenant_id)
+        new = Settings(
+            followup_categories=old.followup_categories
+            if categories is None
+            else tuple(categories),
+            followup_sla_hours=old.followup_sla_hours if sla_hours is None else sla_hours,
+            retention_months=old.retention_months
+            if retention_months is msgspec.UNSET
+            else retention_months,
+        )
+        self.s.followup_settings[tenant_id] = new
+        return new
+
+    async def list(self, flt: CaseFilter, *, limit: int, cursor: str | None) -> Page[Case]:
+        items = [c for (t, _), c in self.s.cases.items() if t == flt.tenant_id]
+        return Page(items=items[:limit], next_cursor=None)
+
+
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self.tenants = FakeTenants(store)
@@ -243,6 +331,7 @@ class FakeUnitOfWork:
         self.changes = FakeChanges(store)
         self.targets = FakeTargets(store)
         self.histograms = FakeHistogramSource(store)
+        self.followups = FakeFollowups(store)
         self.committed = False
         self.ended = False
 
