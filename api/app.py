@@ -63,7 +63,6 @@ from infra.outage import DEPENDENCY_DOWN, NOT_AN_OUTAGE
 from infra.postgres.comments import PgCommentSource
 from infra.postgres.digest_schedules import PgDigestScheduleRepository
 from infra.postgres.uow import PgUnitOfWorkFactory
-from infra.postgres.webhooks import PgWebhookRepository
 from infra.redis.ratelimit import Clock
 from infra.runtime import Runtime, open_runtime
 from infra.settings import Settings
@@ -194,7 +193,6 @@ def services_for(rt: Runtime, settings: Settings) -> Services:
         admin_token_hash=rt.admin_token_hash,
         principals=rt.principals,
         target_cache=rt.target_cache,
-        webhooks=PgWebhookRepository(rt.pool, on_enqueued=rt.relay.notify),
         webhook_targets=rt.webhook_targets,
         comments=PgCommentSource(rt.pool),
         digest_schedules=PgDigestScheduleRepository(rt.pool),

@@ -14,10 +14,9 @@ from domain.browser import TOKEN_PREFIX
 from domain.digest import DigestScheduleRepository
 from domain.insights import CommentAnalyzer, CommentSource
 from domain.model import Principal
-from domain.ports import HistogramSource, TargetCache, UnitOfWorkFactory
+from domain.ports import HistogramSource, TargetCache, TargetGuard, UnitOfWorkFactory
 from domain.responses import Ingestor
 from domain.tenants import CounterInitializer, PrincipalCache, authenticate, authenticate_token
-from domain.webhooks import TargetGuard, WebhookRepository
 
 
 def utc_now() -> datetime:
@@ -44,7 +43,6 @@ class Services:
     admin_token_hash: bytes
     principals: PrincipalCache
     target_cache: TargetCache
-    webhooks: WebhookRepository
     webhook_targets: TargetGuard
     comments: CommentSource
     digest_schedules: DigestScheduleRepository

@@ -10,7 +10,6 @@ from uuid import UUID
 
 import msgspec
 
-from domain.followups import Case, CaseChange, CaseFilter, CaseTimes, Note, Recovery, Settings
 from domain.model import ApiKey, Page, Principal, Response, ResultQuery, Survey, Tenant
 from domain.nps import Category, Histogram
 from domain.ratelimit import TenantLimits
@@ -24,6 +23,16 @@ if TYPE_CHECKING:  # entities of modules whose use-cases import these ports
         Erasure,
     )
     from domain.decisions import ChangeRecord, Target
+    from domain.followups import (
+        Case,
+        CaseChange,
+        CaseFilter,
+        CaseTimes,
+        Note,
+        Recovery,
+        Settings,
+    )
+    from domain.webhooks import Delivery, Endpoint, QueuedDelivery, WebhookEvent
 
 
 class ResponseFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -186,6 +195,30 @@ class FollowupRepository(Protocol):
     async def list(self, flt: CaseFilter, *, limit: int, cursor: str | None) -> Page[Case]: ...
 
 
+class WebhookRepository(Protocol):
+    """A tenant's webhook endpoints and their deliveries."""
+
+    async def add(self, endpoint: Endpoint, *, secret: str) -> None: ...
+    async def get(self, *, tenant_id: UUID, endpoint_id: UUID) -> Endpoint: ...
+    async def list(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Endpoint]: ...
+    async def save(self, endpoint: Endpoint) -> None: ...
+    async def delete(self, *, tenant_id: UUID, endpoint_id: UUID) -> None: ...
+    async def rotate_secret(
+        self, *, tenant_id: UUID, endpoint_id: UUID, secret: str, old_expires_at: datetime
+    ) -> Endpoint: ...
+    async def enqueue_for(self, event: WebhookEvent, *, endpoint_id: UUID) -> QueuedDelivery: ...
+    async def deliveries(
+        self, *, tenant_id: UUID, endpoint_id: UUID, limit: int, cursor: str | None
+    ) -> Page[Delivery]: ...
+    async def redeliver(self, *, tenant_id: UUID, endpoint_id: UUID, delivery_id: UUID) -> None: ...
+
+
+class TargetGuard(Protocol):
+    """Refuses (InvalidInput on `url`) targets that resolve to non-public addresses."""
+
+    async def check(self, url: str) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One PostgreSQL transaction spanning every repository it exposes."""
 
@@ -198,6 +231,7 @@ class UnitOfWork(Protocol):
     histograms: HistogramSource  # the PostgreSQL aggregate: always answers
     customers: CustomerRepository
     followups: FollowupRepository
+    webhooks: WebhookRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 import msgspec
@@ -13,6 +13,9 @@ import msgspec
 from domain.errors import Conflict
 from domain.model import Page
 from domain.webhook_signing import ROTATION_OVERLAP, check_url, new_secret
+
+if TYPE_CHECKING:
+    from domain.ports import TargetGuard, UnitOfWorkFactory, WebhookRepository
 
 TEST_MESSAGE = "A test event from nps-api."
 
@@ -101,28 +104,6 @@ class QueuedDelivery(msgspec.Struct, frozen=True, kw_only=True):
     event_id: str
 
 
-class WebhookRepository(Protocol):
-    async def add(self, endpoint: Endpoint, *, secret: str) -> None: ...
-    async def get(self, *, tenant_id: UUID, endpoint_id: UUID) -> Endpoint: ...
-    async def list(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Endpoint]: ...
-    async def save(self, endpoint: Endpoint) -> None: ...
-    async def delete(self, *, tenant_id: UUID, endpoint_id: UUID) -> None: ...
-    async def rotate_secret(
-        self, *, tenant_id: UUID, endpoint_id: UUID, secret: str, old_expires_at: datetime
-    ) -> Endpoint: ...
-    async def enqueue_for(self, event: WebhookEvent, *, endpoint_id: UUID) -> QueuedDelivery: ...
-    async def deliveries(
-        self, *, tenant_id: UUID, endpoint_id: UUID, limit: int, cursor: str | None
-    ) -> Page[Delivery]: ...
-    async def redeliver(self, *, tenant_id: UUID, endpoint_id: UUID, delivery_id: UUID) -> None: ...
-
-
-class TargetGuard(Protocol):
-    """Refuses (InvalidInput on `url`) targets that resolve to non-public addresses."""
-
-    async def check(self, url: str) -> None: ...
-
-
 def _events(events: list[EventType]) -> tuple[EventType, ...]:
     return tuple(dict.fromkeys(events))
 
@@ -134,9 +115,10 @@ async def create_webhook(
     events: list[EventType],
     description: str | None,
     now: datetime,
-    repo: WebhookRepository,
+    uow: UnitOfWorkFactory,
     guard: TargetGuard,
 ) -> EndpointWithSecret:
+    """The target is checked (DNS included) before the transaction opens."""
     check_url(url)
     await guard.check(url)
     endpoint = Endpoint(
@@ -151,8 +133,26 @@ async def create_webhook(
         updated_at=now,
     )
     secret = new_secret()
-    await repo.add(endpoint, secret=secret)
+    async with uow(tenant_id) as tx:
+        await tx.webhooks.add(endpoint, secret=secret)
     return EndpointWithSecret(endpoint=endpoint, secret=secret)
+
+
+async def list_webhooks(
+    *, tenant_id: UUID, limit: int, cursor: str | None, uow: UnitOfWorkFactory
+) -> Page[Endpoint]:
+    async with uow(tenant_id) as tx:
+        return await tx.webhooks.list(tenant_id=tenant_id, limit=limit, cursor=cursor)
+
+
+async def get_webhook(*, tenant_id: UUID, endpoint_id: UUID, uow: UnitOfWorkFactory) -> Endpoint:
+    async with uow(tenant_id) as tx:
+        return await tx.webhooks.get(tenant_id=tenant_id, endpoint_id=endpoint_id)
+
+
+async def delete_webhook(*, tenant_id: UUID, endpoint_id: UUID, uow: UnitOfWorkFactory) -> None:
+    async with uow(tenant_id) as tx:
+        await tx.webhooks.delete(tenant_id=tenant_id, endpoint_id=endpoint_id)
 
 
 async def update_webhook(
@@ -161,11 +161,16 @@ async def update_webhook(
     endpoint_id: UUID,
     edit: EndpointEdit,
     now: datetime,
-    repo: WebhookRepository,
+    uow: UnitOfWorkFactory,
     guard: TargetGuard,
 ) -> Endpoint:
-    """Re-enabling clears the reason it was disabled."""
-    endpoint = await repo.get(tenant_id=tenant_id, endpoint_id=endpoint_id)
+    """Re-enabling clears the reason it was disabled.
+
+    Two units of work: the new target's check (a DNS lookup, up to its timeout) runs between
+    reading the endpoint and saving it, so no transaction is held open across the network.
+    """
+    async with uow(tenant_id) as tx:
+        endpoint = await tx.webhooks.get(tenant_id=tenant_id, endpoint_id=endpoint_id)
     fields: dict[str, Any] = {
         k: v for k, v in msgspec.structs.asdict(edit).items() if v is not msgspec.UNSET
     }
@@ -177,21 +182,23 @@ async def update_webhook(
     if fields.get("enabled") is True:
         fields["disabled_reason"] = None
     updated = msgspec.structs.replace(endpoint, **fields, updated_at=now)
-    await repo.save(updated)
+    async with uow(tenant_id) as tx:
+        await tx.webhooks.save(updated)
     return updated
 
 
 async def rotate_webhook_secret(
-    *, tenant_id: UUID, endpoint_id: UUID, now: datetime, repo: WebhookRepository
+    *, tenant_id: UUID, endpoint_id: UUID, now: datetime, uow: UnitOfWorkFactory
 ) -> EndpointWithSecret:
     """A new secret; the current one keeps signing alongside for ROTATION_OVERLAP."""
     secret = new_secret()
-    endpoint = await repo.rotate_secret(
-        tenant_id=tenant_id,
-        endpoint_id=endpoint_id,
-        secret=secret,
-        old_expires_at=now + ROTATION_OVERLAP,
-    )
+    async with uow(tenant_id) as tx:
+        endpoint = await tx.webhooks.rotate_secret(
+            tenant_id=tenant_id,
+            endpoint_id=endpoint_id,
+            secret=secret,
+            old_expires_at=now + ROTATION_OVERLAP,
+        )
     return EndpointWithSecret(endpoint=endpoint, secret=secret)
 
 
@@ -203,22 +210,35 @@ async def _enabled(repo: WebhookRepository, tenant_id: UUID, endpoint_id: UUID) 
 
 
 async def send_test_event(
-    *, tenant_id: UUID, endpoint_id: UUID, now: datetime, repo: WebhookRepository
+    *, tenant_id: UUID, endpoint_id: UUID, now: datetime, uow: UnitOfWorkFactory
 ) -> QueuedDelivery:
     """Queue a webhook.test event for this endpoint only."""
-    endpoint = await _enabled(repo, tenant_id, endpoint_id)
-    event = WebhookEvent(
-        tenant_id=tenant_id,
-        type=EventType.WEBHOOK_TEST,
-        data={"webhook_id": str(endpoint.id), "message": TEST_MESSAGE},
-        created_at=now,
-    )
-    return await repo.enqueue_for(event, endpoint_id=endpoint.id)
+    async with uow(tenant_id) as tx:
+        endpoint = await _enabled(tx.webhooks, tenant_id, endpoint_id)
+        event = WebhookEvent(
+            tenant_id=tenant_id,
+            type=EventType.WEBHOOK_TEST,
+            data={"webhook_id": str(endpoint.id), "message": TEST_MESSAGE},
+            created_at=now,
+        )
+        return await tx.webhooks.enqueue_for(event, endpoint_id=endpoint.id)
+
+
+async def list_deliveries(
+    *, tenant_id: UUID, endpoint_id: UUID, limit: int, cursor: str | None, uow: UnitOfWorkFactory
+) -> Page[Delivery]:
+    async with uow(tenant_id) as tx:
+        return await tx.webhooks.deliveries(
+            tenant_id=tenant_id, endpoint_id=endpoint_id, limit=limit, cursor=cursor
+        )
 
 
 async def redeliver(
-    *, tenant_id: UUID, endpoint_id: UUID, delivery_id: UUID, repo: WebhookRepository
+    *, tenant_id: UUID, endpoint_id: UUID, delivery_id: UUID, uow: UnitOfWorkFactory
 ) -> None:
     """Make a delivery due now with a fresh retry budget, also after it failed."""
-    await _enabled(repo, tenant_id, endpoint_id)
-    await repo.redeliver(tenant_id=tenant_id, endpoint_id=endpoint_id, delivery_id=delivery_id)
+    async with uow(tenant_id) as tx:
+        await _enabled(tx.webhooks, tenant_id, endpoint_id)
+        await tx.webhooks.redeliver(
+            tenant_id=tenant_id, endpoint_id=endpoint_id, delivery_id=delivery_id
+        )

@@ -59,7 +59,7 @@ class WebhookController(Controller):
             events=data.events,
             description=data.description,
             now=services.clock(),
-            repo=services.webhooks,
+            uow=services.uow,
             guard=services.webhook_targets,
         )
         body = webhook_created(created.endpoint, created.secret)
@@ -78,8 +78,8 @@ class WebhookController(Controller):
         cursor: Cursor = None,
     ) -> WebhookList:
         services = services_of(request)
-        page = await services.webhooks.list(
-            tenant_id=principal_of(request).tenant_id, limit=limit, cursor=cursor
+        page = await uc.list_webhooks(
+            tenant_id=principal_of(request).tenant_id, limit=limit, cursor=cursor, uow=services.uow
         )
         return WebhookList(data=[webhook_out(e) for e in page.items], next_cursor=page.next_cursor)
 
@@ -91,8 +91,8 @@ class WebhookController(Controller):
     )
     async def get_webhook(self, request: Request, webhook_id: FromPath[UUID]) -> WebhookOut:
         services = services_of(request)
-        endpoint = await services.webhooks.get(
-            tenant_id=principal_of(request).tenant_id, endpoint_id=webhook_id
+        endpoint = await uc.get_webhook(
+            tenant_id=principal_of(request).tenant_id, endpoint_id=webhook_id, uow=services.uow
         )
         return webhook_out(endpoint)
 
@@ -116,7 +116,7 @@ class WebhookController(Controller):
             endpoint_id=webhook_id,
             edit=uc.EndpointEdit(**msgspec.structs.asdict(data)),
             now=services.clock(),
-            repo=services.webhooks,
+            uow=services.uow,
             guard=services.webhook_targets,
         )
         return webhook_out(endpoint)
@@ -129,8 +129,8 @@ class WebhookController(Controller):
     )
     async def delete_webhook(self, request: Request, webhook_id: FromPath[UUID]) -> None:
         services = services_of(request)
-        await services.webhooks.delete(
-            tenant_id=principal_of(request).tenant_id, endpoint_id=webhook_id
+        await uc.delete_webhook(
+            tenant_id=principal_of(request).tenant_id, endpoint_id=webhook_id, uow=services.uow
         )
 
     @post(
@@ -148,7 +148,7 @@ class WebhookController(Controller):
             tenant_id=principal_of(request).tenant_id,
             endpoint_id=webhook_id,
             now=services.clock(),
-            repo=services.webhooks,
+            uow=services.uow,
         )
         return SecretRotated(
             id=rotated.endpoint.id,
@@ -169,7 +169,7 @@ class WebhookController(Controller):
             tenant_id=principal_of(request).tenant_id,
             endpoint_id=webhook_id,
             now=services.clock(),
-            repo=services.webhooks,
+            uow=services.uow,
         )
         return DeliveryQueued(delivery_id=queued.delivery_id, event_id=queued.event_id)
 
@@ -194,11 +194,12 @@ class WebhookDeliveryController(Controller):
         cursor: Cursor = None,
     ) -> DeliveryList:
         services = services_of(request)
-        page = await services.webhooks.deliveries(
+        page = await uc.list_deliveries(
             tenant_id=principal_of(request).tenant_id,
             endpoint_id=webhook_id,
             limit=limit,
             cursor=cursor,
+            uow=services.uow,
         )
         return DeliveryList(
             data=[delivery_out(d) for d in page.items], next_cursor=page.next_cursor
@@ -223,5 +224,5 @@ class WebhookDeliveryController(Controller):
             tenant_id=principal_of(request).tenant_id,
             endpoint_id=webhook_id,
             delivery_id=delivery_id,
-            repo=services.webhooks,
+            uow=services.uow,
         )

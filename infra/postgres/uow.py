@@ -25,6 +25,7 @@ from infra.postgres.responses import PgResponseRepository
 from infra.postgres.results import PgHistogramRepository
 from infra.postgres.surveys import PgSurveyRepository
 from infra.postgres.tenants import PgApiKeyRepository, PgTenantRepository
+from infra.postgres.webhooks import PgWebhookRepository
 
 
 class PgUnitOfWork:
@@ -92,6 +93,10 @@ class PgUnitOfWork:
     @cached_property
     def followups(self) -> PgFollowupRepository:
         return PgFollowupRepository(self.connection, events_queued=self._events_queued)
+
+    @cached_property
+    def webhooks(self) -> PgWebhookRepository:
+        return PgWebhookRepository(self.connection, events_queued=self._events_queued)
 
     async def __aenter__(self) -> Self:
         conn = await self._pool.acquire()

@@ -69,20 +69,18 @@ def _delivery(row: asyncpg.Record, attempts: list[Attempt]) -> Delivery:
 
 
 class PgWebhookRepository:
-    """`on_enqueued` is called after a delivery was committed (wakes the relay)."""
+    """Runs on the unit of work's connection, inside its transaction.
 
-    def __init__(
-        self, pool: asyncpg.Pool, *, on_enqueued: Callable[[], None] | None = None
-    ) -> None:
-        self._pool = pool
-        self._on_enqueued = on_enqueued
+    `events_queued` tells the unit of work that a delivery became due (it wakes the relay
+    once the transaction has committed).
+    """
 
-    def _queued(self) -> None:
-        if self._on_enqueued is not None:
-            self._on_enqueued()
+    def __init__(self, conn: asyncpg.Connection, *, events_queued: Callable[[], None]) -> None:
+        self._conn = conn
+        self._queued = events_queued
 
     async def add(self, endpoint: Endpoint, *, secret: str) -> None:
-        await self._pool.execute(
+        await self._conn.execute(
             "INSERT INTO webhook_endpoints (tenant_id, id, url, description, events, enabled,"
             " secret, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             endpoint.tenant_id,
@@ -97,7 +95,7 @@ class PgWebhookRepository:
         )
 
     async def get(self, *, tenant_id: UUID, endpoint_id: UUID) -> Endpoint:
-        row = await self._pool.fetchrow(
+        row = await self._conn.fetchrow(
             f"SELECT {_ENDPOINT} FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2",
             tenant_id,
             endpoint_id,
@@ -108,7 +106,7 @@ class PgWebhookRepository:
 
     async def list(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Endpoint]:
         after_at, after_id = after_key(cursor, tuple[datetime, UUID])
-        rows = await self._pool.fetch(
+        rows = await self._conn.fetch(
             f"SELECT {_ENDPOINT} FROM webhook_endpoints WHERE tenant_id = $1"
             " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))"
             " ORDER BY created_at DESC, id DESC LIMIT $4",
@@ -121,7 +119,7 @@ class PgWebhookRepository:
 
     async def save(self, endpoint: Endpoint) -> None:
         """Saving an enabled endpoint forgets its failure streak."""
-        await self._pool.execute(
+        await self._conn.execute(
             "UPDATE webhook_endpoints SET url = $3, description = $4, events = $5, enabled = $6,"
             " disabled_reason = $7, updated_at = $8,"
             " failing_since = CASE WHEN $6 AND NOT enabled THEN NULL ELSE failing_since END"
@@ -137,7 +135,7 @@ class PgWebhookRepository:
         )
 
     async def delete(self, *, tenant_id: UUID, endpoint_id: UUID) -> None:
-        status = await self._pool.execute(
+        status = await self._conn.execute(
             "DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2", tenant_id, endpoint_id
         )
         if status.endswith(" 0"):
@@ -146,7 +144,7 @@ class PgWebhookRepository:
     async def rotate_secret(
         self, *, tenant_id: UUID, endpoint_id: UUID, secret: str, old_expires_at: datetime
     ) -> Endpoint:
-        row = await self._pool.fetchrow(
+        row = await self._conn.fetchrow(
             "UPDATE webhook_endpoints SET previous_secret = secret, secret = $3,"
             " previous_secret_expires_at = $4, updated_at = now()"
             f" WHERE tenant_id = $1 AND id = $2 RETURNING {_ENDPOINT}",
@@ -160,8 +158,7 @@ class PgWebhookRepository:
         return _endpoint(row)
 
     async def enqueue_for(self, event: WebhookEvent, *, endpoint_id: UUID) -> QueuedDelivery:
-        async with self._pool.acquire() as conn:
-            queued = await enqueue_for_endpoint(conn, event, endpoint_id=endpoint_id)
+        queued = await enqueue_for_endpoint(self._conn, event, endpoint_id=endpoint_id)
         if queued is None:
             raise _not_found()
         self._queued()
@@ -172,31 +169,31 @@ class PgWebhookRepository:
     ) -> Page[Delivery]:
         """Newest first, each with its attempts in order."""
         after = decode_cursor(cursor, tuple[int]) if cursor else None
-        async with self._pool.acquire() as conn:
-            exists = await conn.fetchval(
-                "SELECT 1 FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2",
-                tenant_id,
-                endpoint_id,
-            )
-            if exists is None:
-                raise _not_found()
-            rows = await conn.fetch(
-                f"SELECT {_DELIVERY} FROM webhook_deliveries d JOIN webhook_events ev"
-                " ON ev.tenant_id = d.tenant_id AND ev.id = d.event_id"
-                " WHERE d.tenant_id = $1 AND d.endpoint_id = $2"
-                " AND ($3::bigint IS NULL OR d.seq < $3) ORDER BY d.seq DESC LIMIT $4",
-                tenant_id,
-                endpoint_id,
-                after[0] if after else None,
-                limit + 1,
-            )
-            page = rows[:limit]
-            attempts = await conn.fetch(
-                "SELECT delivery_id, at, status_code, error, duration_ms FROM webhook_attempts"
-                " WHERE tenant_id = $1 AND delivery_id = ANY($2::uuid[]) ORDER BY delivery_id, n",
-                tenant_id,
-                [r["id"] for r in page],
-            )
+        conn = self._conn
+        exists = await conn.fetchval(
+            "SELECT 1 FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2",
+            tenant_id,
+            endpoint_id,
+        )
+        if exists is None:
+            raise _not_found()
+        rows = await conn.fetch(
+            f"SELECT {_DELIVERY} FROM webhook_deliveries d JOIN webhook_events ev"
+            " ON ev.tenant_id = d.tenant_id AND ev.id = d.event_id"
+            " WHERE d.tenant_id = $1 AND d.endpoint_id = $2"
+            " AND ($3::bigint IS NULL OR d.seq < $3) ORDER BY d.seq DESC LIMIT $4",
+            tenant_id,
+            endpoint_id,
+            after[0] if after else None,
+            limit + 1,
+        )
+        page = rows[:limit]
+        attempts = await conn.fetch(
+            "SELECT delivery_id, at, status_code, error, duration_ms FROM webhook_attempts"
+            " WHERE tenant_id = $1 AND delivery_id = ANY($2::uuid[]) ORDER BY delivery_id, n",
+            tenant_id,
+            [r["id"] for r in page],
+        )
         by_delivery: dict[UUID, list[Attempt]] = {}
         for a in attempts:
             by_delivery.setdefault(a["delivery_id"], []).append(
@@ -212,7 +209,7 @@ class PgWebhookRepository:
         return Page(items=items, next_cursor=encode_cursor(page[-1]["seq"]) if more else None)
 
     async def redeliver(self, *, tenant_id: UUID, endpoint_id: UUID, delivery_id: UUID) -> None:
-        status = await self._pool.execute(
+        status = await self._conn.execute(
             "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(),"
             " round_attempts = 0, updated_at = now()"
             " WHERE tenant_id = $1 AND endpoint_id = $2 AND id = $3",

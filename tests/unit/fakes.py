@@ -27,6 +27,13 @@ from domain.nps import EMPTY_HISTOGRAM, Category, Histogram, add_histograms, his
 from domain.ports import ResponseFilter
 from domain.ratelimit import TenantLimits
 from domain.responses import IdempotencyCompletion, Ingested, IngestResult, Outcome
+from domain.webhooks import (
+    Delivery,
+    Endpoint,
+    QueuedDelivery,
+    WebhookEvent,
+    new_event_id,
+)
 
 
 class FakeStore:
@@ -41,6 +48,10 @@ class FakeStore:
         self.cases: dict[tuple[UUID, UUID], Case] = {}
         self.case_events: list[tuple[UUID, UUID]] = []  # (tenant, case) of followup.updated
         self.followup_settings: dict[UUID, Settings] = {}
+        self.endpoints: dict[UUID, Endpoint] = {}
+        self.webhook_secrets: dict[UUID, str] = {}
+        self.queued: list[tuple[WebhookEvent, UUID]] = []  # test events, per endpoint
+        self.redelivered: list[UUID] = []
 
 
 class FakeTenants:
@@ -322,6 +333,53 @@ class FakeFollowups:
         return Page(items=items[:limit], next_cursor=None)
 
 
+class FakeWebhooks:
+    """Endpoints in memory; `queued` and `redelivered` record what would wake the relay."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def add(self, endpoint: Endpoint, *, secret: str) -> None:
+        self.s.endpoints[endpoint.id], self.s.webhook_secrets[endpoint.id] = endpoint, secret
+
+    async def get(self, *, tenant_id: UUID, endpoint_id: UUID) -> Endpoint:
+        found = self.s.endpoints.get(endpoint_id)
+        if found is None or found.tenant_id != tenant_id:
+            raise NotFound("webhook not found")
+        return found
+
+    async def list(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Endpoint]:
+        items = [e for e in self.s.endpoints.values() if e.tenant_id == tenant_id]
+        return Page(items=items[:limit], next_cursor=None)
+
+    async def save(self, endpoint: Endpoint) -> None:
+        self.s.endpoints[endpoint.id] = endpoint
+
+    async def delete(self, *, tenant_id: UUID, endpoint_id: UUID) -> None:
+        await self.get(tenant_id=tenant_id, endpoint_id=endpoint_id)
+        del self.s.endpoints[endpoint_id]
+
+    async def rotate_secret(
+        self, *, tenant_id: UUID, endpoint_id: UUID, secret: str, old_expires_at: datetime
+    ) -> Endpoint:
+        endpoint = await self.get(tenant_id=tenant_id, endpoint_id=endpoint_id)
+        self.s.webhook_secrets[endpoint_id] = secret
+        return msgspec.structs.replace(endpoint, previous_secret_expires_at=old_expires_at)
+
+    async def enqueue_for(self, event: WebhookEvent, *, endpoint_id: UUID) -> QueuedDelivery:
+        self.s.queued.append((event, endpoint_id))
+        return QueuedDelivery(delivery_id=uuid4(), event_id=new_event_id())
+
+    async def deliveries(
+        self, *, tenant_id: UUID, endpoint_id: UUID, limit: int, cursor: str | None
+    ) -> Page[Delivery]:
+        await self.get(tenant_id=tenant_id, endpoint_id=endpoint_id)
+        return Page(items=[], next_cursor=None)
+
+    async def redeliver(self, *, tenant_id: UUID, endpoint_id: UUID, delivery_id: UUID) -> None:
+        self.s.redelivered.append(delivery_id)
+
+
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self.tenants = FakeTenants(store)
@@ -332,6 +390,7 @@ class FakeUnitOfWork:
         self.targets = FakeTargets(store)
         self.histograms = FakeHistogramSource(store)
         self.followups = FakeFollowups(store)
+        self.webhooks = FakeWebhooks(store)
         self.committed = False
         self.ended = False
 

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import msgspec
 import pytest
 
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.model import Page
 from domain.webhooks import (
-    Delivery,
     Endpoint,
     EndpointEdit,
     EventType,
-    QueuedDelivery,
-    WebhookEvent,
     create_webhook,
     new_event_id,
     redeliver,
@@ -24,54 +20,10 @@ from domain.webhooks import (
     send_test_event,
     update_webhook,
 )
+from tests.unit.fakes import FakeStore, FakeUnitOfWorkFactory
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 TENANT = uuid4()
-
-
-class FakeRepo:
-    def __init__(self) -> None:
-        self.endpoints: dict[UUID, Endpoint] = {}
-        self.secrets: dict[UUID, str] = {}
-        self.queued: list[tuple[WebhookEvent, UUID]] = []
-        self.redelivered: list[UUID] = []
-
-    async def add(self, endpoint: Endpoint, *, secret: str) -> None:
-        self.endpoints[endpoint.id], self.secrets[endpoint.id] = endpoint, secret
-
-    async def get(self, *, tenant_id: UUID, endpoint_id: UUID) -> Endpoint:
-        found = self.endpoints.get(endpoint_id)
-        if found is None or found.tenant_id != tenant_id:
-            raise NotFound("webhook not found")
-        return found
-
-    async def list(self, *, tenant_id: UUID, limit: int, cursor: str | None) -> Page[Endpoint]:
-        raise NotImplementedError
-
-    async def save(self, endpoint: Endpoint) -> None:
-        self.endpoints[endpoint.id] = endpoint
-
-    async def delete(self, *, tenant_id: UUID, endpoint_id: UUID) -> None:
-        raise NotImplementedError
-
-    async def rotate_secret(
-        self, *, tenant_id: UUID, endpoint_id: UUID, secret: str, old_expires_at: datetime
-    ) -> Endpoint:
-        endpoint = await self.get(tenant_id=tenant_id, endpoint_id=endpoint_id)
-        self.secrets[endpoint_id] = secret
-        return msgspec.structs.replace(endpoint, previous_secret_expires_at=old_expires_at)
-
-    async def enqueue_for(self, event: WebhookEvent, *, endpoint_id: UUID) -> QueuedDelivery:
-        self.queued.append((event, endpoint_id))
-        return QueuedDelivery(delivery_id=uuid4(), event_id=new_event_id())
-
-    async def deliveries(
-        self, *, tenant_id: UUID, endpoint_id: UUID, limit: int, cursor: str | None
-    ) -> Page[Delivery]:
-        raise NotImplementedError
-
-    async def redeliver(self, *, tenant_id: UUID, endpoint_id: UUID, delivery_id: UUID) -> None:
-        self.redelivered.append(delivery_id)
 
 
 class FakeGuard:
@@ -85,6 +37,16 @@ class FakeGuard:
             raise InvalidInput.field("url", "private")
 
 
+class FakeRepo(FakeUnitOfWorkFactory):
+    """Units of work on one store, with the store's webhook state at hand."""
+
+    def __init__(self) -> None:
+        super().__init__(FakeStore())
+        self.endpoints = self.store.endpoints
+        self.secrets = self.store.webhook_secrets
+        self.queued = self.store.queued
+
+
 async def _create(repo: FakeRepo, guard: FakeGuard | None = None) -> Endpoint:
     created = await create_webhook(
         tenant_id=TENANT,
@@ -92,7 +54,7 @@ async def _create(repo: FakeRepo, guard: FakeGuard | None = None) -> Endpoint:
         events=[EventType.RESPONSE_CREATED, EventType.WEBHOOK_TEST, EventType.RESPONSE_CREATED],
         description=None,
         now=NOW,
-        repo=repo,
+        uow=repo,
         guard=guard or FakeGuard(),
     )
     assert repo.secrets[created.endpoint.id] == created.secret
@@ -122,7 +84,7 @@ async def test_bad_url_is_refused_before_any_lookup() -> None:
             endpoint_id=endpoint.id,
             edit=EndpointEdit(url="gopher://x"),
             now=NOW,
-            repo=repo,
+            uow=repo,
             guard=guard,
         )
     assert guard.checked == []
@@ -135,20 +97,20 @@ async def test_re_enabling_clears_the_reason_and_test_events_need_an_enabled_end
         endpoint, enabled=False, disabled_reason="the endpoint answered 410 Gone"
     )
     with pytest.raises(Conflict):
-        await send_test_event(tenant_id=TENANT, endpoint_id=endpoint.id, now=NOW, repo=repo)
+        await send_test_event(tenant_id=TENANT, endpoint_id=endpoint.id, now=NOW, uow=repo)
     with pytest.raises(Conflict):
-        await redeliver(tenant_id=TENANT, endpoint_id=endpoint.id, delivery_id=uuid4(), repo=repo)
+        await redeliver(tenant_id=TENANT, endpoint_id=endpoint.id, delivery_id=uuid4(), uow=repo)
     updated = await update_webhook(
         tenant_id=TENANT,
         endpoint_id=endpoint.id,
         edit=EndpointEdit(enabled=True),
         now=NOW + timedelta(minutes=1),
-        repo=repo,
+        uow=repo,
         guard=FakeGuard(),
     )
     assert updated.enabled and updated.disabled_reason is None
     assert updated.updated_at == NOW + timedelta(minutes=1)
-    await send_test_event(tenant_id=TENANT, endpoint_id=endpoint.id, now=NOW, repo=repo)
+    await send_test_event(tenant_id=TENANT, endpoint_id=endpoint.id, now=NOW, uow=repo)
     [(event, target)] = repo.queued
     assert target == endpoint.id and event.type == EventType.WEBHOOK_TEST
     assert event.data["webhook_id"] == str(endpoint.id)
@@ -159,7 +121,7 @@ async def test_rotation_keeps_the_old_secret_for_a_day() -> None:
     endpoint = await _create(repo)
     old = repo.secrets[endpoint.id]
     rotated = await rotate_webhook_secret(
-        tenant_id=TENANT, endpoint_id=endpoint.id, now=NOW, repo=repo
+        tenant_id=TENANT, endpoint_id=endpoint.id, now=NOW, uow=repo
     )
     assert rotated.secret != old and rotated.secret.startswith("whsec_")
     assert rotated.endpoint.previous_secret_expires_at == NOW + timedelta(hours=24)
@@ -169,9 +131,47 @@ async def test_another_tenant_cannot_touch_the_endpoint() -> None:
     repo = FakeRepo()
     endpoint = await _create(repo)
     with pytest.raises(NotFound):
-        await send_test_event(tenant_id=uuid4(), endpoint_id=endpoint.id, now=NOW, repo=repo)
+        await send_test_event(tenant_id=uuid4(), endpoint_id=endpoint.id, now=NOW, uow=repo)
 
 
 def test_event_ids_are_msg_and_unique() -> None:
     ids = {new_event_id() for _ in range(1000)}
     assert len(ids) == 1000 and all(i.startswith("msg_") and len(i) == 36 for i in ids)
+
+
+class ObservingGuard:
+    """Records, at each check, how many units were opened and whether all had ended."""
+
+    def __init__(self, uow: FakeUnitOfWorkFactory) -> None:
+        self.uow = uow
+        self.seen: list[tuple[int, bool]] = []
+
+    async def check(self, url: str) -> None:
+        self.seen.append((len(self.uow.units), all(u.committed for u in self.uow.units)))
+
+
+async def test_a_new_target_is_checked_with_no_transaction_open() -> None:
+    repo = FakeRepo()
+    endpoint = await _create(repo)
+    before = len(repo.units)
+    guard = ObservingGuard(repo)
+    await update_webhook(
+        tenant_id=TENANT,
+        endpoint_id=endpoint.id,
+        edit=EndpointEdit(url="https://other.example.com/y"),
+        now=NOW,
+        uow=repo,
+        guard=guard,
+    )
+    assert guard.seen == [(before + 1, True)]  # the read's unit had ended; the save's not begun
+    assert repo.endpoints[endpoint.id].url == "https://other.example.com/y"
+    assert len(repo.units) == before + 2 and repo.opened[-2:] == [TENANT, TENANT]
+
+
+async def test_a_test_event_for_a_disabled_endpoint_rolls_back_and_queues_nothing() -> None:
+    repo = FakeRepo()
+    endpoint = await _create(repo)
+    repo.endpoints[endpoint.id] = msgspec.structs.replace(endpoint, enabled=False)
+    with pytest.raises(Conflict):
+        await send_test_event(tenant_id=TENANT, endpoint_id=endpoint.id, now=NOW, uow=repo)
+    assert not repo.units[-1].committed and repo.queued == []
