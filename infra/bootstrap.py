@@ -82,15 +82,14 @@ async def first_start(
     The demo tenant comes first: should anything fail, nothing secret is stored unseen and
     the next start tries again.
     """
-    async with pool.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
-        try:
-            tenant_id = api_key = None
-            if demo and not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM tenants)"):
-                tenant_id, api_key = await _create_demo(pool, redis, datetime.now(UTC))
-            admin_token = await _store_admin_token(conn, settings)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
+    # The lock belongs to a transaction kept open meanwhile (the demo is made on other
+    # connections), so it holds behind a pooler in transaction mode too.
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
+        tenant_id = api_key = None
+        if demo and not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM tenants)"):
+            tenant_id, api_key = await _create_demo(pool, redis, datetime.now(UTC))
+        admin_token = await _store_admin_token(conn, settings)
     if admin_token is None and api_key is None:
         return None
     return FirstStart(admin_token=admin_token, tenant_id=tenant_id, api_key=api_key)

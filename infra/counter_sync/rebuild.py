@@ -63,36 +63,26 @@ def fold(
 
 
 @contextlib.asynccontextmanager
-async def tenant_lock(
-    conn: asyncpg.Connection, tenant_id: UUID, *, wait: bool
-) -> AsyncIterator[bool]:
-    """The tenant's rebuild lock (session advisory lock); yields False when `wait` is off
-    and another session holds it. The pool does not reset sessions, so a lock that cannot
-    be released cleanly ends the session (terminate) rather than outlive us."""
+async def tenant_lock(pool: asyncpg.Pool, tenant_id: UUID, *, wait: bool) -> AsyncIterator[bool]:
+    """The tenant's rebuild lock; yields False when `wait` is off and another holds it.
+
+    A transaction-level advisory lock, held by a transaction kept open on a connection of
+    its own for the whole rebuild (whose work needs transactions of its own, one of them
+    REPEATABLE READ): a pooler in transaction mode keeps that transaction on one server
+    connection, where a session lock could be taken on one server and released on another.
+    The transaction only waits, so it holds back no vacuum; its idle time must not end it.
+    """
     name = f"nps-rebuild:{tenant_id}"
-    try:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         if wait:  # another rebuild of the tenant may take minutes
-            async with conn.transaction():
-                await without_statement_timeout(conn)
-                await conn.execute(
-                    "SELECT pg_advisory_lock(hashtextextended($1, 0))", name, timeout=LOCK_WAIT_S
-                )
-            locked = True
+            await without_statement_timeout(conn)
+            sql = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+            await conn.execute(sql, name, timeout=LOCK_WAIT_S)
+            yield True
         else:
-            sql = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
-            locked = bool(await conn.fetchval(sql, name))
-    except BaseException:
-        conn.terminate()
-        raise
-    try:
-        yield locked
-    finally:
-        if locked:
-            try:
-                await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
-            except BaseException:
-                conn.terminate()
-                raise
+            sql = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))"
+            yield bool(await conn.fetchval(sql, name))
 
 
 def _chunks(items: list[T]) -> Iterator[list[T]]:
@@ -210,17 +200,15 @@ async def rebuild(
     only_if_needed: skip (None) when another session is rebuilding the tenant right now or
     its counters are ready; a `rebuilding` meta whose rebuilder is gone is rebuilt.
     """
-    async with (
-        pool.acquire() as conn,
-        tenant_lock(conn, tenant_id, wait=not only_if_needed) as locked,
-    ):
+    async with tenant_lock(pool, tenant_id, wait=not only_if_needed) as locked:
         if not locked:
             return None
         if only_if_needed and (await store.meta(tenant_id))[0] == READY:
             return None
         started = time.perf_counter()
         try:
-            gen = await _rebuild_locked(conn, store, tenant_id)
+            async with pool.acquire() as conn:
+                gen = await _rebuild_locked(conn, store, tenant_id)
         except Exception:  # a cancelled one (the process stopping) is not a failure
             REBUILDS.labels("failed").inc()
             raise
