@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test lint typecheck unit integration contract e2e browser browsers node bench bench-smoke wrk openapi lock clean
+.PHONY: setup run test test-scale lint typecheck unit integration contract e2e browser browsers node pgbouncer bench bench-smoke wrk openapi lock clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,19 @@ run: setup
 
 test: setup browsers node lint typecheck
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The suites again against the engines operators scale out to, each suite on its own line.
+# pytest exits 5 when it collected no test: make reports that as a failure too.
+# - through PgBouncer in transaction pooling mode (tests/pgbouncer.py), integration and e2e
+#   (contract and browser check the HTTP contract and pages; fault puts its own proxies in)
+test-scale: setup pgbouncer
+	NPS_TEST_POOLER=pgbouncer $(PY) -m pytest -q -p no:cacheprovider tests/integration tests/e2e
+
+# Debian's pgbouncer for test-scale; installed here when missing and allowed.
+pgbouncer:
+	@command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || (command -v apt-get >/dev/null && \
+		(apt-get install -y -q pgbouncer >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q pgbouncer >/dev/null))) \
+		|| { echo "make test-scale needs pgbouncer: install the 'pgbouncer' package" >&2; exit 1; }
 
 lint: setup
 	$(VENV)/bin/ruff check .

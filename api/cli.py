@@ -53,6 +53,7 @@ async def connections(settings: Settings) -> AsyncIterator[tuple[asyncpg.Pool, a
         size=4,
         connect_timeout=settings.db_connect_timeout_s,
         statement_timeout=OPERATOR_STATEMENT_TIMEOUT_S,
+        transaction_pooler=settings.transaction_pooler,
     )
     redis = connect_redis(settings.redis_url, timeout=max(settings.redis_timeout_s, 5.0))
     try:
@@ -67,7 +68,7 @@ async def migrate_db(settings: Settings) -> list[str]:
     from infra.postgres.pool import connect
 
     assert settings.database_url
-    conn = await connect(settings.database_url)
+    conn = await connect(settings.database_url, transaction_pooler=settings.transaction_pooler)
     try:
         return await migrate(conn)
     finally:

@@ -149,6 +149,7 @@ async def open_runtime(
         size=settings.db_pool_size,
         connect_timeout=settings.db_connect_timeout_s,
         statement_timeout=settings.db_statement_timeout_s,
+        transaction_pooler=settings.transaction_pooler,
     )
     redis = connect_redis(settings.redis_url, timeout=settings.redis_timeout_s)
     listener = aioredis.Redis.from_url(

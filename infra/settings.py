@@ -20,6 +20,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str = ".nps-data"
     database_url: str | None = None
     redis_url: str | None = None
+    # "transaction": NPS_DATABASE_URL points at a pooler in transaction mode such as PgBouncer
+    # (no statement cache, no startup parameters; see infra/postgres/pool.py).
+    database_pooler: Literal["none", "transaction"] = "none"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
     db_pool_size: int = 10
@@ -51,6 +54,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def embedded(self) -> bool:
         """True when neither server URL is set: `nps serve` starts its own."""
         return self.database_url is None and self.redis_url is None
+
+    @property
+    def transaction_pooler(self) -> bool:
+        return self.database_pooler == "transaction"
 
 
 _INTS = {

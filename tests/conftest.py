@@ -23,11 +23,27 @@ hypothesis_settings.load_profile("nps")
 ADMIN_TOKEN = "test-admin-token"
 ALL_SCOPES = ["responses:write", "results:read", "manage"]
 
+# NPS_TEST_POOLER=pgbouncer (make test-scale): the session starts PgBouncer in transaction
+# mode in front of NPS_TEST_DATABASE_URL, and every connection of the tests and of the
+# service under test goes through it (tests/pgbouncer.py).
+_POOLER = os.environ.get("NPS_TEST_POOLER", "")
+if _POOLER not in ("", "pgbouncer"):
+    raise ValueError(f"NPS_TEST_POOLER must be pgbouncer or unset, not {_POOLER!r}")
+POOLED = _POOLER == "pgbouncer"
+# What a service started by a test needs to be told about the pooler (it reads NPS_*).
+POOLER_ENV = {"NPS_DATABASE_POOLER": "transaction"} if POOLED else {}
+
 
 @pytest.fixture(scope="session")
 def server_urls() -> Iterator[tuple[str, str]]:
     """(PostgreSQL URL of the server, Redis URL): the test servers, or embedded ones."""
     db, redis = os.environ.get("NPS_TEST_DATABASE_URL"), os.environ.get("NPS_TEST_REDIS_URL")
+    if POOLED:
+        if not db or not redis:
+            raise RuntimeError("NPS_TEST_POOLER needs NPS_TEST_DATABASE_URL and NPS_TEST_REDIS_URL")
+        with pgbouncer_in_front(db) as pooled:
+            yield pooled, redis
+        return
     if db and redis:
         yield db, redis
         return
@@ -39,6 +55,26 @@ def server_urls() -> Iterator[tuple[str, str]]:
             yield db or servers.database_url, redis or servers.redis_url
         finally:
             servers.stop()
+
+
+@contextlib.contextmanager
+def pgbouncer_in_front(server_url: str) -> Iterator[str]:
+    """The server URL through a PgBouncer started for the session.
+
+    The tests' own asyncpg connections (set-up, assertions) get no statement cache there, as
+    the service's do when told about the pooler: a named prepared statement lives on one
+    server connection. The service's pools set their cache size explicitly, so this does not
+    hide a service connection that would keep one.
+    """
+    from tests.pgbouncer import PgBouncer
+
+    defaults = asyncpg.connect.__kwdefaults__
+    with PgBouncer.start(server_url) as bouncer:
+        defaults["statement_cache_size"] = 0
+        try:
+            yield bouncer.url_for(server_url)
+        finally:
+            defaults["statement_cache_size"] = 100
 
 
 def _with_database(url: str, name: str) -> str:
@@ -76,6 +112,15 @@ async def migrated_database(base: str, prefix: str = "nps_test") -> AsyncIterato
 async def database_url(server_urls: tuple[str, str]) -> AsyncIterator[str]:
     """A fresh database for this test session, migrated, dropped at the end."""
     async with migrated_database(server_urls[0]) as url:
+        if POOLED:
+            # The statement limit an operator sets on the role or database behind a pooler
+            # (the service cannot send it as a startup parameter there): the default 3 s.
+            conn = await asyncpg.connect(url)
+            try:
+                name = url_database(url)
+                await conn.execute(f'ALTER DATABASE "{name}" SET statement_timeout = 3000')
+            finally:
+                await conn.close()
         yield url
 
 
@@ -91,6 +136,7 @@ def settings(database_url: str, redis_url: str):  # type: ignore[no-untyped-def]
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
+        database_pooler="transaction" if POOLED else "none",
         admin_token=ADMIN_TOKEN,
         log_level="info",
         drain_interval_s=0.2,
@@ -215,7 +261,7 @@ async def verify_tenant(database_url: str, redis_url: str, tenant_id: str) -> li
     from infra.postgres.pool import create_pool
     from infra.redis.counters import RedisCounterStore
 
-    pool = await create_pool(database_url, size=2)
+    pool = await create_pool(database_url, size=2, transaction_pooler=POOLED)
     r = aioredis.Redis.from_url(redis_url)
     try:
         return await verify(pool, RedisCounterStore(r), [uuid.UUID(tenant_id)])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, POOLER_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"  # kept after the run (gitignored)
@@ -68,7 +68,7 @@ def start_api_server(
         "NPS_ADMIN_TOKEN": ADMIN_TOKEN,
         "NPS_PORT": str(port),
         "NPS_WORKERS": "1",
-    }
+    } | POOLER_ENV
     env |= {f"NPS_{k.upper()}": v for k, v in settings.items()}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:

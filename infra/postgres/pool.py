@@ -5,6 +5,13 @@ Every wait on PostgreSQL has a bound: opening a connection and waiting for a poo
 that runs longer, and the client gives up on a server that does not answer at all). A
 connection whose statement outlived its timeout is closed at once instead of being
 cancelled, since a cancel request would wait on the same silent server.
+
+Behind a pooler in transaction mode (`transaction_pooler`, NPS_DATABASE_POOLER=transaction)
+a client connection is lent a server connection per transaction, so nothing may outlive a
+transaction on the server: asyncpg's statement cache (named prepared statements) is off, and
+`statement_timeout` is not sent as a startup parameter (PgBouncer refuses those it does not
+know); the server-side limit then comes from the role or database
+(`ALTER ROLE ... SET statement_timeout`), the client-side bound stays.
 """
 
 from __future__ import annotations
@@ -49,8 +56,18 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """Release without asyncpg's RESET ALL round trip.
 
     asyncpg still rolls back an open transaction first; our code sets no session state
-    and releases its session advisory locks itself, so nothing else needs resetting.
+    and takes only transaction-level advisory locks, so nothing else needs resetting.
     """
+
+
+def _session_options(statement_timeout: float, *, transaction_pooler: bool) -> dict[str, Any]:
+    """What each new connection carries for its whole life (see the module doc)."""
+    if transaction_pooler:
+        return {"statement_cache_size": 0}
+    return {
+        "statement_cache_size": 100,
+        "server_settings": {"statement_timeout": str(int(statement_timeout * 1000))},
+    }
 
 
 class BoundedConnection(asyncpg.Connection):  # type: ignore[misc]
@@ -92,6 +109,7 @@ async def create_pool(
     size: int = 10,
     connect_timeout: float = CONNECT_TIMEOUT_S,
     statement_timeout: float = STATEMENT_TIMEOUT_S,
+    transaction_pooler: bool = False,
 ) -> asyncpg.Pool:
     pool = BoundedPool(
         dsn,
@@ -107,15 +125,19 @@ async def create_pool(
         acquire_timeout=connect_timeout,
         timeout=connect_timeout,
         command_timeout=statement_timeout + CLIENT_MARGIN_S,
-        server_settings={"statement_timeout": str(int(statement_timeout * 1000))},
+        **_session_options(statement_timeout, transaction_pooler=transaction_pooler),
     )
     await pool
     return pool
 
 
-async def connect(dsn: str, *, connect_timeout: float = CONNECT_TIMEOUT_S) -> asyncpg.Connection:
-    """One connection without a statement timeout (migrations, operator commands)."""
-    conn = await asyncpg.connect(dsn, timeout=connect_timeout)
+async def connect(
+    dsn: str, *, connect_timeout: float = CONNECT_TIMEOUT_S, transaction_pooler: bool = False
+) -> asyncpg.Connection:
+    """One connection without a statement timeout of its own (migrations)."""
+    conn = await asyncpg.connect(
+        dsn, timeout=connect_timeout, statement_cache_size=0 if transaction_pooler else 100
+    )
     await init_connection(conn)
     return conn
 

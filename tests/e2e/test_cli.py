@@ -15,6 +15,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.conftest import POOLER_ENV
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -47,7 +49,7 @@ def env(database_url: str, redis_url: str) -> Iterator[dict[str, str]]:
     import redis
 
     before = _tenant_ids(database_url)
-    yield {"NPS_DATABASE_URL": database_url, "NPS_REDIS_URL": redis_url}
+    yield {"NPS_DATABASE_URL": database_url, "NPS_REDIS_URL": redis_url} | POOLER_ENV
     client = redis.Redis.from_url(redis_url)
     for tenant_id in _tenant_ids(database_url) - before:
         keys = list(client.scan_iter(f"nps:{{{tenant_id}}}:*", count=1000))
@@ -117,5 +119,5 @@ def test_commands_print_only_their_answer_on_stdout(env: dict[str, str]) -> None
 
 
 def test_one_url_without_the_other_fails(database_url: str) -> None:
-    result = nps("migrate", env={"NPS_DATABASE_URL": database_url})
+    result = nps("migrate", env={"NPS_DATABASE_URL": database_url} | POOLER_ENV)
     assert result.returncode == 1 and "NPS_REDIS_URL" in result.stderr

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.bench.tools import Server
-from tests.conftest import ADMIN_TOKEN, migrated_database
+from tests.conftest import ADMIN_TOKEN, POOLER_ENV, migrated_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "openapi" / "openapi.json"
@@ -103,7 +103,8 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_violation(
                 # Inputs are under test here, not latency: a 1000-answer batch on a busy
                 # shared machine may outlast the 3 s default (timeouts have their own tests).
                 "NPS_DB_STATEMENT_TIMEOUT_S": "30",
-            },
+            }
+            | POOLER_ENV,
             target="api.app:app_from_env",
         )
         try:

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from infra.postgres.pool import create_pool
+from tests.conftest import POOLED
 from tests.integration.webhooks_support import Receiver
 
 
@@ -20,7 +21,7 @@ async def receiver():  # type: ignore[no-untyped-def]
 @pytest.fixture
 async def relay_pool(database_url, tenant):  # type: ignore[no-untyped-def]
     """A pool for the relay; the test's endpoints are disabled afterwards (ports get reused)."""
-    p = await create_pool(database_url, size=6)
+    p = await create_pool(database_url, size=6, transaction_pooler=POOLED)
     yield p
     await p.execute(
         "UPDATE webhook_endpoints SET enabled = false WHERE tenant_id = $1", uuid.UUID(tenant.id)

@@ -23,11 +23,12 @@ from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.redis import keys as k
 from infra.redis.counters import RedisCounterStore
+from tests.conftest import POOLED
 
 
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await create_pool(database_url, size=4)
+    p = await create_pool(database_url, size=4, transaction_pooler=POOLED)
     yield p
     await p.close()
 
@@ -231,13 +232,15 @@ async def test_batch_killed_mid_write_acknowledges_and_counts_nothing(pool, stor
         return 0
 
     holder = await pool.acquire()
-    await holder.execute("SELECT pg_advisory_lock(42)")  # the insert waits here until killed
+    held = holder.transaction()  # a transaction's lock: safe behind a transaction pooler
+    await held.start()
+    await holder.execute("SELECT pg_advisory_xact_lock(42)")  # the insert waits here until killed
     killer = asyncio.create_task(kill_writer())
     try:
         with pytest.raises(Exception):  # noqa: B017 - any driver error: nothing acknowledged
             await _slow_ingest(pool, batcher, tenant_id, answers, idempotency=_completion("k"))
     finally:
-        await holder.execute("SELECT pg_advisory_unlock(42)")
+        await held.rollback()
         await pool.release(holder)
     assert await killer == 1
     for table in ("responses", "followups", "customers", "idempotency_keys"):
@@ -258,7 +261,7 @@ async def _slow_ingest(pool, batcher, tenant_id, answers, idempotency=None):  # 
     """Ingest while a trigger makes the batch's insert wait on an advisory lock."""
     await pool.execute(
         "CREATE OR REPLACE FUNCTION nps_test_wait() RETURNS trigger LANGUAGE plpgsql AS $$"
-        " BEGIN PERFORM pg_advisory_lock_shared(42); RETURN NEW; END $$"
+        " BEGIN PERFORM pg_advisory_xact_lock_shared(42); RETURN NEW; END $$"
     )
     trigger = f"nps_test_wait_{tenant_id.hex}"
     await pool.execute(

@@ -22,7 +22,7 @@ from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.redis import keys as k
 from infra.redis.counters import REBUILDING, RedisCounterStore
-from tests.conftest import migrated_database
+from tests.conftest import POOLED, migrated_database
 from tests.integration.redis_server import RedisProcess
 
 YEAR = (date(2026, 1, 1), date(2026, 12, 31))
@@ -50,7 +50,7 @@ async def counters_db(server_urls: tuple[str, str]) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def pool(counters_db: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await create_pool(counters_db, size=12)
+    p = await create_pool(counters_db, size=12, transaction_pooler=POOLED)
     yield p
     await p.close()
 
@@ -492,11 +492,11 @@ async def test_drainer_rebuilds_a_rebuilding_tenant_only_once_its_rebuilder_is_g
     await env.store.set_meta(t.id, expect_state="", expect_gen=None, state=REBUILDING, gen=stale)
     drainer = OutboxDrainer(env.pool, env.store)
     lock = f"nps-rebuild:{t.id}"
-    async with env.pool.acquire() as holder:  # a live rebuilder elsewhere holds the lock
-        await holder.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", lock)
+    # A live rebuilder elsewhere holds the lock (in an open transaction, as rebuilds do).
+    async with env.pool.acquire() as holder, holder.transaction():
+        await holder.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", lock)
         await drainer.drain_once()
         assert await env.store.meta(t.id) == (REBUILDING, stale)
-        await holder.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", lock)
     await drainer.drain_once()  # the rebuilder died: its lock is free, meta still rebuilding
     state, gen = await env.store.meta(t.id)
     assert state == "ready" and gen != stale

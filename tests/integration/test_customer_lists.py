@@ -14,7 +14,7 @@ from domain.nps import Category, classify
 from infra.postgres.customer_lists import changed_query
 from infra.postgres.pool import create_pool
 from infra.postgres.retention import apply_tenant
-from tests.conftest import make_tenant, post_batch
+from tests.conftest import POOLED, make_tenant, post_batch
 
 
 def _answer(survey: str, customer: str, score: int, days_ago: float) -> dict:
@@ -168,7 +168,7 @@ async def test_retention_takes_an_anonymised_answer_out_of_the_trend(
         "/v1/settings", json={"retention_months": 12}, headers=tenant.headers
     )
     assert r.status_code == 200, r.text
-    pool = await create_pool(database_url, size=2)
+    pool = await create_pool(database_url, size=2, transaction_pooler=POOLED)
     try:
         assert await apply_tenant(pool, uuid.UUID(tenant.id), now=datetime.now(UTC)) == 1
     finally:
@@ -236,7 +236,11 @@ async def test_each_filter_is_served_by_an_index(database_url) -> None:
     index serves each filter: never a scan of all answers."""
     conn = await asyncpg.connect(database_url)
     try:
-        await conn.execute("SET enable_seqscan = off")
+        # One transaction: behind a transaction pooler a session SET would reach one server
+        # connection of the pool (and stay there), the EXPLAINs perhaps another.
+        tx = conn.transaction()
+        await tx.start()
+        await conn.execute("SET LOCAL enable_seqscan = off")
         promoters = await _plan(
             conn, CustomerFilter(category=Category.PROMOTER, answered_from=date(2026, 1, 1))
         )
@@ -250,5 +254,6 @@ async def test_each_filter_is_served_by_an_index(database_url) -> None:
         assert "followups_tenant_id_response_id_key" in at_risk, at_risk
         for plan in (promoters, down, at_risk):
             assert "Seq Scan on responses" not in plan, plan
+        await tx.rollback()
     finally:
         await conn.close()

@@ -18,7 +18,7 @@ from infra.postgres.comments import PgCommentSource
 from infra.postgres.decisions import TargetCache
 from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
-from tests.conftest import make_tenant, post_batch
+from tests.conftest import POOLED, make_tenant, post_batch
 
 
 async def test_settings_hold_the_digest_schedule(app_client, tenant) -> None:
@@ -117,7 +117,7 @@ async def test_each_period_is_sent_once_however_many_processes_run(
     monday = now.date() - timedelta(days=now.weekday())
     next_monday = datetime.combine(monday + timedelta(days=7), datetime.min.time(), UTC)
     due = next_monday + timedelta(hours=9)  # past 08:00 of the next Monday (UTC tenant)
-    pools = [await create_pool(database_url, size=3) for _ in range(3)]
+    pools = [await create_pool(database_url, size=3, transaction_pooler=POOLED) for _ in range(3)]
     try:
         schedulers = [DigestScheduler(p, render=renderer(_ports(p))) for p in pools]
         # Other tests' tenants may have schedules of their own: count this tenant's events.

@@ -15,7 +15,7 @@ import httpx
 from infra.postgres.pool import create_pool
 from tests.bench.data import answer_rows, copy_answers
 from tests.bench.tools import Server
-from tests.conftest import ADMIN_TOKEN, answers_on, make_tenant, post_batch
+from tests.conftest import ADMIN_TOKEN, POOLED, POOLER_ENV, answers_on, make_tenant, post_batch
 
 TRICKY = 'He said "fine", then:\nnothing, again'
 
@@ -151,10 +151,11 @@ async def test_200000_answers_stream_in_bounded_memory(database_url, redis_url) 
             "NPS_ADMIN_TOKEN": ADMIN_TOKEN,
             "NPS_LOG_LEVEL": "warning",
         }
+        | POOLER_ENV
     )
     try:
         tenant_id, survey, auth = await asyncio.to_thread(_tenant_on, server)
-        pool = await create_pool(database_url, size=2)
+        pool = await create_pool(database_url, size=2, transaction_pooler=POOLED)
         try:
             await copy_answers(
                 pool,

@@ -7,7 +7,7 @@ import pytest
 
 from api.serve import _prepare
 from infra.settings import Settings
-from tests.conftest import migrated_database
+from tests.conftest import POOLED, migrated_database
 
 
 async def _tenants(url: str) -> list[asyncpg.Record]:
@@ -22,7 +22,12 @@ async def test_an_external_database_gets_no_demo_tenant_and_no_printed_key(
     server_urls, redis_url, tmp_path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with migrated_database(server_urls[0], prefix="nps_first") as url:
-        settings = Settings(database_url=url, redis_url=redis_url, data_dir=str(tmp_path))
+        settings = Settings(
+            database_url=url,
+            redis_url=redis_url,
+            data_dir=str(tmp_path),
+            database_pooler="transaction" if POOLED else "none",
+        )
         assert not settings.embedded
         await _prepare(settings, embedded=settings.embedded)
         out = capsys.readouterr().out
@@ -39,7 +44,12 @@ async def test_the_embedded_first_start_creates_and_shows_the_demo_tenant(
     server_urls, redis_url, tmp_path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with migrated_database(server_urls[0], prefix="nps_first") as url:
-        settings = Settings(database_url=url, redis_url=redis_url, data_dir=str(tmp_path))
+        settings = Settings(
+            database_url=url,
+            redis_url=redis_url,
+            data_dir=str(tmp_path),
+            database_pooler="transaction" if POOLED else "none",
+        )
         await _prepare(settings, embedded=True)
         out = capsys.readouterr().out
         assert "demo API key (shown once): nps_" in out

@@ -22,7 +22,7 @@ from api.app import create_app
 from infra.postgres.followup_reports import announce_overdue
 from infra.postgres.pool import create_pool
 from infra.redis import keys as k
-from tests.conftest import make_tenant, nps_total
+from tests.conftest import POOLED, make_tenant, nps_total
 from tests.integration.webhooks_support import make_hook
 
 ANSWERS = 30
@@ -111,7 +111,7 @@ async def test_an_overdue_case_is_announced_once_by_two_processes(
         "/v1/responses", json={"survey_id": survey_id, "score": 1}, headers=tenant.headers
     )
     assert r.status_code == 201, r.text
-    pools = [await create_pool(database_url, size=2) for _ in range(2)]
+    pools = [await create_pool(database_url, size=2, transaction_pooler=POOLED) for _ in range(2)]
     try:
         tenant_id = uuid.UUID(tenant.id)
         await pools[0].execute(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import TenantCtx, make_tenant, nps_total
+from tests.conftest import POOLED, TenantCtx, make_tenant, nps_total
 
 PROBLEM = "application/problem+json"
 
@@ -418,7 +418,7 @@ async def test_idempotency_keys_are_forgotten_after_their_keeping_time(
             headers=tenant.headers | {"Idempotency-Key": key},
         )
         assert r.status_code == 201
-    pool = await create_pool(database_url, size=2)
+    pool = await create_pool(database_url, size=2, transaction_pooler=POOLED)
     try:
         await pool.execute(
             "UPDATE idempotency_keys SET created_at = now() - make_interval(hours => $2)"

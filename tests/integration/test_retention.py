@@ -10,7 +10,7 @@ import pytest
 
 from infra.postgres.pool import create_pool
 from infra.postgres.retention import apply_retention, apply_tenant
-from tests.conftest import nps_total, post_batch
+from tests.conftest import POOLED, nps_total, post_batch
 
 
 def _answer(survey_id: str, customer: str, score: int, days_ago: int, comment: str) -> dict:
@@ -26,7 +26,7 @@ def _answer(survey_id: str, customer: str, score: int, days_ago: int, comment: s
 
 @pytest.fixture
 async def pool(database_url):  # type: ignore[no-untyped-def]
-    p = await create_pool(database_url, size=4)
+    p = await create_pool(database_url, size=4, transaction_pooler=POOLED)
     yield p
     await p.close()
 
@@ -97,7 +97,7 @@ async def test_retention_runs_once_a_day_by_one_process(
     await post_batch(app_client, tenant, [_answer(survey_id, "c1", 5, 90, "old")])
     await _settings(app_client, tenant, {"retention_months": 1})
     tenant_id, now = uuid.UUID(tenant.id), datetime.now(UTC)
-    other = await create_pool(database_url, size=2)
+    other = await create_pool(database_url, size=2, transaction_pooler=POOLED)
     try:  # two processes at once: one does it, the other finds it held or done
         results = await asyncio.gather(
             apply_tenant(pool, tenant_id, now=now), apply_tenant(other, tenant_id, now=now)
