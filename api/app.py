@@ -60,8 +60,6 @@ from infra.browser_origins import PgBrowserOrigins
 from infra.comment_terms import StopWordLemmaAnalyzer
 from infra.digest_scheduler import DigestScheduler
 from infra.outage import DEPENDENCY_DOWN, NOT_AN_OUTAGE
-from infra.postgres.comments import PgCommentSource
-from infra.postgres.digest_schedules import PgDigestScheduleRepository
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.redis.ratelimit import Clock
 from infra.runtime import Runtime, open_runtime
@@ -194,8 +192,6 @@ def services_for(rt: Runtime, settings: Settings) -> Services:
         principals=rt.principals,
         target_cache=rt.target_cache,
         webhook_targets=rt.webhook_targets,
-        comments=PgCommentSource(rt.pool),
-        digest_schedules=PgDigestScheduleRepository(rt.pool),
         analyzer=StopWordLemmaAnalyzer(),
         check_database=rt.database_up,
         check_redis=rt.redis_up,
@@ -234,9 +230,8 @@ def create_app(
             app.state.runtime = rt
             # The digest scheduler runs where the relay does: both send webhook events.
             digests = DigestScheduler(
-                rt.pool,
+                app.state.services.uow,
                 render=renderer(digest_ports(app.state.services)),
-                on_enqueued=rt.relay.notify,
             )
             scheduler = (
                 asyncio.create_task(digests.run(app.state.services.clock))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -11,7 +10,7 @@ import msgspec
 
 from api.schemas.digests import digest_out
 from api.services import Services
-from domain.digest import DigestPeriod, DigestPorts, build_digest
+from domain.digest import DigestPeriod, DigestPorts, RenderDigest, build_digest
 from domain.periods import local_date
 
 
@@ -21,15 +20,11 @@ def digest_ports(s: Services) -> DigestPorts:
         counters=s.counters,
         database=s.database,
         target_cache=s.target_cache,
-        comments=s.comments,
         analyzer=s.analyzer,
     )
 
 
-Render = Callable[[UUID, str, DigestPeriod, date, list[str], datetime], Awaitable[dict[str, Any]]]
-
-
-def renderer(ports: DigestPorts) -> Render:
+def renderer(ports: DigestPorts) -> RenderDigest:
     """The event's `data`: the digest as GET /v1/digests/{period} returns it in JSON."""
 
     async def render(

@@ -11,10 +11,14 @@ from litestar import Request
 
 from api.ratelimit import RateLimiting
 from domain.browser import TOKEN_PREFIX
-from domain.digest import DigestScheduleRepository
-from domain.insights import CommentAnalyzer, CommentSource
 from domain.model import Principal
-from domain.ports import HistogramSource, TargetCache, TargetGuard, UnitOfWorkFactory
+from domain.ports import (
+    CommentAnalyzer,
+    HistogramSource,
+    TargetCache,
+    TargetGuard,
+    UnitOfWorkFactory,
+)
 from domain.responses import Ingestor
 from domain.tenants import CounterInitializer, PrincipalCache, authenticate, authenticate_token
 
@@ -44,8 +48,6 @@ class Services:
     principals: PrincipalCache
     target_cache: TargetCache
     webhook_targets: TargetGuard
-    comments: CommentSource
-    digest_schedules: DigestScheduleRepository
     analyzer: CommentAnalyzer
     check_database: Callable[[], Awaitable[bool]]
     check_redis: Callable[[], Awaitable[bool]]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -19,11 +20,11 @@ from domain.decisions import (
     results_target,
 )
 from domain.followups import CaseFilter, CaseStats, followup_stats
-from domain.insights import CommentAnalyzer, CommentSource, Themes, ThemesQuery, comment_themes
+from domain.insights import Themes, ThemesQuery, comment_themes
 from domain.model import ResultQuery
 from domain.nps import NpsSummary
 from domain.periods import TrendInterval, zone
-from domain.ports import HistogramSource, TargetCache, UnitOfWorkFactory
+from domain.ports import CommentAnalyzer, HistogramSource, TargetCache, UnitOfWorkFactory
 from domain.results import (
     BreakdownSort,
     Group,
@@ -34,6 +35,7 @@ from domain.results import (
     nps_trend,
 )
 from domain.stats import Comparison
+from domain.webhooks import EventType, WebhookEvent
 
 HISTORY = 12  # periods in the chart, the digest's own included
 CHANGES_DAYS = 90  # changes that took effect in the 90 days up to the period's end
@@ -98,12 +100,75 @@ def due_digest(schedule: DigestSchedule, now: datetime, timezone: str) -> tuple[
     return previous_of(schedule.period, current_start)
 
 
-class DigestScheduleRepository(Protocol):
-    async def get(self, *, tenant_id: UUID) -> DigestSchedule: ...
+class ScheduledDigest(msgspec.Struct, frozen=True, kw_only=True):
+    """A tenant's enabled schedule, with the zone its send moments are in."""
 
-    async def put(
-        self, *, tenant_id: UUID, schedule: DigestSchedule, now: datetime
-    ) -> DigestSchedule: ...
+    tenant_id: UUID
+    timezone: str
+    schedule: DigestSchedule
+
+
+class DueDigest(msgspec.Struct, frozen=True, kw_only=True):
+    """A scheduled digest whose period (starting on `start`) is due and not sent yet."""
+
+    tenant_id: UUID
+    timezone: str
+    schedule: DigestSchedule
+    start: date
+
+
+# The `digest.ready` event's data for (tenant, zone, period, day, dimensions, now): the
+# digest as the API renders it.
+RenderDigest = Callable[
+    [UUID, str, DigestPeriod, date, list[str], datetime], Awaitable[dict[str, Any]]
+]
+
+
+async def digest_schedule(*, tenant_id: UUID, uow: UnitOfWorkFactory) -> DigestSchedule:
+    async with uow(tenant_id) as tx:
+        return await tx.digest_schedules.get(tenant_id=tenant_id)
+
+
+async def set_digest_schedule(
+    *, tenant_id: UUID, schedule: DigestSchedule, now: datetime, uow: UnitOfWorkFactory
+) -> DigestSchedule:
+    async with uow(tenant_id) as tx:
+        return await tx.digest_schedules.put(tenant_id=tenant_id, schedule=schedule, now=now)
+
+
+async def digests_due(now: datetime, *, uow: UnitOfWorkFactory) -> list[DueDigest]:
+    """Every tenant's digest due at `now` that no process has sent: work across tenants."""
+    async with uow() as tx:
+        due = [
+            DueDigest(
+                tenant_id=s.tenant_id, timezone=s.timezone, schedule=s.schedule, start=period[0]
+            )
+            for s in await tx.digest_schedules.scheduled()
+            if (period := due_digest(s.schedule, now, s.timezone)) is not None
+        ]
+        sent = await tx.digest_schedules.sent(due) if due else set()
+    return [d for d in due if (d.tenant_id, d.schedule.period, d.start) not in sent]
+
+
+async def send_digest(
+    due: DueDigest, now: datetime, *, uow: UnitOfWorkFactory, render: RenderDigest
+) -> bool:
+    """Render the digest outside any transaction, then claim its period and queue its
+    `digest.ready` event in one transaction of the tenant. False when another process
+    has sent it or is claiming it right now (its claim decides)."""
+    data = await render(
+        due.tenant_id,
+        due.timezone,
+        due.schedule.period,
+        due.start,
+        list(due.schedule.dimensions),
+        now,
+    )
+    event = WebhookEvent(
+        tenant_id=due.tenant_id, type=EventType.DIGEST_READY, data=data, created_at=now
+    )
+    async with uow(due.tenant_id) as tx:
+        return await tx.digest_schedules.claim(due, event=event, now=now)
 
 
 class FlaggedSegment(msgspec.Struct, frozen=True, kw_only=True):
@@ -142,7 +207,6 @@ class DigestPorts:
     counters: HistogramSource
     database: HistogramSource
     target_cache: TargetCache
-    comments: CommentSource
     analyzer: CommentAnalyzer
 
 
@@ -206,7 +270,7 @@ async def build_digest(
         dimensions=dimensions,
         flagged=flagged,
         themes=await comment_themes(
-            ThemesQuery(query=query, limit=THEMES), source=ports.comments, analyzer=ports.analyzer
+            ThemesQuery(query=query, limit=THEMES), uow=ports.uow, analyzer=ports.analyzer
         ),
         followups=await followup_stats(
             ports.uow,

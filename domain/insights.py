@@ -6,7 +6,6 @@ import asyncio
 import enum
 from collections import Counter
 from datetime import date, datetime, timedelta
-from typing import Protocol
 from uuid import UUID
 
 import msgspec
@@ -14,6 +13,7 @@ import msgspec
 from domain.errors import InvalidInput
 from domain.model import ResultQuery, SegmentFilter
 from domain.nps import Category, classify
+from domain.ports import CommentAnalyzer, UnitOfWorkFactory
 from domain.themes import Theme, ThemeComment, describe, score_terms
 
 MAX_COMMENTS = 50_000  # newest comments of the period analysed; the answer says when capped
@@ -33,26 +33,6 @@ class CommentRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     answered_at: datetime
     comment: str
     marked: bool  # carries every segment of the `marked` filters
-
-
-class CommentSource(Protocol):
-    async def comments(
-        self, query: ResultQuery, *, cap: int, marked: tuple[SegmentFilter, ...] = ()
-    ) -> tuple[list[CommentRow], int]:
-        """Commented, not excluded answers of the query, newest first, at most `cap`; and
-        how many there are in all."""
-        ...
-
-    async def others(self, query: ResultQuery, *, start: date, cap: int) -> list[str]:
-        """The tenant's newest commented, not excluded answers from `start` to the query's
-        end that the query does not match (any survey, any segment), at most `cap`."""
-        ...
-
-
-class CommentAnalyzer(Protocol):
-    def terms(self, text: str) -> tuple[str, tuple[str, ...]]:
-        """(language, distinct terms) of one comment."""
-        ...
 
 
 class ThemesQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,18 +71,20 @@ def _side(row: CommentRow, tq: ThemesQuery) -> str | None:
 
 
 async def comment_themes(
-    tq: ThemesQuery, *, source: CommentSource, analyzer: CommentAnalyzer
+    tq: ThemesQuery, *, uow: UnitOfWorkFactory, analyzer: CommentAnalyzer
 ) -> Themes:
+    """Reads the comments in one unit of work, then analyses them after it has ended."""
     if tq.vs is ThemesVs.REST and not tq.query.segments:
         raise InvalidInput.field("segment", "vs=rest needs the segment to compare with the rest")
     fetch, marked = tq.query, tuple[SegmentFilter, ...]()
     if tq.vs is ThemesVs.REST:  # both sides come from the whole filter but the segment
         fetch, marked = msgspec.structs.replace(tq.query, segments=()), tq.query.segments
-    rows, total = await source.comments(fetch, cap=MAX_COMMENTS, marked=marked)
     prior_start = tq.query.end - timedelta(days=PRIOR_DAYS - 1)
-    others = await source.others(
-        fetch, start=min(prior_start, fetch.start), cap=PRIOR_MAX_COMMENTS - len(rows)
-    )
+    async with uow(tq.query.tenant_id) as tx:
+        rows, total = await tx.comments.comments(fetch, cap=MAX_COMMENTS, marked=marked)
+        others = await tx.comments.others(
+            fetch, start=min(prior_start, fetch.start), cap=PRIOR_MAX_COMMENTS - len(rows)
+        )
     # Tokenising is CPU work of up to a second: a worker thread keeps the event loop serving.
     return await asyncio.to_thread(_analyse, tq, rows, total, others, prior_start, analyzer)
 

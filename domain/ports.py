@@ -10,7 +10,16 @@ from uuid import UUID
 
 import msgspec
 
-from domain.model import ApiKey, Page, Principal, Response, ResultQuery, Survey, Tenant
+from domain.model import (
+    ApiKey,
+    Page,
+    Principal,
+    Response,
+    ResultQuery,
+    SegmentFilter,
+    Survey,
+    Tenant,
+)
 from domain.nps import Category, Histogram
 from domain.ratelimit import TenantLimits
 
@@ -23,6 +32,7 @@ if TYPE_CHECKING:  # entities of modules whose use-cases import these ports
         Erasure,
     )
     from domain.decisions import ChangeRecord, Target
+    from domain.digest import DigestPeriod, DigestSchedule, DueDigest, ScheduledDigest
     from domain.followups import (
         Case,
         CaseChange,
@@ -32,6 +42,7 @@ if TYPE_CHECKING:  # entities of modules whose use-cases import these ports
         Recovery,
         Settings,
     )
+    from domain.insights import CommentRow
     from domain.webhooks import Delivery, Endpoint, QueuedDelivery, WebhookEvent
 
 
@@ -151,6 +162,47 @@ class CustomerRepository(Protocol):
         ...
 
 
+class CommentRepository(Protocol):
+    async def comments(
+        self, query: ResultQuery, *, cap: int, marked: tuple[SegmentFilter, ...] = ()
+    ) -> tuple[list[CommentRow], int]:
+        """Commented, not excluded answers of the query, newest first, at most `cap`; and
+        how many there are in all."""
+        ...
+
+    async def others(self, query: ResultQuery, *, start: date, cap: int) -> list[str]:
+        """The tenant's newest commented, not excluded answers from `start` to the query's
+        end that the query does not match (any survey, any segment), at most `cap`."""
+        ...
+
+
+class CommentAnalyzer(Protocol):
+    def terms(self, text: str) -> tuple[str, tuple[str, ...]]:
+        """(language, distinct terms) of one comment."""
+        ...
+
+
+class DigestScheduleRepository(Protocol):
+    async def get(self, *, tenant_id: UUID) -> DigestSchedule: ...
+
+    async def put(
+        self, *, tenant_id: UUID, schedule: DigestSchedule, now: datetime
+    ) -> DigestSchedule: ...
+
+    async def scheduled(self) -> list[ScheduledDigest]:
+        """Every enabled schedule, of every tenant."""
+        ...
+
+    async def sent(self, due: Sequence[DueDigest]) -> set[tuple[UUID, DigestPeriod, date]]:
+        """The (tenant, period, start) of those digests that have been sent."""
+        ...
+
+    async def claim(self, due: DueDigest, *, event: WebhookEvent, now: datetime) -> bool:
+        """Record the digest's period as sent and queue its event; False, writing nothing,
+        when it was sent already or another transaction is claiming it (no waiting)."""
+        ...
+
+
 class TargetCache(Protocol):
     """A tenant's targets kept for a moment: every result reads them."""
 
@@ -232,6 +284,8 @@ class UnitOfWork(Protocol):
     customers: CustomerRepository
     followups: FollowupRepository
     webhooks: WebhookRepository
+    comments: CommentRepository
+    digest_schedules: DigestScheduleRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -19,7 +19,7 @@ from api.docs import problems
 from api.params import date_query, parse_date, parse_dimension, today_for
 from api.schemas.digests import DigestOut, digest_out, example_digest
 from api.services import services_of
-from domain.digest import MAX_DIMENSIONS, DigestPeriod, build_digest
+from domain.digest import MAX_DIMENSIONS, DigestPeriod, build_digest, digest_schedule
 from domain.errors import InvalidInput
 from domain.model import SEGMENT_NAME, Scope
 
@@ -113,7 +113,7 @@ class DigestController(Controller):
         now = services.clock()
         today = today_for(principal, now)
         if dimension is None:  # the tenant's choice, as the scheduled digest uses it
-            schedule = await services.digest_schedules.get(tenant_id=principal.tenant_id)
+            schedule = await digest_schedule(tenant_id=principal.tenant_id, uow=services.uow)
             dimension = list(schedule.dimensions)
         got = await build_digest(
             DigestPeriod(period),

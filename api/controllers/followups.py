@@ -39,6 +39,7 @@ from api.schemas.followups import (
 )
 from api.services import services_of
 from domain import followups as uc
+from domain.digest import digest_schedule, set_digest_schedule
 from domain.model import DEFAULT_PAGE, Scope
 
 
@@ -215,7 +216,8 @@ class SettingsController(Controller):
         services = services_of(request)
         tenant_id = principal_of(request).tenant_id
         found = await uc.followup_settings(services.uow, tenant_id=tenant_id)
-        return settings_out(found, await services.digest_schedules.get(tenant_id=tenant_id))
+        digest = await digest_schedule(tenant_id=tenant_id, uow=services.uow)
+        return settings_out(found, digest)
 
     @patch(
         "/",
@@ -252,11 +254,10 @@ class SettingsController(Controller):
             now=now,
             retention_months=data.retention_months,
         )
-        schedules = services.digest_schedules
         if isinstance(data.digest, DigestScheduleIn):
-            digest = await schedules.put(
-                tenant_id=tenant_id, schedule=schedule_in(data.digest), now=now
+            digest = await set_digest_schedule(
+                tenant_id=tenant_id, schedule=schedule_in(data.digest), now=now, uow=services.uow
             )
         else:
-            digest = await schedules.get(tenant_id=tenant_id)
+            digest = await digest_schedule(tenant_id=tenant_id, uow=services.uow)
         return settings_out(updated, digest)

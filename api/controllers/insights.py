@@ -65,5 +65,5 @@ class InsightsController(Controller):
             today=today_for(principal, services.clock()),
         )
         tq = ThemesQuery(query=query, vs=vs, limit=limit, min_comments=min_comments)
-        found = await comment_themes(tq, source=services.comments, analyzer=services.analyzer)
+        found = await comment_themes(tq, uow=services.uow, analyzer=services.analyzer)
         return themes_out(tq, found)

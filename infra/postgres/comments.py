@@ -32,11 +32,11 @@ def _containing(filters: tuple[SegmentFilter, ...]) -> dict[str, str]:
     return {f.dimension: f.value for f in filters}
 
 
-class PgCommentSource:
-    """Implements domain.insights.CommentSource."""
+class PgCommentRepository:
+    """Implements domain.ports.CommentRepository on a unit of work's connection."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
 
     async def comments(
         self, query: ResultQuery, *, cap: int, marked: tuple[SegmentFilter, ...] = ()
@@ -45,9 +45,8 @@ class PgCommentSource:
         if segments is None:
             return [], 0
         args = (query.tenant_id, query.start, query.end, query.survey_id, segments)
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(_COMMENTS, *args, _containing(marked), cap)
-            total = len(rows) if len(rows) < cap else await conn.fetchval(_COUNT, *args)
+        rows = await self._conn.fetch(_COMMENTS, *args, _containing(marked), cap)
+        total = len(rows) if len(rows) < cap else await self._conn.fetchval(_COUNT, *args)
         return [
             CommentRow(response_id=r[0], score=r[1], answered_at=r[2], comment=r[3], marked=r[4])
             for r in rows
@@ -57,7 +56,7 @@ class PgCommentSource:
         if cap <= 0:
             return []
         segments = _filter(query) or {}
-        rows = await self._pool.fetch(
+        rows = await self._conn.fetch(
             _OTHERS, query.tenant_id, query.start, query.end, query.survey_id, segments, start, cap
         )
         return [r[0] for r in rows]

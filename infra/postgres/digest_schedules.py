@@ -1,13 +1,16 @@
-"""Where a tenant's digest schedule is kept (the scheduler reads it in infra.digest_scheduler)."""
+"""Digest schedules and the record of each period's send, on a unit of work's connection."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
 
-from domain.digest import DigestPeriod, DigestSchedule
+from domain.digest import DigestPeriod, DigestSchedule, DueDigest, ScheduledDigest
+from domain.webhooks import WebhookEvent
+from infra.postgres.webhooks_outbox import enqueue_events
 
 _GET = """
 SELECT enabled, period, weekday, hour, dimensions, enabled_at FROM digest_schedules
@@ -26,6 +29,24 @@ ON CONFLICT (tenant_id) DO UPDATE SET
                       WHEN EXCLUDED.enabled THEN s.enabled_at END
 RETURNING enabled, period, weekday, hour, dimensions, enabled_at
 """
+_SCHEDULED = """
+SELECT s.tenant_id, s.enabled, s.period, s.weekday, s.hour, s.dimensions, s.enabled_at,
+       t.timezone
+FROM digest_schedules s JOIN tenants t ON t.id = s.tenant_id
+WHERE s.enabled
+"""
+_SENT = """
+SELECT d.tenant_id, d.period, d.period_start
+FROM unnest($1::uuid[], $2::text[], $3::date[]) AS k(tenant_id, period, period_start)
+JOIN digest_sends d USING (tenant_id, period, period_start)
+"""
+# The advisory lock is taken without waiting: a process that finds another one claiming the
+# same digest moves on instead of queueing behind it (the winner commits or rolls back).
+_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended($1::uuid || $2::text || $3::date, 14))"
+_CLAIM = """
+INSERT INTO digest_sends (tenant_id, period, period_start, sent_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING RETURNING true
+"""
 
 
 def schedule_of(row: asyncpg.Record | None) -> DigestSchedule:
@@ -42,18 +63,24 @@ def schedule_of(row: asyncpg.Record | None) -> DigestSchedule:
 
 
 class PgDigestScheduleRepository:
-    """Implements domain.digest.DigestScheduleRepository."""
+    """Implements domain.ports.DigestScheduleRepository.
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    `events_queued` tells the unit of work that a claim queued its event (it wakes the
+    webhook relay after the commit)."""
+
+    def __init__(
+        self, conn: asyncpg.Connection, *, events_queued: Callable[[], None] = lambda: None
+    ) -> None:
+        self._conn = conn
+        self._events_queued = events_queued
 
     async def get(self, *, tenant_id: UUID) -> DigestSchedule:
-        return schedule_of(await self._pool.fetchrow(_GET, tenant_id))
+        return schedule_of(await self._conn.fetchrow(_GET, tenant_id))
 
     async def put(
         self, *, tenant_id: UUID, schedule: DigestSchedule, now: datetime
     ) -> DigestSchedule:
-        row = await self._pool.fetchrow(
+        row = await self._conn.fetchrow(
             _PUT,
             tenant_id,
             schedule.enabled,
@@ -64,3 +91,30 @@ class PgDigestScheduleRepository:
             now,
         )
         return schedule_of(row)
+
+    async def scheduled(self) -> list[ScheduledDigest]:
+        return [
+            ScheduledDigest(
+                tenant_id=r["tenant_id"], timezone=r["timezone"], schedule=schedule_of(r)
+            )
+            for r in await self._conn.fetch(_SCHEDULED)
+        ]
+
+    async def sent(self, due: Sequence[DueDigest]) -> set[tuple[UUID, DigestPeriod, date]]:
+        rows = await self._conn.fetch(
+            _SENT,
+            [d.tenant_id for d in due],
+            [d.schedule.period.value for d in due],
+            [d.start for d in due],
+        )
+        return {(r[0], DigestPeriod(r[1]), r[2]) for r in rows}
+
+    async def claim(self, due: DueDigest, *, event: WebhookEvent, now: datetime) -> bool:
+        key = (due.tenant_id, due.schedule.period.value, due.start)
+        if not await self._conn.fetchval(_LOCK, *key):
+            return False
+        if not await self._conn.fetchval(_CLAIM, *key, now):
+            return False
+        await enqueue_events(self._conn, [event])
+        self._events_queued()
+        return True

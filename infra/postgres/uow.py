@@ -18,8 +18,10 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from asyncpg.transaction import Transaction
 
+from infra.postgres.comments import PgCommentRepository
 from infra.postgres.customers import PgCustomerRepository
 from infra.postgres.decisions import PgChangeRepository, PgTargetRepository
+from infra.postgres.digest_schedules import PgDigestScheduleRepository
 from infra.postgres.followups import PgFollowupRepository
 from infra.postgres.responses import PgResponseRepository
 from infra.postgres.results import PgHistogramRepository
@@ -97,6 +99,14 @@ class PgUnitOfWork:
     @cached_property
     def webhooks(self) -> PgWebhookRepository:
         return PgWebhookRepository(self.connection, events_queued=self._events_queued)
+
+    @cached_property
+    def comments(self) -> PgCommentRepository:
+        return PgCommentRepository(self.connection)
+
+    @cached_property
+    def digest_schedules(self) -> PgDigestScheduleRepository:
+        return PgDigestScheduleRepository(self.connection, events_queued=self._events_queued)
 
     async def __aenter__(self) -> Self:
         conn = await self._pool.acquire()

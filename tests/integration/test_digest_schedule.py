@@ -14,7 +14,6 @@ from domain.digest import DigestPorts
 from domain.results import StoredHistograms
 from infra.comment_terms import StopWordLemmaAnalyzer
 from infra.digest_scheduler import DigestScheduler
-from infra.postgres.comments import PgCommentSource
 from infra.postgres.decisions import TargetCache
 from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
@@ -71,7 +70,6 @@ def _ports(pool: asyncpg.Pool) -> DigestPorts:
         counters=database,
         database=database,
         target_cache=TargetCache(),
-        comments=PgCommentSource(pool),
         analyzer=StopWordLemmaAnalyzer(),
     )
 
@@ -119,7 +117,9 @@ async def test_each_period_is_sent_once_however_many_processes_run(
     due = next_monday + timedelta(hours=9)  # past 08:00 of the next Monday (UTC tenant)
     pools = [await create_pool(database_url, size=3, transaction_pooler=POOLED) for _ in range(3)]
     try:
-        schedulers = [DigestScheduler(p, render=renderer(_ports(p))) for p in pools]
+        schedulers = [
+            DigestScheduler(PgUnitOfWorkFactory(p), render=renderer(_ports(p))) for p in pools
+        ]
         # Other tests' tenants may have schedules of their own: count this tenant's events.
         await schedulers[2].run_once(due - timedelta(hours=2))  # 07:00: too early
         assert await _events(database_url, tenant.id) == []

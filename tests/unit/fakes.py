@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 import msgspec
 
 from domain.decisions import ChangeRecord, Target
+from domain.digest import DigestPeriod, DigestSchedule, DueDigest, ScheduledDigest
 from domain.errors import NotFound
 from domain.followups import Case, CaseChange, CaseFilter, CaseTimes, Note, Recovery, Settings
 from domain.model import (
@@ -52,6 +53,9 @@ class FakeStore:
         self.webhook_secrets: dict[UUID, str] = {}
         self.queued: list[tuple[WebhookEvent, UUID]] = []  # test events, per endpoint
         self.redelivered: list[UUID] = []
+        self.digest_schedules: dict[UUID, tuple[DigestSchedule, str]] = {}  # with the zone
+        self.digest_sends: set[tuple[UUID, DigestPeriod, date]] = set()
+        self.events: list[WebhookEvent] = []
 
 
 class FakeTenants:
@@ -233,6 +237,40 @@ class FakeTargets:
             raise NotFound("target not found")
 
 
+class FakeDigestSchedules:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def get(self, *, tenant_id: UUID) -> DigestSchedule:
+        return self.s.digest_schedules.get(tenant_id, (DigestSchedule(), "UTC"))[0]
+
+    async def put(
+        self, *, tenant_id: UUID, schedule: DigestSchedule, now: datetime
+    ) -> DigestSchedule:
+        zone = self.s.tenants[tenant_id].timezone if tenant_id in self.s.tenants else "UTC"
+        self.s.digest_schedules[tenant_id] = (schedule, zone)
+        return schedule
+
+    async def scheduled(self) -> list[ScheduledDigest]:
+        return [
+            ScheduledDigest(tenant_id=t, timezone=zone, schedule=schedule)
+            for t, (schedule, zone) in self.s.digest_schedules.items()
+            if schedule.enabled
+        ]
+
+    async def sent(self, due: Sequence[DueDigest]) -> set[tuple[UUID, DigestPeriod, date]]:
+        keys = {(d.tenant_id, d.schedule.period, d.start) for d in due}
+        return keys & self.s.digest_sends
+
+    async def claim(self, due: DueDigest, *, event: WebhookEvent, now: datetime) -> bool:
+        key = (due.tenant_id, due.schedule.period, due.start)
+        if key in self.s.digest_sends:
+            return False
+        self.s.digest_sends.add(key)
+        self.s.events.append(event)
+        return True
+
+
 class FakeTargetCache:
     """Holds entries until dropped (no clock)."""
 
@@ -391,10 +429,13 @@ class FakeUnitOfWork:
         self.histograms = FakeHistogramSource(store)
         self.followups = FakeFollowups(store)
         self.webhooks = FakeWebhooks(store)
+        self.digest_schedules = FakeDigestSchedules(store)
         self.committed = False
+        self.entered = False
         self.ended = False
 
     async def __aenter__(self) -> Self:
+        self.entered = True
         return self
 
     async def __aexit__(
