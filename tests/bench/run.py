@@ -91,21 +91,29 @@ def tenant(server: Server, name: str) -> tuple[str, str, str]:
     return t["id"], k, s
 
 
-def single_ingest(server: Server, key: str, survey: str, seconds: float) -> dict[str, Any]:
-    """The no-op runs half before and half after the API (drift of the machine cancels)."""
+def single_ingest(
+    server: Server, bare: Server, key: str, survey: str, seconds: float
+) -> dict[str, Any]:
+    """The no-op runs half before and half after the API, and the bare app's no-op half
+    before and half after those (drift of the machine cancels out of both ratios)."""
     env = {"NPS_BENCH_KEY": key, "NPS_BENCH_SURVEY": survey, "NPS_BENCH_RUN": secrets.token_hex(3)}
 
-    def noop_half() -> Load:
-        return wrk(f"{server.base}/bench/noop", "post_response.lua", seconds=seconds / 2, env=env)
+    def noop_half(on: Server) -> Load:
+        return wrk(f"{on.base}/bench/noop", "post_response.lua", seconds=seconds / 2, env=env)
 
-    before = noop_half()
+    bare_before = noop_half(bare)
+    before = noop_half(server)
     api = wrk(f"{server.base}/v1/responses", "post_response.lua", seconds=seconds, env=env)
-    noop = combined([before, noop_half()])
+    noop = combined([before, noop_half(server)])
+    bare_noop = combined([bare_before, noop_half(bare)])
     return {
         "noop": noop.as_dict(),
+        "bare_noop": bare_noop.as_dict(),
         "api": api.as_dict(),
         "ratio_rps": ratio(api.rps, noop.rps),
         "ratio_p99": ratio(api.p99_ms, noop.p99_ms),
+        "bare_ratio_rps": ratio(api.rps, bare_noop.rps),
+        "bare_ratio_p99": ratio(api.p99_ms, bare_noop.p99_ms),
     }
 
 
@@ -181,26 +189,33 @@ def read_paths(survey: str) -> dict[str, str]:
     }
 
 
-def reads_beside_hgetall(server: Server, key: str, survey: str, seconds: float) -> dict[str, Any]:
+def reads_beside_hgetall(
+    server: Server, bare: Server, key: str, survey: str, seconds: float
+) -> dict[str, Any]:
     """Each read case between two baseline slices of half its length (one slice between
-    two cases serves both): the machine's drift during the run cancels out of the ratio."""
+    two cases serves both), in the API's app and in the bare one: the machine's drift
+    during the run cancels out of the ratios."""
 
-    def hgetall() -> Load:
+    def hgetall(on: Server) -> Load:
         env = {"NPS_BENCH_PATH": "/bench/hgetall"}
-        return wrk(f"{server.base}/bench/hgetall", "get.lua", seconds=seconds / 2, env=env)
+        return wrk(f"{on.base}/bench/hgetall", "get.lua", seconds=seconds / 2, env=env)
 
     out: dict[str, Any] = {}
-    slices = [hgetall()]
+    slices, bare_slices = [hgetall(server)], [hgetall(bare)]
     for name, path in read_paths(survey).items():
         env = {"NPS_BENCH_KEY": key, "NPS_BENCH_PATH": path}
         got = wrk(f"{server.base}{path}", "get.lua", seconds=seconds, env=env)
-        slices.append(hgetall())
-        base = combined(slices[-2:])
+        slices.append(hgetall(server))
+        bare_slices.append(hgetall(bare))
+        base, bare_base = combined(slices[-2:]), combined(bare_slices[-2:])
         out[name] = got.as_dict() | {
             "baseline": base.as_dict(),
             "ratio_rps": ratio(got.rps, base.rps),
+            "bare_baseline": bare_base.as_dict(),
+            "bare_ratio_rps": ratio(got.rps, bare_base.rps),
         }
     out["hgetall"] = combined(slices).as_dict()
+    out["bare_hgetall"] = combined(bare_slices).as_dict()
     return out
 
 
@@ -229,6 +244,7 @@ def rate_limit_cost(
 
 async def reads_at(
     server: Server,
+    bare: Server,
     uncached: Server,
     pool: asyncpg.Pool,
     store: RedisCounterStore,
@@ -250,7 +266,7 @@ async def reads_at(
         "rebuild_s": round(rebuild_s, 2),
         "aggregate_s": round(aggregate_s, 2),
     }
-    out |= reads_beside_hgetall(server, key, survey, seconds)
+    out |= reads_beside_hgetall(server, bare, key, survey, seconds)
     path = read_paths(survey)["breakdown_365d"]
     env = {"NPS_BENCH_KEY": key, "NPS_BENCH_PATH": path}
     out["breakdown_365d_uncached"] = wrk(
@@ -366,11 +382,12 @@ async def main(smoke: bool) -> int:
     server = Server(env)
     uncached = Server(env | {"NPS_BENCH_BREAKDOWN_CACHE": "0"})
     unlimited = Server(env | {"NPS_RATE_LIMITS": "0"})
+    bare = Server(env, target="tests.bench.bare:bare_app")  # the baselines, no middleware
     try:
         results: dict[str, Any] = {"mode": "smoke" if smoke else "full", "seconds": cfg["seconds"]}
         results["machine"] = machine(await pool.fetchval("SHOW server_version"), await redis.info())
         _, key, survey = tenant(server, "ingest")
-        results["single_ingest"] = single_ingest(server, key, survey, cfg["seconds"])
+        results["single_ingest"] = single_ingest(server, bare, key, survey, cfg["seconds"])
         results["batch_ingest"] = await batch_ingest(
             server, pool, key, survey, cfg["seconds"], cfg["copy_rows"]
         )
@@ -378,7 +395,7 @@ async def main(smoke: bool) -> int:
         results["rate_limit"] = rate_limit_cost(server, unlimited, key, survey, cfg["seconds"])
         store = RedisCounterStore(redis)
         results["reads"] = {
-            str(n): await reads_at(server, uncached, pool, store, n, cfg["seconds"])
+            str(n): await reads_at(server, bare, uncached, pool, store, n, cfg["seconds"])
             for n in cfg["sizes"]
         }
         big = results["reads"][str(cfg["sizes"][-1])]
@@ -396,6 +413,7 @@ async def main(smoke: bool) -> int:
         server.stop()
         uncached.stop()
         unlimited.stop()
+        bare.stop()
         await pool.close()
         await redis.aclose()
         await drop_database(base_db, db)
