@@ -57,6 +57,18 @@ def answer_rows(
 BULK_TIMEOUT_S = 600.0  # one COPY chunk, however loaded the machine
 
 
+async def _copy_chunk(
+    conn: asyncpg.Connection, table: str, batch: list[tuple[object, ...]]
+) -> None:
+    """One chunk in its own transaction: bulk loads run longer than a request's statement
+    limit (lifted for the transaction only, so it holds behind a transaction pooler too)."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL statement_timeout = 0")
+        await conn.copy_records_to_table(
+            table, records=batch, columns=COLUMNS, timeout=BULK_TIMEOUT_S
+        )
+
+
 async def copy_answers(
     pool: asyncpg.Pool,
     rows: Iterator[tuple[object, ...]],
@@ -68,18 +80,11 @@ async def copy_answers(
     started = time.perf_counter()
     batch: list[tuple[object, ...]] = []
     async with pool.acquire() as conn:
-        # Bulk loads run longer than a request's statement limit, on the server and the client.
-        await conn.execute("SET statement_timeout = 0")
         for row in rows:
             batch.append(row)
             if len(batch) >= chunk:
-                await conn.copy_records_to_table(
-                    table, records=batch, columns=COLUMNS, timeout=BULK_TIMEOUT_S
-                )
+                await _copy_chunk(conn, table, batch)
                 batch = []
         if batch:
-            await conn.copy_records_to_table(
-                table, records=batch, columns=COLUMNS, timeout=BULK_TIMEOUT_S
-            )
-        await conn.execute("RESET statement_timeout")
+            await _copy_chunk(conn, table, batch)
     return time.perf_counter() - started
