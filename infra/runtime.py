@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
@@ -19,17 +18,18 @@ from redis.backoff import NoBackoff
 
 from infra.counter_sync import OutboxDrainer
 from infra.counter_sync.keeper import CounterKeeper
+from infra.followup_deadlines import announce_overdue_followups
 from infra.ingest import IngestBatcher
 from infra.postgres.decisions import TargetCache
-from infra.postgres.followup_reports import announce_overdue
 from infra.postgres.idempotency import purge_expired
 from infra.postgres.pool import create_pool
-from infra.postgres.retention import run_retention
+from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.principal_cache import RedisPrincipalCache
 from infra.redis.breaker import RedisBreaker
 from infra.redis.counters import RedisCounterStore
 from infra.redis.ratelimit import Clock, RedisRateLimiter
 from infra.redis.resilient import CounterBacklog, ResilientCounters
+from infra.retention import run_retention
 from infra.settings import Settings
 from infra.webhooks.relay import WebhookRelay
 from infra.webhooks.targets import DnsTargetGuard
@@ -54,6 +54,7 @@ class Runtime:
     principals: RedisPrincipalCache
     target_cache: TargetCache
     relay: WebhookRelay
+    jobs: PgUnitOfWorkFactory  # the units of work of background jobs (some across tenants)
     webhook_targets: DnsTargetGuard
     limiter: RedisRateLimiter
     breaker: RedisBreaker
@@ -81,21 +82,6 @@ class Runtime:
                 return bool(await self.redis.ping())
         except Exception:
             return False
-
-
-async def announce_overdue_followups(
-    pool: asyncpg.Pool, relay: WebhookRelay, *, every_s: float = 30.0
-) -> None:
-    """Queue followup.overdue for cases past their due time, twice a minute."""
-    while True:
-        try:
-            if await announce_overdue(pool, now=datetime.now(UTC)):
-                relay.notify()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the next round tries again
-            log.warning("overdue_scan_failed", error=type(exc).__name__)
-        await asyncio.sleep(every_s)
 
 
 async def purge_idempotency_keys(pool: asyncpg.Pool, *, every_s: float = 600.0) -> None:
@@ -177,8 +163,8 @@ async def open_runtime(
             asyncio.create_task(rt.keeper.run()),
             asyncio.create_task(rt.principals.listen()),
             asyncio.create_task(purge_idempotency_keys(pool)),
-            asyncio.create_task(announce_overdue_followups(pool, rt.relay)),
-            asyncio.create_task(run_retention(pool)),
+            asyncio.create_task(announce_overdue_followups(rt.jobs, rt.relay)),
+            asyncio.create_task(run_retention(rt.jobs)),
         ]
         if settings.webhook_relay:
             tasks.append(asyncio.create_task(rt.relay.run()))
@@ -213,7 +199,8 @@ async def build_runtime(
 ) -> Runtime:
     holder: list[Runtime] = []
     store = RedisCounterStore(redis, on_rebuild_needed=lambda t: holder[0].schedule_rebuild(t))
-    relay = WebhookRelay(pool, allow_private=settings.webhook_allow_private)
+    jobs = PgUnitOfWorkFactory(pool)
+    relay = WebhookRelay(jobs, allow_private=settings.webhook_allow_private)
     breaker = RedisBreaker(
         redis, retry_s=settings.redis_retry_s, timeout_s=settings.redis_timeout_s
     )
@@ -246,6 +233,7 @@ async def build_runtime(
         principals=RedisPrincipalCache(redis, listener=listener),
         target_cache=TargetCache(),
         relay=relay,
+        jobs=jobs,
         webhook_targets=DnsTargetGuard(allow_private=settings.webhook_allow_private),
         limiter=limiter
         or RedisRateLimiter(

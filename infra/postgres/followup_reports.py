@@ -46,18 +46,22 @@ FROM next
 """
 
 
-async def announce_overdue(pool: asyncpg.Pool, *, now: datetime, limit: int = 200) -> int:
-    """Mark cases that passed their due time and queue one followup.overdue event each."""
-    async with pool.acquire() as conn, conn.transaction():
+class PgOverdueCases:
+    """The deadline sweep's statements, across tenants, on a unit of work's connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def announce(self, *, now: datetime, limit: int) -> int:
+        """Mark up to `limit` cases that passed their due time (skipping those another
+        sweep holds) and queue one followup.overdue event each; returns how many."""
+        conn = self._conn
         due = await conn.fetch(_CLAIM_OVERDUE, now, limit)
         events = [
-            followup_event(
-                EventType.FOLLOWUP_OVERDUE, r["tenant_id"], await fetch_case(conn, *r), now
-            )
-            for r in due
+            followup_event(OVERDUE, r["tenant_id"], await fetch_case(conn, *r), now) for r in due
         ]
         await enqueue_events(conn, events)
-    return len(due)
+        return len(due)
 
 
 async def case_stats_rows(

@@ -1,7 +1,7 @@
-"""Personal-data retention: answers older than a tenant's `retention_months` are anonymised.
+"""Personal-data retention's SQL: answers older than a tenant's `retention_months` are
+anonymised (the job that runs it once a day is infra/retention.py).
 
-Once a day per tenant, by one process at a time whatever the number of API processes: each
-tenant is done in one transaction that first takes a transaction-level advisory lock
+Each tenant is done in one transaction that first takes a transaction-level advisory lock
 without waiting (safe behind a transaction-pooling PgBouncer, unlike a session lock) and
 then re-reads `retention_applied_on`, which the holder sets before it commits. The
 redaction itself is erasure's (`forget_answers`); an audit entry `retention.applied` with
@@ -10,18 +10,13 @@ the counts records each run that changed anything.
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
+from datetime import date, datetime
 from uuid import UUID, uuid4
 
 import asyncpg
-import structlog
 
 from infra.postgres.customers import forget_answers
 from infra.postgres.pool import without_statement_timeout
-
-log = structlog.get_logger(__name__)
-CHECK_EVERY_S = 3600.0  # a tenant is due once a day; this is how soon after midnight
 
 _DUE = """
 SELECT id FROM tenants
@@ -42,11 +37,21 @@ VALUES ($1, $2, 'retention.applied', NULL, $3, $4)
 """
 
 
-async def apply_tenant(pool: asyncpg.Pool, tenant_id: UUID, *, now: datetime) -> int | None:
-    """Anonymise one tenant's answers past its retention; None when another process holds
-    it or it was done today, else the number of answers anonymised."""
-    today = now.date()
-    async with pool.acquire() as conn, conn.transaction():
+class PgRetention:
+    """Retention's statements on a unit of work's connection (infra/retention.py runs them)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def due(self, *, today: date) -> list[UUID]:
+        """The tenants whose retention has not run today (across tenants)."""
+        return [r["id"] for r in await self._conn.fetch(_DUE, today)]
+
+    async def apply(self, tenant_id: UUID, *, now: datetime) -> int | None:
+        """Anonymise one tenant's answers past its retention, in the caller's transaction;
+        None when another process holds it or it was done today, else the number of
+        answers anonymised."""
+        conn, today = self._conn, now.date()
         await without_statement_timeout(conn)  # the first run may touch many rows
         if not await conn.fetchval(_LOCK, tenant_id):
             return None
@@ -71,36 +76,4 @@ async def apply_tenant(pool: asyncpg.Pool, tenant_id: UUID, *, now: datetime) ->
         await conn.execute(
             "UPDATE tenants SET retention_applied_on = $2 WHERE id = $1", tenant_id, today
         )
-    return forgotten.answers
-
-
-async def apply_retention(pool: asyncpg.Pool, *, now: datetime) -> dict[UUID, int]:
-    """Every tenant due today; returns the answers anonymised per tenant done here."""
-    done: dict[UUID, int] = {}
-    for row in await pool.fetch(_DUE, now.date()):
-        try:
-            count = await apply_tenant(pool, row["id"], now=now)
-        except Exception as exc:  # the next round tries again
-            log.warning("retention_failed", tenant_id=str(row["id"]), error=type(exc).__name__)
-            continue
-        if count is not None:
-            done[row["id"]] = count
-            if count:
-                log.info("retention_applied", tenant_id=str(row["id"]), answers=count)
-    return done
-
-
-async def run_retention(
-    pool: asyncpg.Pool, *, every_s: float = CHECK_EVERY_S, first_after_s: float = 60.0
-) -> None:
-    """Loop until cancelled: apply retention to the tenants due today, every hour; the
-    first round a minute after start, out of the way of start-up (and short-lived apps)."""
-    await asyncio.sleep(first_after_s)
-    while True:
-        try:
-            await apply_retention(pool, now=datetime.now(UTC))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # PostgreSQL away: the next round tries again
-            log.warning("retention_round_failed", error=type(exc).__name__)
-        await asyncio.sleep(every_s)
+        return forgotten.answers

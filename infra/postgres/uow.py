@@ -22,11 +22,14 @@ from infra.postgres.comments import PgCommentRepository
 from infra.postgres.customers import PgCustomerRepository
 from infra.postgres.decisions import PgChangeRepository, PgTargetRepository
 from infra.postgres.digest_schedules import PgDigestScheduleRepository
+from infra.postgres.followup_reports import PgOverdueCases
 from infra.postgres.followups import PgFollowupRepository
 from infra.postgres.responses import PgResponseRepository
 from infra.postgres.results import PgHistogramRepository
+from infra.postgres.retention import PgRetention
 from infra.postgres.surveys import PgSurveyRepository
 from infra.postgres.tenants import PgApiKeyRepository, PgTenantRepository
+from infra.postgres.webhook_deliveries import PgDeliveryQueue
 from infra.postgres.webhooks import PgWebhookRepository
 
 
@@ -97,6 +100,16 @@ class PgUnitOfWork:
         return PgFollowupRepository(self.connection, events_queued=self._events_queued)
 
     @cached_property
+    def overdue(self) -> PgOverdueCases:
+        """The follow-up deadline sweep's claims (a background job's, across tenants)."""
+        return PgOverdueCases(self.connection)
+
+    @cached_property
+    def retention(self) -> PgRetention:
+        """Personal-data retention's statements (a background job's)."""
+        return PgRetention(self.connection)
+
+    @cached_property
     def webhooks(self) -> PgWebhookRepository:
         return PgWebhookRepository(self.connection, events_queued=self._events_queued)
 
@@ -107,6 +120,11 @@ class PgUnitOfWork:
     @cached_property
     def digest_schedules(self) -> PgDigestScheduleRepository:
         return PgDigestScheduleRepository(self.connection, events_queued=self._events_queued)
+
+    @cached_property
+    def deliveries(self) -> PgDeliveryQueue:
+        """The webhook relay's claims and records (a background job's, not a use-case's)."""
+        return PgDeliveryQueue(self.connection)
 
     async def __aenter__(self) -> Self:
         conn = await self._pool.acquire()

@@ -1,7 +1,8 @@
 """The relay's SQL: claim due deliveries under a lease, record attempts, release endpoints.
 
 The relay is a system process: claiming looks across tenants (like the counter drainer);
-every statement after the claim is keyed by (tenant_id, id).
+every statement after the claim is keyed by (tenant_id, id). `PgDeliveryQueue` runs on a
+unit of work's connection; the relay (infra/webhooks/relay.py) opens the units of work.
 """
 
 from __future__ import annotations
@@ -76,50 +77,6 @@ RETURNING d.tenant_id, d.id, d.endpoint_id, d.seq, d.event_id, d.round_attempts,
 """
 
 
-async def claim_due(
-    pool: asyncpg.Pool, *, endpoints: int, per_endpoint: int, lease_s: float
-) -> list[ClaimedEndpoint]:
-    """Lease up to `endpoints` endpoints with due deliveries and their oldest due ones.
-
-    Committed before anything is sent: another relay skips them until the lease ends.
-    """
-    async with pool.acquire() as conn, conn.transaction():
-        eps = await conn.fetch(_CLAIM_ENDPOINTS, endpoints, lease_s)
-        if not eps:
-            return []
-        rows = await conn.fetch(
-            _CLAIM_DELIVERIES,
-            [e["tenant_id"] for e in eps],
-            [e["id"] for e in eps],
-            per_endpoint,
-            lease_s,
-        )
-    by_endpoint: dict[tuple[UUID, UUID], list[ClaimedDelivery]] = {}
-    for r in sorted(rows, key=lambda r: r["seq"]):
-        by_endpoint.setdefault((r["tenant_id"], r["endpoint_id"]), []).append(
-            ClaimedDelivery(
-                tenant_id=r["tenant_id"],
-                id=r["id"],
-                seq=r["seq"],
-                event_id=r["event_id"],
-                event_type=r["event_type"],
-                data_json=r["data_json"],
-                event_created_at=msgspec.json.decode(r["event_created_at"]),
-                round_attempts=r["round_attempts"],
-            )
-        )
-    return [
-        ClaimedEndpoint(
-            tenant_id=e["tenant_id"],
-            id=e["id"],
-            url=e["url"],
-            secrets=[s for s in (e["secret"], e["previous_secret"]) if s],
-            deliveries=by_endpoint.get((e["tenant_id"], e["id"]), []),
-        )
-        for e in eps
-    ]
-
-
 _RECORD = """
 WITH d AS (
     UPDATE webhook_deliveries SET attempts = attempts + 1, round_attempts = round_attempts + 1,
@@ -152,41 +109,6 @@ FROM verdict v WHERE e.tenant_id = v.tenant_id AND e.id = v.id
 RETURNING e.enabled
 """
 
-
-async def record_attempt(
-    pool: asyncpg.Pool,
-    *,
-    tenant_id: UUID,
-    endpoint_id: UUID,
-    delivery_id: UUID,
-    status: str,
-    status_code: int | None,
-    error: str | None,
-    retry_in_s: float | None,
-    duration_ms: int,
-    gone: bool,
-) -> bool:
-    """Record one attempt and its outcome; returns whether the endpoint is still enabled."""
-    succeeded = status == "succeeded"
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            _RECORD, tenant_id, delivery_id, status, status_code, error, retry_in_s, duration_ms
-        )
-        enabled = await conn.fetchval(
-            _ENDPOINT_OUTCOME, tenant_id, endpoint_id, succeeded, gone, FAILING_DISABLES_AFTER
-        )
-    return bool(enabled)
-
-
-async def release(pool: asyncpg.Pool, *, tenant_id: UUID, endpoint_id: UUID) -> None:
-    """End an endpoint's lease: due deliveries may be claimed again right away."""
-    await pool.execute(
-        "UPDATE webhook_endpoints SET lease_until = now() WHERE tenant_id = $1 AND id = $2",
-        tenant_id,
-        endpoint_id,
-    )
-
-
 # Events past the keeping time with nothing left to send, their deliveries and attempts.
 _PURGE = """
 WITH old AS (
@@ -205,12 +127,92 @@ DELETE FROM webhook_events ev USING old WHERE ev.tenant_id = old.tenant_id AND e
 """
 
 
-async def purge_history(pool: asyncpg.Pool, *, keep: timedelta, batch: int = 5000) -> int:
-    """Forget finished events older than `keep` (with their deliveries and attempts)."""
-    removed = 0
-    while True:
-        status = await pool.execute(_PURGE, keep, batch)
-        count = int(status.rsplit(" ", 1)[1])
-        removed += count
-        if count < batch:
-            return removed
+class PgDeliveryQueue:
+    """The relay's statements, on a unit of work's connection (the relay opens the units)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def claim_due(
+        self, *, endpoints: int, per_endpoint: int, lease_s: float
+    ) -> list[ClaimedEndpoint]:
+        """Lease up to `endpoints` endpoints with due deliveries and their oldest due ones.
+
+        The relay commits the claim before anything is sent: another relay skips them
+        until the lease ends.
+        """
+        eps = await self._conn.fetch(_CLAIM_ENDPOINTS, endpoints, lease_s)
+        if not eps:
+            return []
+        rows = await self._conn.fetch(
+            _CLAIM_DELIVERIES,
+            [e["tenant_id"] for e in eps],
+            [e["id"] for e in eps],
+            per_endpoint,
+            lease_s,
+        )
+        return _claimed(eps, rows)
+
+    async def record_attempt(
+        self,
+        *,
+        tenant_id: UUID,
+        endpoint_id: UUID,
+        delivery_id: UUID,
+        status: str,
+        status_code: int | None,
+        error: str | None,
+        retry_in_s: float | None,
+        duration_ms: int,
+        gone: bool,
+    ) -> bool:
+        """Record one attempt and its outcome; returns whether the endpoint is still enabled."""
+        succeeded = status == "succeeded"
+        await self._conn.execute(
+            _RECORD, tenant_id, delivery_id, status, status_code, error, retry_in_s, duration_ms
+        )
+        enabled = await self._conn.fetchval(
+            _ENDPOINT_OUTCOME, tenant_id, endpoint_id, succeeded, gone, FAILING_DISABLES_AFTER
+        )
+        return bool(enabled)
+
+    async def release(self, *, tenant_id: UUID, endpoint_id: UUID) -> None:
+        """End an endpoint's lease: due deliveries may be claimed again right away."""
+        await self._conn.execute(
+            "UPDATE webhook_endpoints SET lease_until = now() WHERE tenant_id = $1 AND id = $2",
+            tenant_id,
+            endpoint_id,
+        )
+
+    async def purge_batch(self, *, keep: timedelta, batch: int) -> int:
+        """Forget up to `batch` finished events older than `keep` (with their deliveries
+        and attempts); returns how many."""
+        status = await self._conn.execute(_PURGE, keep, batch)
+        return int(status.rsplit(" ", 1)[1])
+
+
+def _claimed(eps: list[asyncpg.Record], rows: list[asyncpg.Record]) -> list[ClaimedEndpoint]:
+    by_endpoint: dict[tuple[UUID, UUID], list[ClaimedDelivery]] = {}
+    for r in sorted(rows, key=lambda r: r["seq"]):
+        by_endpoint.setdefault((r["tenant_id"], r["endpoint_id"]), []).append(
+            ClaimedDelivery(
+                tenant_id=r["tenant_id"],
+                id=r["id"],
+                seq=r["seq"],
+                event_id=r["event_id"],
+                event_type=r["event_type"],
+                data_json=r["data_json"],
+                event_created_at=msgspec.json.decode(r["event_created_at"]),
+                round_attempts=r["round_attempts"],
+            )
+        )
+    return [
+        ClaimedEndpoint(
+            tenant_id=e["tenant_id"],
+            id=e["id"],
+            url=e["url"],
+            secrets=[s for s in (e["secret"], e["previous_secret"]) if s],
+            deliveries=by_endpoint.get((e["tenant_id"], e["id"]), []),
+        )
+        for e in eps
+    ]

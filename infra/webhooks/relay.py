@@ -6,6 +6,10 @@ Guarantees (see also the README):
   `webhook-id`. Relays in several processes never hold the same endpoint at once.
 - Order: one relay at a time serves an endpoint, in event order (`seq`). A delivery waiting
   for a retry does not hold back later ones, so after a failure order is not guaranteed.
+
+Every statement runs in a unit of work: the claim and the history purge in ones across
+tenants (`uow()`), each attempt's record and the endpoint's release in ones of the
+endpoint's tenant (`uow(tenant_id)`). Nothing is sent while a transaction is open.
 """
 
 from __future__ import annotations
@@ -18,21 +22,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import msgspec
 import structlog
 
 from domain.errors import InvalidInput
 from domain.webhook_signing import HISTORY, check_url, next_delay, signature_header
 from infra.metrics import WEBHOOK_ATTEMPTS
-from infra.postgres.webhook_deliveries import (
-    ClaimedDelivery,
-    ClaimedEndpoint,
-    claim_due,
-    purge_history,
-    record_attempt,
-    release,
-)
+from infra.postgres.uow import PgUnitOfWorkFactory
+from infra.postgres.webhook_deliveries import ClaimedDelivery, ClaimedEndpoint
 from infra.webhooks import http
 from infra.webhooks.targets import TargetRefused, allowed_addresses
 
@@ -49,6 +46,28 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+async def claim_due(
+    uow: PgUnitOfWorkFactory, *, endpoints: int, per_endpoint: int, lease_s: float
+) -> list[ClaimedEndpoint]:
+    """Lease due deliveries; committed (the unit of work ends) before anything is sent."""
+    async with uow() as tx:
+        return await tx.deliveries.claim_due(
+            endpoints=endpoints, per_endpoint=per_endpoint, lease_s=lease_s
+        )
+
+
+async def purge_history(uow: PgUnitOfWorkFactory, *, keep: timedelta, batch: int = 5000) -> int:
+    """Forget finished events older than `keep` (with their deliveries and attempts), one
+    unit of work per batch."""
+    removed = 0
+    while True:
+        async with uow() as tx:
+            count = await tx.deliveries.purge_batch(keep=keep, batch=batch)
+        removed += count
+        if count < batch:
+            return removed
 
 
 def payload(endpoint: ClaimedEndpoint, d: ClaimedDelivery) -> bytes:
@@ -70,7 +89,7 @@ class WebhookRelay:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        uow: PgUnitOfWorkFactory,
         *,
         allow_private: bool,
         timeout: float = 10.0,
@@ -80,7 +99,7 @@ class WebhookRelay:
         rand: Callable[[], float] = random.random,
         tls: ssl.SSLContext | None = None,
     ) -> None:
-        self._pool = pool
+        self._uow = uow
         self._allow_private = allow_private
         self._timeout = timeout
         self._endpoints = endpoints_per_round
@@ -100,7 +119,7 @@ class WebhookRelay:
         Returns the number of attempts made.
         """
         claims = await claim_due(
-            self._pool,
+            self._uow,
             endpoints=self._endpoints,
             per_endpoint=self._per_endpoint,
             lease_s=self._lease,
@@ -132,7 +151,7 @@ class WebhookRelay:
 
     async def _purge(self) -> None:
         try:
-            removed = await purge_history(self._pool, keep=HISTORY)
+            removed = await purge_history(self._uow, keep=HISTORY)
             if removed:
                 log.info("webhook_history_purged", events=removed)
         except Exception as exc:  # the next hour tries again
@@ -149,7 +168,8 @@ class WebhookRelay:
         except Exception as exc:  # unrecorded ones are sent again when the lease ends
             log.warning("webhook_record_failed", error=type(exc).__name__)
         with contextlib.suppress(Exception):
-            await release(self._pool, tenant_id=endpoint.tenant_id, endpoint_id=endpoint.id)
+            async with self._uow(endpoint.tenant_id) as tx:
+                await tx.deliveries.release(tenant_id=endpoint.tenant_id, endpoint_id=endpoint.id)
         return attempts
 
     async def _attempt(self, endpoint: ClaimedEndpoint, d: ClaimedDelivery) -> Outcome:
@@ -207,15 +227,15 @@ class WebhookRelay:
             status_code=o.status_code,
             outcome=status,
         )
-        return await record_attempt(
-            self._pool,
-            tenant_id=endpoint.tenant_id,
-            endpoint_id=endpoint.id,
-            delivery_id=d.id,
-            status=status,
-            status_code=o.status_code,
-            error=error,
-            retry_in_s=retry_in.total_seconds() if retry_in is not None else None,
-            duration_ms=o.duration_ms,
-            gone=gone,
-        )
+        async with self._uow(endpoint.tenant_id) as tx:
+            return await tx.deliveries.record_attempt(
+                tenant_id=endpoint.tenant_id,
+                endpoint_id=endpoint.id,
+                delivery_id=d.id,
+                status=status,
+                status_code=o.status_code,
+                error=error,
+                retry_in_s=retry_in.total_seconds() if retry_in is not None else None,
+                duration_ms=o.duration_ms,
+                gone=gone,
+            )

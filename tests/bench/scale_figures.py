@@ -32,6 +32,7 @@ from litestar.testing import AsyncTestClient
 from api.app import create_app
 from infra.counter_sync import rebuild
 from infra.postgres.pool import create_pool
+from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.redis import keys as k
 from infra.redis.counters import RedisCounterStore
 from infra.settings import Settings
@@ -121,7 +122,7 @@ async def deliveries_per_s(db: str, redis_url: str, events: int, endpoints: int)
             ]
             for n in range(events):
                 await c.post(f"/v1/webhooks/{hooks[n % endpoints]}/test", headers=h)
-        relay = WebhookRelay(pool, allow_private=True, timeout=5.0)
+        relay = WebhookRelay(PgUnitOfWorkFactory(pool), allow_private=True, timeout=5.0)
         started = time.perf_counter()
         while len(receiver.received) < events:
             if not await relay.run_once():

@@ -13,7 +13,8 @@ from domain.customers import CATEGORY_RANK, CustomerFilter, FollowupState, Trend
 from domain.nps import Category, classify
 from infra.postgres.customer_lists import changed_query
 from infra.postgres.pool import create_pool
-from infra.postgres.retention import apply_tenant
+from infra.postgres.uow import PgUnitOfWorkFactory
+from infra.retention import apply_tenant
 from tests.conftest import POOLED, make_tenant, post_batch
 
 
@@ -170,7 +171,12 @@ async def test_retention_takes_an_anonymised_answer_out_of_the_trend(
     assert r.status_code == 200, r.text
     pool = await create_pool(database_url, size=2, transaction_pooler=POOLED)
     try:
-        assert await apply_tenant(pool, uuid.UUID(tenant.id), now=datetime.now(UTC)) == 1
+        assert (
+            await apply_tenant(
+                PgUnitOfWorkFactory(pool), uuid.UUID(tenant.id), now=datetime.now(UTC)
+            )
+            == 1
+        )
     finally:
         await pool.close()
     # The 500-day-old promoter answer is no longer theirs: no previous answer, no trend.

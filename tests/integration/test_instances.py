@@ -19,8 +19,9 @@ from litestar.testing import AsyncTestClient
 from prometheus_client import REGISTRY
 
 from api.app import create_app
-from infra.postgres.followup_reports import announce_overdue
+from infra.followup_deadlines import announce_overdue
 from infra.postgres.pool import create_pool
+from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.redis import keys as k
 from tests.conftest import POOLED, make_tenant, nps_total
 from tests.integration.webhooks_support import make_hook
@@ -119,7 +120,9 @@ async def test_an_overdue_case_is_announced_once_by_two_processes(
             tenant_id,
         )
         now = datetime.now(UTC)
-        await asyncio.gather(*(announce_overdue(p, now=now) for p in pools for _ in range(3)))
+        await asyncio.gather(
+            *(announce_overdue(PgUnitOfWorkFactory(p), now=now) for p in pools for _ in range(3))
+        )
         events = await pools[0].fetchval(
             "SELECT count(*) FROM webhook_events WHERE tenant_id = $1 AND type = $2",
             tenant_id,

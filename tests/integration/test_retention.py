@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from infra.postgres.pool import create_pool
-from infra.postgres.retention import apply_retention, apply_tenant
+from infra.postgres.uow import PgUnitOfWorkFactory
+from infra.retention import apply_retention, apply_tenant
 from tests.conftest import POOLED, nps_total, post_batch
 
 
@@ -70,7 +71,7 @@ async def test_old_answers_lose_personal_data_but_stay_counted_and_audited(
     total = await nps_total(app_client, tenant)
     await _settings(app_client, tenant, {"retention_months": 12})
 
-    done = await apply_retention(pool, now=datetime.now(UTC))
+    done = await apply_retention(PgUnitOfWorkFactory(pool), now=datetime.now(UTC))
     assert done[uuid.UUID(tenant.id)] == 2
 
     h = tenant.headers
@@ -100,13 +101,16 @@ async def test_retention_runs_once_a_day_by_one_process(
     other = await create_pool(database_url, size=2, transaction_pooler=POOLED)
     try:  # two processes at once: one does it, the other finds it held or done
         results = await asyncio.gather(
-            apply_tenant(pool, tenant_id, now=now), apply_tenant(other, tenant_id, now=now)
+            apply_tenant(PgUnitOfWorkFactory(pool), tenant_id, now=now),
+            apply_tenant(PgUnitOfWorkFactory(other), tenant_id, now=now),
         )
     finally:
         await other.close()
     assert sorted(results, key=lambda x: x is None) == [1, None]
     await post_batch(app_client, tenant, [_answer(survey_id, "c2", 5, 90, "later import")])
-    assert await apply_tenant(pool, tenant_id, now=now) is None  # done today
-    assert await apply_tenant(pool, tenant_id, now=now + timedelta(days=1)) == 1
+    assert await apply_tenant(PgUnitOfWorkFactory(pool), tenant_id, now=now) is None  # done today
+    assert (
+        await apply_tenant(PgUnitOfWorkFactory(pool), tenant_id, now=now + timedelta(days=1)) == 1
+    )
     audit = (await app_client.get("/v1/audit", headers=tenant.headers)).json()["data"]
     assert [e["action"] for e in audit].count("retention.applied") == 2

@@ -11,8 +11,9 @@ import pytest
 
 from domain.webhook_signing import MAX_ATTEMPTS, verify
 from domain.webhooks import WebhookEvent
-from infra.postgres.webhook_deliveries import purge_history
+from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.postgres.webhooks_outbox import enqueue_events
+from infra.webhooks.relay import purge_history
 from tests.integration.webhooks_support import deliveries, make_due, make_hook, relay, send_test
 
 
@@ -325,7 +326,9 @@ async def test_history_past_the_keeping_time_is_purged_unless_still_pending(
         uuid.UUID(tenant.id),
         [waiting["event_id"], recent["event_id"]],
     )
-    assert await purge_history(relay_pool, keep=timedelta(days=30), batch=1) >= 1
+    assert (
+        await purge_history(PgUnitOfWorkFactory(relay_pool), keep=timedelta(days=30), batch=1) >= 1
+    )
     left = {d["event_id"] for d in await deliveries(app_client, tenant, hook)}
     assert left == {waiting["event_id"], recent["event_id"]}
     attempts = await relay_pool.fetchval(

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import asyncpg
 
 from domain.webhook_signing import verify
-from infra.postgres.followup_reports import announce_overdue
+from infra.followup_deadlines import announce_overdue
+from infra.postgres.uow import PgUnitOfWorkFactory
 from tests.conftest import post_batch
 from tests.integration.webhooks_support import make_hook, relay
 
@@ -93,7 +94,7 @@ async def test_an_overdue_case_is_announced_once_and_again_after_reopening(
         )
     finally:
         await conn.close()
-    pool = relay_pool
+    pool = PgUnitOfWorkFactory(relay_pool)
     assert await announce_overdue(pool, now=datetime.now(UTC)) >= 1
     await announce_overdue(pool, now=datetime.now(UTC))  # nothing new to announce
     [overdue] = await _deliver(relay_pool, receiver, 1)

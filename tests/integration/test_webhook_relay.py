@@ -16,8 +16,9 @@ import pytest
 
 from domain.webhook_signing import verify
 from domain.webhooks import WebhookEvent
-from infra.postgres.webhook_deliveries import claim_due
+from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.postgres.webhooks_outbox import enqueue_events
+from infra.webhooks.relay import claim_due
 from tests.integration.webhooks_support import (
     Receiver,
     deliveries,
@@ -68,7 +69,9 @@ async def test_a_claim_committed_but_never_sent_is_sent_after_the_lease(
 ) -> None:
     hook = await make_hook(app_client, tenant, receiver)
     queued = await send_test(app_client, tenant, hook)
-    claimed = await claim_due(relay_pool, endpoints=100, per_endpoint=10, lease_s=0.5)
+    claimed = await claim_due(
+        PgUnitOfWorkFactory(relay_pool), endpoints=100, per_endpoint=10, lease_s=0.5
+    )
     assert queued["event_id"] in {d.event_id for c in claimed for d in c.deliveries}
     del claimed  # the process dies here, between the claim's commit and the send
     survivor = relay(relay_pool)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.webhooks.relay import WebhookRelay
 
 
@@ -100,7 +101,7 @@ class Receiver:
 
 def relay(pool, **kw) -> WebhookRelay:  # type: ignore[no-untyped-def]
     options = {"allow_private": True, "timeout": 0.5, "rand": lambda: 0.5} | kw
-    return WebhookRelay(pool, **options)
+    return WebhookRelay(PgUnitOfWorkFactory(pool), **options)
 
 
 async def make_hook(client, tenant, receiver, events=("webhook.test",), path="/hook") -> dict:  # type: ignore[no-untyped-def]
