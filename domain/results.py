@@ -52,12 +52,13 @@ class StoredHistograms:
             return await tx.histograms.breakdown(query, dimension)
 
 
-def _counters_can_answer(query: ResultQuery, dimension: str | None = None) -> bool:
-    """Counters hold one dimension at a time; two or more filters are answered by the database."""
-    dims = {s.dimension for s in query.segments}
-    if dimension is not None:
-        dims.add(dimension)
-    return len(query.segments) <= 1 and len(dims) <= 1
+def counters_can_answer(query: ResultQuery, dimension: str | None = None) -> bool:
+    """Counters hold one dimension at a time (the filter's, or the breakdown's): two or more
+    are answered by the database. The counter store refuses the rest by this same rule."""
+    segments = query.segments
+    if len(segments) > 1:
+        return False
+    return not segments or dimension is None or segments[0].dimension == dimension
 
 
 async def _histograms(
@@ -67,7 +68,7 @@ async def _histograms(
     counters: HistogramSource,
     database: HistogramSource,
 ) -> list[Histogram]:
-    if _counters_can_answer(query):
+    if counters_can_answer(query):
         found = await counters.histograms(query, periods)
         if found is not None:
             return found
@@ -109,7 +110,7 @@ async def nps_breakdown(
 ) -> list[Group]:
     """One group per value seen in the period, largest groups first."""
     found = None
-    if _counters_can_answer(query, dimension):
+    if counters_can_answer(query, dimension):
         found = await counters.breakdown(query, dimension)
     if found is None:
         found = await database.breakdown(query, dimension)

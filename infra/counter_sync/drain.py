@@ -14,7 +14,7 @@ from infra.metrics import OUTBOX_DRAINED
 from infra.outage import REDIS_DOWN
 from infra.postgres.outbox import tenants_with_outbox
 from infra.redis.breaker import RedisBreaker
-from infra.redis.counters import READY, RedisCounterStore
+from infra.redis.counters import RedisCounterStore
 
 log = structlog.get_logger(__name__)
 
@@ -25,18 +25,24 @@ async def drain_tenant(
     """Apply the rows waiting in a tenant's outbox when it is called; returns how many.
 
     Meta is read before any row: the generation applied to was read before the rows were
-    (see RedisCounterStore). Missing meta, or a `rebuilding` one whose rebuilder is gone,
-    means a rebuild; a rebuild in progress elsewhere means wait for the next tick. When every
-    row that waited is applied, the `behind` mark read at the start is cleared, unless a
-    writer marked the tenant again meanwhile (its rows may have come after the last fetch);
-    `listed`: the tenant is in the set of marked tenants (cleared from it too).
+    (see infra.redis.applier). Missing meta, or a `rebuilding` one whose rebuilder is gone,
+    means a rebuild, and so does a generation of an older layout version (one of a newer
+    version is left to processes of that version); a rebuild in progress elsewhere means
+    wait for the next tick. When every row that waited is applied, the `behind` mark read
+    at the start is cleared, unless a writer marked the tenant again meanwhile (its rows
+    may have come after the last fetch); `listed`: the tenant is in the set of marked
+    tenants (cleared from it too).
     """
-    state, gen, behind = await store.status(tenant_id)
-    if state != READY or gen is None:
+    meta = await store.status(tenant_id)
+    if store.generations.outdated(meta):
         await rebuild(pool, store, tenant_id, only_if_needed=True)
         return 0
+    if store.generations.refuses(tenant_id, meta.layout, meta.gen) or meta.gen is None:
+        return 0  # a newer layout's generation: its own processes drain it
     async with pool.acquire() as conn:
-        applied = await apply_waiting(conn, store, tenant_id, gen, behind=behind, listed=listed)
+        applied = await apply_waiting(
+            conn, store, tenant_id, meta.gen, behind=meta.behind, listed=listed
+        )
     OUTBOX_DRAINED.inc(applied)
     return applied
 

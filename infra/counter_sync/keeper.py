@@ -20,7 +20,7 @@ import structlog
 
 from infra.counter_sync.rebuild import rebuild
 from infra.outage import REDIS_DOWN
-from infra.redis import keys as k
+from infra.redis import layout
 from infra.redis.breaker import RedisBreaker
 from infra.redis.counters import RedisCounterStore
 
@@ -86,7 +86,7 @@ class CounterKeeper:
         without counters; returns how many were scheduled."""
         if self._breaker is not None and not self._breaker.available:
             return 0
-        if not await self._store.redis.set(k.ALIVE, "1", nx=True):
+        if not await self._store.redis.set(layout.ALIVE, "1", nx=True):
             return 0  # present: nothing was lost since the last check
         tenants = [r["id"] for r in await self._pool.fetch("SELECT id FROM tenants ORDER BY id")]
         missing = []
@@ -94,7 +94,7 @@ class CounterKeeper:
             chunk = tenants[start : start + CHUNK]
             async with self._store.redis.pipeline(transaction=False) as pipe:
                 for tenant_id in chunk:
-                    pipe.exists(k.meta_key(tenant_id))
+                    pipe.exists(layout.meta_key(tenant_id))
                 found = await pipe.execute()
             missing += [t for t, there in zip(chunk, found, strict=True) if not there]
         for tenant_id in missing:

@@ -11,7 +11,6 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from domain.periods import day_key, month_key
 from infra.metrics import REBUILD_SECONDS, REBUILDS
 from infra.postgres.outbox import (
     delete_outbox,
@@ -21,8 +20,9 @@ from infra.postgres.outbox import (
 )
 from infra.postgres.pool import without_statement_timeout
 from infra.postgres.results import AggregateRow, aggregate
-from infra.redis import keys as k
-from infra.redis.counters import READY, REBUILDING, RedisCounterStore
+from infra.redis import layout
+from infra.redis.counters import RedisCounterStore
+from infra.redis.layout import READY, REBUILDING
 
 log = structlog.get_logger(__name__)
 DRAIN_TRANSACTIONS = 20  # writing transactions per outbox fetch (each up to ingest_max_rows)
@@ -47,18 +47,16 @@ def fold(
     """Expected counter hashes {key: 11 bins} and set members {(set key, member)}."""
     hists: dict[str, list[int]] = {}
     members: set[tuple[str, str]] = set()
-    for r in rows:
-        seg = k.NO_SEGMENT
+    for r in rows:  # one seg's count each (layout.cells, one seg at a time)
+        seg = layout.NO_SEGMENT
         if r.dimension is not None:
             value = r.value or ""
-            seg = k.segment(r.dimension, value)
-            members.add((k.dims_key(tenant_id, gen), r.dimension))
-            members.add((k.values_key(tenant_id, gen, r.dimension), value))
-        buckets = (day_key(r.local_date), month_key(r.local_date.year, r.local_date.month))
-        for scope in (str(r.survey_id), k.ALL_SURVEYS):
-            for bucket in buckets:
-                key = k.hist_key(tenant_id, gen, scope, bucket, seg)
-                hists.setdefault(key, [0] * 11)[r.score] += r.n
+            seg = layout.segment(r.dimension, value)
+            members.add((layout.dims_key(tenant_id, gen), r.dimension))
+            members.add((layout.values_key(tenant_id, gen, r.dimension), value))
+        for scope, bucket in layout.scopes_and_buckets(r.survey_id, r.local_date):
+            key = layout.hist_key(tenant_id, gen, scope, bucket, seg)
+            hists.setdefault(key, [0] * 11)[r.score] += r.n
     return hists, members
 
 
@@ -108,10 +106,10 @@ async def _write_generation(
 
 async def drop_other_generations(store: RedisCounterStore, tenant_id: UUID, keep: int) -> None:
     """Step 5: UNLINK every generation key of the tenant but `keep`'s."""
-    keep_prefix = k.gen_prefix(tenant_id, keep).encode()
+    keep_prefix = layout.gen_prefix(tenant_id, keep).encode()
     batch: list[bytes] = []
     async for key in store.redis.scan_iter(
-        match=f"{k.tenant_prefix(tenant_id)}g*", count=SCAN_COUNT
+        match=f"{layout.tenant_prefix(tenant_id)}g*", count=SCAN_COUNT
     ):
         if not key.startswith(keep_prefix):
             batch.append(key)
@@ -186,7 +184,7 @@ async def _rebuild_locked(
         raise RebuildAborted(f"counters of {tenant_id} changed during the rebuild")
     # Writers that saw the rebuild under way left their rows and marked the counters behind:
     # apply what came after the last catch-up, so that reads can use the counters again.
-    _, _, behind = await store.status(tenant_id)
+    behind = (await store.status(tenant_id)).behind
     await apply_waiting(conn, store, tenant_id, gen, behind=behind)
     await drop_other_generations(store, tenant_id, keep=gen)
     return gen
@@ -198,12 +196,13 @@ async def rebuild(
     """Rebuild one tenant's counters from PostgreSQL; returns the new generation.
 
     only_if_needed: skip (None) when another session is rebuilding the tenant right now or
-    its counters are ready; a `rebuilding` meta whose rebuilder is gone is rebuilt.
+    its counters are ready in this process's layout version or a newer one; a `rebuilding`
+    meta whose rebuilder is gone is rebuilt, and so is a generation of an older layout.
     """
     async with tenant_lock(pool, tenant_id, wait=not only_if_needed) as locked:
         if not locked:
             return None
-        if only_if_needed and (await store.meta(tenant_id))[0] == READY:
+        if only_if_needed and not store.generations.outdated(await store.status(tenant_id)):
             return None
         started = time.perf_counter()
         try:

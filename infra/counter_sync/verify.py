@@ -28,8 +28,9 @@ import msgspec
 from infra.counter_sync.rebuild import SCAN_COUNT, fold
 from infra.postgres.outbox import OutboxRow, to_outbox_row
 from infra.postgres.results import AggregateRow, aggregate
-from infra.redis import keys as k
-from infra.redis.counters import READY, RedisCounterStore
+from infra.redis import layout
+from infra.redis.counters import RedisCounterStore
+from infra.redis.layout import READY
 
 ATTEMPTS = 6  # comparisons per tenant before a difference is reported
 _FIELDS = {str(score).encode(): score for score in range(11)}
@@ -94,18 +95,19 @@ async def _compare(
     pool: asyncpg.Pool, store: RedisCounterStore, tenant_id: UUID
 ) -> list[str] | None:
     """The differences at one consistent point; None when the counters are not built."""
-    state, gen = await store.meta(tenant_id)
-    if state != READY or gen is None:
-        return None
+    meta = await store.status(tenant_id)
+    gen = meta.gen
+    if meta.state != READY or gen is None or meta.layout != store.layout_version:
+        return None  # not built yet, or in a layout this process does not read
     keys = [
         key
         async for key in store.redis.scan_iter(
-            match=k.gen_prefix(tenant_id, gen) + "h:*", count=SCAN_COUNT
+            match=layout.gen_prefix(tenant_id, gen) + "h:*", count=SCAN_COUNT
         )
     ]
     async with store.redis.pipeline(transaction=True) as pipe:
-        pipe.hmget(k.meta_key(tenant_id), ["state", "gen"])
-        pipe.smembers(k.applied_key(tenant_id, gen))
+        pipe.hmget(layout.meta_key(tenant_id), [layout.STATE, layout.GEN])
+        pipe.smembers(layout.applied_key(tenant_id, gen))
         for key in keys:
             pipe.hgetall(key)
         meta, applied, *hashes = await pipe.execute()
@@ -122,7 +124,7 @@ async def _compare(
                 tenant_id,
             )
         ]
-    applied_after = await store.redis.smembers(k.applied_key(tenant_id, gen))
+    applied_after = await store.redis.smembers(layout.applied_key(tenant_id, gen))
     waiting_xids = {r.xid.encode() for r in waiting}
     if await _seen_by(pool, snapshot, applied_after - applied - waiting_xids):
         raise _Inconclusive
@@ -134,7 +136,7 @@ async def _compare(
         want, got = expected.get(key, [0] * 11), actual.get(key, [0] * 11)
         if want != got:
             out.append(f"{key}: PostgreSQL {want} != Redis {got}")
-    return out + await _missing_members(store, members, expected)
+    return out + await _missing_members(store, tenant_id, gen, members, expected)
 
 
 async def _seen_by(pool: asyncpg.Pool, snapshot: str, xids: set[bytes]) -> bool:
@@ -189,22 +191,23 @@ def _bins(keys: list[bytes], hashes: list[dict[bytes, bytes]]) -> dict[str, list
 
 
 async def _missing_members(
-    store: RedisCounterStore, members: set[tuple[str, str]], expected: dict[str, list[int]]
+    store: RedisCounterStore,
+    tenant_id: UUID,
+    gen: int,
+    members: set[tuple[str, str]],
+    expected: dict[str, list[int]],
 ) -> list[str]:
     """Dimension names and values counted in the counters but absent from the breakdown
     sets (a value whose every answer still waits in the outbox need not be there yet)."""
-    # hash keys are <generation prefix>h:<scope>:<bucket>:<seg>; a value may hold colons
-    counted = {
-        key.split(":h:", 1)[1].split(":", 2)[2] for key, bins in expected.items() if any(bins)
-    }
+    counted = {layout.hist_segment(key) for key, bins in expected.items() if any(bins)}
+    dims_key, values_prefix = layout.dims_key(tenant_id, gen), layout.values_key(tenant_id, gen, "")
     by_set: dict[str, set[str]] = {}
     for set_key, member in members:
-        dims_set = set_key.endswith(":dims")
-        if dims_set and not any(seg.startswith(member + "=") for seg in counted):
-            continue
-        if not dims_set and not any(
-            seg == f"{set_key.rsplit(':v:', 1)[1]}={member}" for seg in counted
-        ):
+        if set_key == dims_key:
+            named = layout.segment(member, "")
+            if not any(seg.startswith(named) for seg in counted):
+                continue
+        elif layout.segment(set_key.removeprefix(values_prefix), member) not in counted:
             continue
         by_set.setdefault(set_key, set()).add(member)
     out = []

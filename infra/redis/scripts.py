@@ -20,11 +20,14 @@ class Script:
     work per call (a type check of its client, two tuple copies, one more wrapper): a read
     is one script call, so that work is a visible part of its time."""
 
-    def __init__(self, redis: aioredis.Redis, name: str, *, after: str | None = None) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, name: str, *, after: str | None = None, prelude: str = ""
+    ) -> None:
         """The script infra/redis/lua/<name>, put after the shared chunk `after` if any
-        (Redis scripts cannot load one another)."""
+        (Redis scripts cannot load one another), both after `prelude` (Lua text that
+        defines names the scripts use, such as the counter layout's)."""
         self.redis = redis
-        self.text = "\n".join(_lua(n) for n in (after, name) if n is not None)
+        self.text = prelude + "\n".join(_lua(n) for n in (after, name) if n is not None)
         self.sha = hashlib.sha1(self.text.encode()).hexdigest()
 
     async def __call__(self, keys: Sequence[str], args: Sequence[Any]) -> Any:

@@ -18,7 +18,7 @@ from litestar.params import JSONBody
 from api.app import create_app
 from api.body import StrictBody
 from api.schemas.responses import ResponseCreate
-from infra.redis import counters
+from infra.redis import counter_reads
 from infra.settings import load_settings
 
 HGETALL_KEY = "nps:bench:hgetall"
@@ -44,5 +44,5 @@ async def hgetall(request: Request[Any, Any, Any]) -> dict[str, int]:
 
 def bench_app() -> Litestar:
     if os.environ.get("NPS_BENCH_BREAKDOWN_CACHE") == "0":  # measure every read recomputed
-        counters.BREAKDOWN_CACHE = 0
+        counter_reads.BREAKDOWN_CACHE = 0
     return create_app(load_settings(), extra_handlers=[noop, hgetall])

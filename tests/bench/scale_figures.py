@@ -33,7 +33,7 @@ from api.app import create_app
 from infra.counter_sync import rebuild
 from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
-from infra.redis import keys as k
+from infra.redis import layout
 from infra.redis.counters import RedisCounterStore
 from infra.settings import Settings
 from infra.webhooks.relay import WebhookRelay
@@ -62,7 +62,7 @@ async def counter_memory(db: str, redis_url: str, answers: int) -> dict[str, Any
         started = time.perf_counter()
         await rebuild(pool, RedisCounterStore(redis), tenant)
         rebuild_s = time.perf_counter() - started
-        keys = [key async for key in redis.scan_iter(match=f"{k.tenant_prefix(tenant)}*")]
+        keys = [key async for key in redis.scan_iter(match=f"{layout.tenant_prefix(tenant)}*")]
         total = 0
         for start in range(0, len(keys), 500):
             async with redis.pipeline(transaction=False) as pipe:

@@ -261,7 +261,7 @@ async def test_verify_under_live_load_finds_exact_counters_and_a_planted_differe
     service's back is reported as a difference all the same."""
     from infra.counter_sync.verify import verify_report
     from infra.postgres.pool import create_pool
-    from infra.redis import keys as k
+    from infra.redis import layout
     from infra.redis.counters import RedisCounterStore
 
     tenant, key, survey = await _tenant(api.base)
@@ -276,7 +276,7 @@ async def test_verify_under_live_load_finds_exact_counters_and_a_planted_differe
         for _ in range(3):
             reports.append(await verify_report(pool, store, [tenant_id]))
         gen = (await store.meta(tenant_id))[1]
-        planted = k.hist_key(tenant_id, gen or 0, "all", "d20200101", "_")
+        planted = layout.hist_key(tenant_id, gen or 0, "all", "d20200101", "_")
         await rds.hincrby(planted, "5", 1)
         reports.append(await verify_report(pool, store, [tenant_id]))
         await rds.delete(planted)

@@ -21,7 +21,7 @@ from infra.ingest import IngestBatcher
 from infra.postgres.ingest_sql import insert_responses
 from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
-from infra.redis import keys as k
+from infra.redis import layout
 from infra.redis.counters import RedisCounterStore
 from tests.conftest import POOLED
 
@@ -125,7 +125,7 @@ async def test_reads_come_from_the_counters_when_ready(pool, store) -> None:
     rows = await _commit(pool, [_answer(tenant_id, survey_id, 9, date(2026, 5, 5), {"team": "a"})])
     gen = await store.expected_gen(tenant_id)
     assert gen is not None and await store.apply(tenant_id, gen, rows)
-    key = k.hist_key(tenant_id, gen, "all", "m202605", "team=a")
+    key = layout.hist_key(tenant_id, gen, "all", "m202605", "team=a")
     await store.redis.hincrby(key, "9", 41)  # only visible if reads use Redis
     q = _query(tenant_id, segments=(SegmentFilter(dimension="team", value="a"),))
     (hist,) = await store.histograms(q, [(date(2026, 5, 1), date(2026, 5, 31))])
@@ -189,7 +189,7 @@ async def test_lost_meta_means_not_ready_and_asks_for_a_rebuild(pool, redis_url)
     try:
         tenant_id, survey_id = await _tenant(pool, store)
         await _commit(pool, [_answer(tenant_id, survey_id, 8, date(2026, 9, 9))])
-        await r.delete(k.meta_key(tenant_id))
+        await r.delete(layout.meta_key(tenant_id))
         q = _query(tenant_id)
         assert await store.histograms(q, [(q.start, q.end)]) is None
         assert asked == [tenant_id]
@@ -287,7 +287,7 @@ async def test_a_repeated_breakdown_is_served_from_cache_only_while_counters_are
     before = await store.breakdown(q, "team")
     assert before is not None and before["a"][9] == 1
     # A change that bypasses apply (so the counters' tag stays): the cached answer is used.
-    await store.redis.hincrby(k.hist_key(tenant_id, gen, "all", "m202606", "team=a"), "9", 5)
+    await store.redis.hincrby(layout.hist_key(tenant_id, gen, "all", "m202606", "team=a"), "9", 5)
     assert await store.breakdown(q, "team") == before
     # Every apply changes the tag: the next breakdown is computed again, exactly.
     more = [_answer(tenant_id, survey_id, 2, day, {"team": "b"})]
@@ -322,7 +322,7 @@ async def test_a_cached_breakdown_reads_again_only_the_groups_whose_buckets_chan
     first = await store.breakdown(q, "team")
     assert first == await pg.breakdown(q, "team")
     # A write that bypasses apply leaves the versions as they were: only a re-read shows it.
-    older = k.hist_key(tenant_id, gen, "all", "m202604", "team=a")
+    older = layout.hist_key(tenant_id, gen, "all", "m202604", "team=a")
     await store.redis.hincrby(older, "9", 100)
     await add(date(2026, 6, 7), "a", 10)  # the newest group changes, the older one does not
     second = await store.breakdown(q, "team")
@@ -372,7 +372,7 @@ async def test_a_repeated_period_read_sums_again_only_the_groups_whose_buckets_c
     await add(date(2026, 6, 6), "b", 2)
     first = await same_as_postgres()
     # A write that bypasses apply leaves the versions as they were: the cached sums stay.
-    older = k.hist_key(tenant_id, gen, "all", "m202604", "_")
+    older = layout.hist_key(tenant_id, gen, "all", "m202604", "_")
     await store.redis.hincrby(older, "9", 100)
     assert [await store.histograms(q, periods) for q in queries] == first
     await add(date(2026, 6, 7), "a", 10)  # only the newest groups are summed again
@@ -391,7 +391,7 @@ async def test_a_repeated_period_read_sums_again_only_the_groups_whose_buckets_c
 async def test_reads_too_large_to_keep_are_answered_but_not_kept(pool, store) -> None:
     """A daily trend of more days than a kept read may have groups, and a breakdown of
     more values than a kept one may sum, are read from the counters every time."""
-    from infra.redis.counters import MAX_KEPT_GROUPS, MAX_KEPT_VALUES
+    from infra.redis.counter_reads import MAX_KEPT_GROUPS, MAX_KEPT_VALUES
 
     tenant_id, survey_id = await _tenant(pool, store)
     gen = await store.expected_gen(tenant_id)
@@ -410,8 +410,10 @@ async def test_reads_too_large_to_keep_are_answered_but_not_kept(pool, store) ->
     assert first_trend is not None and first_trend[-1][9] == teams
     assert first_breakdown is not None and len(first_breakdown) == teams
     # A write that bypasses apply: a kept read would not see it, these do.
-    await store.redis.hincrby(k.hist_key(tenant_id, gen, "all", "d20260606", "_"), "9", 1)
-    await store.redis.hincrby(k.hist_key(tenant_id, gen, "all", "d20260606", "team=t0"), "9", 1)
+    await store.redis.hincrby(layout.hist_key(tenant_id, gen, "all", "d20260606", "_"), "9", 1)
+    await store.redis.hincrby(
+        layout.hist_key(tenant_id, gen, "all", "d20260606", "team=t0"), "9", 1
+    )
     trend = await store.histograms(q, days)
     breakdown = await store.breakdown(q, "team")
     assert trend is not None and trend[-1][9] == teams + 1

@@ -20,7 +20,7 @@ from infra.counter_sync import OutboxDrainer, rebuild, verify
 from infra.postgres.outbox import OutboxRow, delete_outbox, to_outbox_row
 from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
-from infra.redis import keys as k
+from infra.redis import layout
 from infra.redis.counters import REBUILDING, RedisCounterStore
 from tests.conftest import POOLED, migrated_database
 from tests.integration.redis_server import RedisProcess
@@ -78,8 +78,10 @@ async def env(pool: asyncpg.Pool, redis_url: str) -> AsyncIterator[Env]:
 
 async def _lose_tenant(rds: aioredis.Redis, tenant_id: uuid.UUID) -> None:
     """Redis forgets the tenant: meta and every key go in one atomic DEL."""
-    keys = [key async for key in rds.scan_iter(match=f"{k.tenant_prefix(tenant_id)}*", count=SCAN)]
-    await rds.delete(k.meta_key(tenant_id), *keys)
+    keys = [
+        key async for key in rds.scan_iter(match=f"{layout.tenant_prefix(tenant_id)}*", count=SCAN)
+    ]
+    await rds.delete(layout.meta_key(tenant_id), *keys)
 
 
 async def _tenant(env: Env, store: RedisCounterStore | None = None, surveys: int = 2) -> Tenant:
@@ -188,7 +190,7 @@ def _seg(dimension: str, value: str) -> tuple[SegmentFilter, ...]:
 async def _tenant_keys(rds: aioredis.Redis, tenant_id: uuid.UUID) -> dict[bytes, object]:
     """Every key of the tenant with its content (to prove that nothing changed)."""
     out: dict[bytes, object] = {}
-    async for key in rds.scan_iter(match=f"{k.tenant_prefix(tenant_id)}*", count=SCAN):
+    async for key in rds.scan_iter(match=f"{layout.tenant_prefix(tenant_id)}*", count=SCAN):
         kind = (await rds.type(key)).decode()
         out[key] = await (rds.hgetall(key) if kind == "hash" else rds.smembers(key))
     return out
@@ -305,7 +307,7 @@ async def test_apply_with_a_wrong_generation_or_while_rebuilding_is_refused(env:
     assert not await env.store.apply(t.id, gen + 1, rows)
     assert not await env.store.apply(t.id, gen, rows, state=REBUILDING)
     after = await _tenant_keys(env.rds, t.id)
-    meta = k.meta_key(t.id).encode()
+    meta = layout.meta_key(t.id).encode()
     # Nothing counted; the counters are marked behind once per refusal (the rows wait).
     assert after.pop(meta) == {**before.pop(meta), b"behind": b"2"}
     assert after == before
@@ -315,7 +317,7 @@ async def test_apply_with_a_wrong_generation_or_while_rebuilding_is_refused(env:
     assert await env.store.expected_gen(t.id) is None  # the cached generation is forgotten
     assert await env.store.histograms(_q(t), [YEAR]) is None
     assert await env.store.breakdown(_q(t), "team") is None
-    meta = k.meta_key(t.id).encode()
+    meta = layout.meta_key(t.id).encode()
     after = await _tenant_keys(env.rds, t.id)
     assert {x: v for x, v in after.items() if x != meta} == {
         x: v for x, v in before.items() if x != meta
@@ -354,7 +356,9 @@ async def test_rebuild_after_redis_lost_the_tenant_restores_exact_counters(env: 
     gen = await rebuild(env.pool, store, t.id)
     assert gen is not None and old is not None and gen > old
     assert await verify(env.pool, store, [t.id]) == []
-    assert not [x async for x in env.rds.scan_iter(match=f"{k.gen_prefix(t.id, old)}*", count=SCAN)]
+    assert not [
+        x async for x in env.rds.scan_iter(match=f"{layout.gen_prefix(t.id, old)}*", count=SCAN)
+    ]
     assert await _outbox_count(env.pool, t) == 0
     db = StoredHistograms(PgUnitOfWorkFactory(env.pool))
     periods = [YEAR, (date(2026, 3, 15), date(2026, 8, 2))]
@@ -367,7 +371,7 @@ async def test_rebuilding_a_tenant_without_answers_ends_ready_and_empty(env: Env
     await _lose_tenant(env.rds, t.id)
     gen = await rebuild(env.pool, env.store, t.id)
     assert await env.store.meta(t.id) == ("ready", gen)
-    assert list(await _tenant_keys(env.rds, t.id)) == [k.meta_key(t.id).encode()]
+    assert list(await _tenant_keys(env.rds, t.id)) == [layout.meta_key(t.id).encode()]
     assert await env.store.histograms(_q(t), [YEAR]) == [(0,) * 11]
     assert await verify(env.pool, env.store, [t.id]) == []
 
@@ -467,17 +471,17 @@ async def test_verify_reports_tampered_extra_and_missing_counters(env: Env) -> N
     answers = [Ans(t.surveys[0], date(2026, 4, d), 7, {"team": "a"}) for d in (1, 2)]
     assert await _applied_and_deleted(env.pool, env.store, gen, await _write(env.pool, t, answers))
     assert await verify(env.pool, env.store, [t.id]) == []
-    tampered = k.hist_key(t.id, gen or 0, "all", "m202604", "_")
+    tampered = layout.hist_key(t.id, gen or 0, "all", "m202604", "_")
     await env.rds.hincrby(tampered, "7", 1)
     diffs = await verify(env.pool, env.store, [t.id])
     assert len(diffs) == 1 and tampered in diffs[0]
     await env.rds.hincrby(tampered, "7", -1)
-    extra = k.hist_key(t.id, gen or 0, "all", "d20260101", "_")
+    extra = layout.hist_key(t.id, gen or 0, "all", "d20260101", "_")
     await env.rds.hincrby(extra, "3", 1)
-    await env.rds.srem(k.values_key(t.id, gen or 0, "team"), "a")
+    await env.rds.srem(layout.values_key(t.id, gen or 0, "team"), "a")
     diffs = await verify(env.pool, env.store, [t.id])
     assert len(diffs) == 2 and extra in diffs[0] and "'a' missing" in diffs[1]
-    await env.rds.delete(k.meta_key(t.id))
+    await env.rds.delete(layout.meta_key(t.id))
     assert await verify(env.pool, env.store, [t.id]) == [
         f"tenant {t.id}: counters not built yet (reads come from PostgreSQL)"
     ]
@@ -512,9 +516,9 @@ async def test_applied_transactions_leave_the_applied_set_after_their_rows_are_d
     for seed in range(3):
         rows = await _write(env.pool, t, _mixed_answers(t, 3, seed=seed))
         assert await _applied_and_deleted(env.pool, env.store, gen, rows)
-    assert await env.rds.scard(k.applied_key(t.id, gen or 0)) == 3
+    assert await env.rds.scard(layout.applied_key(t.id, gen or 0)) == 3
     await OutboxDrainer(env.pool, env.store).drain_once()
-    assert await env.rds.scard(k.applied_key(t.id, gen or 0)) == 0
+    assert await env.rds.scard(layout.applied_key(t.id, gen or 0)) == 0
     assert await verify(env.pool, env.store, [t.id]) == []
 
 
@@ -553,22 +557,24 @@ async def test_applied_counters_equal_a_naive_expansion_of_every_answer(env: Env
         for scope in (str(r.survey_id), "all"):
             for bucket in (day_key(r.local_date), month_key(r.local_date.year, r.local_date.month)):
                 for seg in segs:
-                    expected[(k.hist_key(tenant_id, gen, scope, bucket, seg), str(r.score))] += (
-                        r.delta
-                    )
+                    expected[
+                        (layout.hist_key(tenant_id, gen, scope, bucket, seg), str(r.score))
+                    ] += r.delta
     got: Counter[tuple[str, str]] = Counter()
-    async for key in env.rds.scan_iter(match=f"{k.gen_prefix(tenant_id, gen)}h:*", count=SCAN):
+    async for key in env.rds.scan_iter(match=f"{layout.gen_prefix(tenant_id, gen)}h:*", count=SCAN):
         for field, n in (await env.rds.hgetall(key)).items():
             got[(key.decode(), field.decode())] += int(n)
     assert got == Counter({key: n for key, n in expected.items() if n})
-    assert {m.decode() for m in await env.rds.smembers(k.dims_key(tenant_id, gen))} == set(dims)
+    assert {m.decode() for m in await env.rds.smembers(layout.dims_key(tenant_id, gen))} == set(
+        dims
+    )
     for d, vs in dims.items():
-        members = await env.rds.smembers(k.values_key(tenant_id, gen, d))
+        members = await env.rds.smembers(layout.values_key(tenant_id, gen, d))
         assert {m.decode() for m in members} == vs
     # Applying the same transactions again changes nothing.
     assert await env.store.apply(tenant_id, gen, rows)
     again: Counter[tuple[str, str]] = Counter()
-    async for key in env.rds.scan_iter(match=f"{k.gen_prefix(tenant_id, gen)}h:*", count=SCAN):
+    async for key in env.rds.scan_iter(match=f"{layout.gen_prefix(tenant_id, gen)}h:*", count=SCAN):
         for field, n in (await env.rds.hgetall(key)).items():
             again[(key.decode(), field.decode())] += int(n)
     assert again == got

@@ -22,7 +22,7 @@ from api.app import create_app
 from infra.followup_deadlines import announce_overdue
 from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
-from infra.redis import keys as k
+from infra.redis import layout
 from tests.conftest import POOLED, make_tenant, nps_total
 from tests.integration.webhooks_support import make_hook
 
@@ -88,7 +88,7 @@ async def test_lost_counters_are_rebuilt_once_by_two_instances(
         assert r.status_code == 200, r.text
         before = _rebuilds()
         redis = aioredis.Redis.from_url(redis_url)
-        meta = k.meta_key(uuid.UUID(tenant.id))
+        meta = layout.meta_key(uuid.UUID(tenant.id))
         try:
             await redis.delete(meta)  # this tenant's counters lost
             totals = await asyncio.gather(*(nps_total(c, tenant) for c in (a, b, a, b)))

@@ -1,40 +1,44 @@
 -- Apply outbox rows to one generation of a tenant's counters, each writing transaction at
--- most once. KEYS[1] meta, KEYS[2] applied set. ARGV: expected state, expected gen, the
--- generation's key prefix, then the rows as JSON, grouped by writing transaction:
---   [[xid, [[survey, day bucket, month bucket, score, delta, {dimension: value}], ...]], ...]
--- Each row counts in (survey, all) x (day, month) x (no segment, each of its segments); the
--- deltas are summed here per (key, score), so a batch costs one HINCRBY per distinct pair.
--- The keys are built from the prefix and share KEYS[1]'s {tenant} hash tag.
--- Refuses (returns {0, state, gen}, and marks the counters behind) unless meta matches; else {1, transactions applied now}
+-- most once. Names come from LAYOUT (infra/redis/layout.py, put before this script).
+-- KEYS[1] meta, KEYS[2] applied set. ARGV: expected state, expected gen, the caller's
+-- layout version, the generation's key prefix, then the rows as JSON (layout.ApplyTransaction):
+--   [{xid, rows: [{survey, day, month, score, delta, segments: {dimension: value}}, ...]}, ...]
+-- Each row counts in (survey, all) x (day, month) x (no segment, each of its segments)
+-- (layout.cells); the deltas are summed here per (key, score), so a batch costs one HINCRBY
+-- per distinct pair. The keys are built from the prefix and share KEYS[1]'s {tenant} hash tag.
+-- Refuses (returns {0, state, gen, layout}, and marks the counters behind) unless meta
+-- matches, its layout version included; else {1, transactions applied now}
 -- (a transaction already in the applied set is skipped: a retry never counts twice).
--- Every (scope, bucket) that changes has its version in the generation's `bv` hash bumped:
--- a cached breakdown compares the versions of its buckets to tell what it must read again.
-local meta = redis.call('HMGET', KEYS[1], 'state', 'gen')
-if meta[1] ~= ARGV[1] or meta[2] ~= ARGV[2] then
+-- Every (scope, bucket) that changes has its version in the generation's versions hash
+-- bumped: a cached read compares the versions of its buckets to tell what it must read again.
+local meta = redis.call('HMGET', KEYS[1], LAYOUT.state, LAYOUT.gen, LAYOUT.layout)
+local layout = meta[3] or LAYOUT.unversioned
+if meta[1] ~= ARGV[1] or meta[2] ~= ARGV[2] or layout ~= ARGV[3] then
   if meta[1] then  -- the caller's rows stay in the outbox: readers must not trust the counters
-    redis.call('HINCRBY', KEYS[1], 'behind', 1)
+    redis.call('HINCRBY', KEYS[1], LAYOUT.behind, 1)
   end
-  return {0, meta[1] or '', meta[2] or ''}
+  return {0, meta[1] or '', meta[2] or '', meta[1] and layout or ''}
 end
-local prefix = ARGV[3]
-local hist = prefix .. 'h:'
+local prefix = ARGV[4]
+local hist = prefix .. LAYOUT.hist
 local sums, members, touched = {}, {}, {}
 local applied = 0
-for _, group in ipairs(cjson.decode(ARGV[4])) do
-  if redis.call('SADD', KEYS[2], group[1]) == 1 then
+for _, transaction in ipairs(cjson.decode(ARGV[5])) do
+  if redis.call('SADD', KEYS[2], transaction.xid) == 1 then
     applied = applied + 1
-    for _, row in ipairs(group[2]) do
-      local score, delta = tostring(row[4]), row[5]
-      local segs = {'_'}
-      for dimension, value in pairs(row[6]) do
-        local seg = dimension .. '=' .. value
+    for _, row in ipairs(transaction.rows) do
+      local score, delta = tostring(row.score), row.delta
+      local segs = {LAYOUT.no_segment}
+      for dimension, value in pairs(row.segments) do
+        local seg = dimension .. LAYOUT.segment_separator .. value
         segs[#segs + 1] = seg
         members[seg] = dimension
       end
-      for _, scope in ipairs({row[1], 'all'}) do
-        for b = 2, 3 do
-          touched[scope .. ':' .. row[b]] = true
-          local base = hist .. scope .. ':' .. row[b] .. ':'
+      local row_buckets = {row.day, row.month}
+      for _, scope in ipairs({row.survey, LAYOUT.all_surveys}) do
+        for _, bucket in ipairs(row_buckets) do
+          touched[scope .. ':' .. bucket] = true
+          local base = hist .. scope .. ':' .. bucket .. ':'
           for _, seg in ipairs(segs) do
             local key = base .. seg
             local bins = sums[key]
@@ -57,10 +61,10 @@ for key, bins in pairs(sums) do
   end
 end
 for seg, dimension in pairs(members) do
-  redis.call('SADD', prefix .. 'dims', dimension)
-  redis.call('SADD', prefix .. 'v:' .. dimension, string.sub(seg, #dimension + 2))
+  redis.call('SADD', prefix .. LAYOUT.dims, dimension)
+  redis.call('SADD', prefix .. LAYOUT.values .. dimension, string.sub(seg, #dimension + #LAYOUT.segment_separator + 1))
 end
 for field in pairs(touched) do
-  redis.call('HINCRBY', prefix .. 'bv', field, 1)
+  redis.call('HINCRBY', prefix .. LAYOUT.versions, field, 1)
 end
 return {1, applied}

@@ -5,6 +5,6 @@
 -- KEYS[1] meta. Counts up, so that a clear can tell a mark made after it looked.
 -- Missing meta is left alone: the rebuild that creates it counts everything committed.
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  return redis.call('HINCRBY', KEYS[1], 'behind', 1)
+  return redis.call('HINCRBY', KEYS[1], LAYOUT.behind, 1)
 end
 return 0
