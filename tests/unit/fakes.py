@@ -14,6 +14,7 @@ from domain.decisions import ChangeRecord, Target
 from domain.digest import DigestPeriod, DigestSchedule, DueDigest, ScheduledDigest
 from domain.errors import NotFound
 from domain.followups import Case, CaseChange, CaseFilter, CaseTimes, Note, Recovery, Settings
+from domain.insights import CommentRow
 from domain.model import (
     ApiKey,
     Page,
@@ -21,6 +22,7 @@ from domain.model import (
     Response,
     ResultQuery,
     Scope,
+    SegmentFilter,
     Survey,
     Tenant,
 )
@@ -271,6 +273,48 @@ class FakeDigestSchedules:
         return True
 
 
+class FakeComments:
+    """Comments of the stored answers; `marked` filters are honoured, not the cap's count."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    def _commented(self, q: ResultQuery, start: date) -> list[Response]:
+        return sorted(
+            (
+                r
+                for r in self.s.responses
+                if r.tenant_id == q.tenant_id and r.comment and start <= r.local_date <= q.end
+            ),
+            key=lambda r: (r.answered_at, r.id),
+            reverse=True,
+        )
+
+    def _matches(self, r: Response, q: ResultQuery) -> bool:
+        in_survey = q.survey_id is None or r.survey_id == q.survey_id
+        return in_survey and all(r.segments.get(f.dimension) == f.value for f in q.segments)
+
+    async def comments(
+        self, query: ResultQuery, *, cap: int, marked: tuple[SegmentFilter, ...] = ()
+    ) -> tuple[list[CommentRow], int]:
+        found = [r for r in self._commented(query, query.start) if self._matches(r, query)]
+        rows = [
+            CommentRow(
+                response_id=r.id,
+                score=r.score,
+                answered_at=r.answered_at,
+                comment=r.comment or "",
+                marked=all(r.segments.get(f.dimension) == f.value for f in marked),
+            )
+            for r in found[:cap]
+        ]
+        return rows, len(found)
+
+    async def others(self, query: ResultQuery, *, start: date, cap: int) -> list[str]:
+        found = [r for r in self._commented(query, start) if not self._matches(r, query)]
+        return [r.comment or "" for r in found[: max(cap, 0)]]
+
+
 class FakeTargetCache:
     """Holds entries until dropped (no clock)."""
 
@@ -430,6 +474,7 @@ class FakeUnitOfWork:
         self.followups = FakeFollowups(store)
         self.webhooks = FakeWebhooks(store)
         self.digest_schedules = FakeDigestSchedules(store)
+        self.comments = FakeComments(store)
         self.committed = False
         self.entered = False
         self.ended = False
