@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
+from collections.abc import Callable
 from uuid import UUID
 
 import redis.asyncio as aioredis
@@ -31,11 +32,17 @@ MAX_ENTRIES = 100_000
 
 class RedisPrincipalCache:
     def __init__(
-        self, redis: aioredis.Redis, *, listener: aioredis.Redis | None = None, ttl: float = TTL_S
+        self,
+        redis: aioredis.Redis,
+        *,
+        listener: aioredis.Redis | None = None,
+        ttl: float = TTL_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._redis = redis
         self._listener = listener or redis  # a client without read timeout for pub/sub
         self._ttl = ttl
+        self._clock = clock  # seconds, only ever compared with itself
         # By the SHA-256 of the whole token: a hit needs neither parsing nor a comparison
         # of secrets (only the right token has that digest); the key's id finds it to evict.
         self._entries: dict[bytes, tuple[Principal, float]] = {}
@@ -51,7 +58,7 @@ class RedisPrincipalCache:
         if entry is None:
             return None
         principal, expires = entry
-        if expires < time.monotonic():
+        if expires < self._clock():
             del self._entries[digest]
             return None
         return principal
@@ -63,10 +70,10 @@ class RedisPrincipalCache:
         key = (parsed.tenant_id, parsed.key_id)
         self._entries.pop(self._digests.get(key, b""), None)
         digest = self._digests[key] = _digest(token)
-        self._entries[digest] = (principal, time.monotonic() + self._ttl)
+        self._entries[digest] = (principal, self._clock() + self._ttl)
 
     def issuer_live(self, tenant_id: UUID, key_id: UUID) -> bool:
-        return self._issuers.get((tenant_id, key_id), (0.0, None))[0] >= time.monotonic()
+        return self._issuers.get((tenant_id, key_id), (0.0, None))[0] >= self._clock()
 
     def issuer_limits(self, tenant_id: UUID, key_id: UUID) -> TenantLimits | None:
         """The rate limit overrides of the issuer's tenant, as of its last check."""
@@ -77,7 +84,7 @@ class RedisPrincipalCache:
     ) -> None:
         if len(self._issuers) >= MAX_ENTRIES:
             self._issuers.clear()
-        self._issuers[(tenant_id, key_id)] = (time.monotonic() + self._ttl, limits)
+        self._issuers[(tenant_id, key_id)] = (self._clock() + self._ttl, limits)
 
     def evict(self, tenant_id: UUID, key_id: UUID) -> None:
         self._issuers.pop((tenant_id, key_id), None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -61,12 +60,25 @@ async def test_a_new_secret_for_a_key_replaces_the_old_entry(redis) -> None:
     assert cache.get(rotated) is None
 
 
+class Clock:
+    """Seconds that pass only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 async def test_entries_expire(redis) -> None:
-    cache = RedisPrincipalCache(redis, ttl=0.05)
+    clock = Clock()
+    cache = RedisPrincipalCache(redis, ttl=0.05, clock=clock)
     token, principal = _key()
     _put(cache, token, principal)
     assert cache.get(token) == principal
-    await asyncio.sleep(0.06)
+    clock.now += 0.05
+    assert cache.get(token) == principal  # until the TTL has fully passed
+    clock.now += 0.01
     assert cache.get(token) is None
 
 
@@ -78,7 +90,9 @@ async def test_a_revoked_issuer_is_no_longer_live_for_its_tokens(redis) -> None:
     assert cache.issuer_live(tenant_id, key_id)
     await cache.revoked(tenant_id=tenant_id, key_id=key_id)
     assert not cache.issuer_live(tenant_id, key_id)
-    short = RedisPrincipalCache(redis, ttl=0.01)
+    clock = Clock()
+    short = RedisPrincipalCache(redis, ttl=0.01, clock=clock)
     short.mark_issuer_live(tenant_id, key_id)
-    await asyncio.sleep(0.02)
+    assert short.issuer_live(tenant_id, key_id)
+    clock.now += 0.02
     assert not short.issuer_live(tenant_id, key_id)
