@@ -143,17 +143,22 @@ def status_and_type(exc: d.DomainError) -> tuple[int, str]:
     raise exc  # pragma: no cover - every DomainError subclass is in the table
 
 
-def domain_error_handler(_: Request, exc: Exception) -> Response[Problem]:
-    assert isinstance(exc, d.DomainError)
+def problem_of(exc: d.DomainError) -> ProblemDetails:
+    """The problem details of a domain error (an InvalidInput lists its fields)."""
     status, type_ = status_and_type(exc)
     errors = None
     if isinstance(exc, d.InvalidInput):
         errors = [FieldProblem(field=e.field, message=e.message) for e in exc.errors]
-    headers = _HEADERS.get(status)
-    body = ProblemDetails(
+    return ProblemDetails(
         type=type_, title=exc.title, status=status, detail=exc.detail, errors=errors
     )
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_error_handler(_: Request, exc: Exception) -> Response[Problem]:
+    assert isinstance(exc, d.DomainError)
+    body = problem_of(exc)
+    headers = _HEADERS.get(body.status)
+    return Response(body, status_code=body.status, media_type=PROBLEM_JSON, headers=headers)
 
 
 class BodyTooLarge(HTTPException):

@@ -1,13 +1,16 @@
-"""Answer writes: the items of a batch, and the stored status and body of single and batch posts."""
+"""Answer writes: the items of a batch, and the HTTP answer rendered from a request's outcome."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
+from litestar import Response as HttpResponse
 
 from api.body import StrictBody, decode_strict
-from api.errors import FieldProblem, ProblemDetails, status_and_type
+from api.errors import problem_of
+from api.idempotency import REPLAYED
 from api.schemas.responses import (
     BatchCreate,
     BatchCreateDoc,
@@ -17,51 +20,24 @@ from api.schemas.responses import (
     response_out,
 )
 from domain import responses as uc
-from domain.errors import DomainError, InvalidInput
+from domain.errors import InvalidInput
+from domain.idempotency import Recorded
 from domain.model import Principal, Response
-from domain.responses import IngestResult, Outcome
+from domain.outcomes import AnswerRecorded, ItemOutcome, Outcome, RequestOutcome, error_of
 
 _encode = msgspec.json.encode
+# The status of an answer that is stored; one that is not answers its error's status.
+_STORED = {Outcome.CREATED: 201, Outcome.EXISTING: 200}
 
 
 class BatchBody(StrictBody[BatchCreate]):
     doc_type = BatchCreateDoc
 
 
-def render_single(results: list[IngestResult]) -> tuple[int, bytes] | None:
-    result = results[0]
-    if result.response is None:
-        return None
-    status = 201 if result.outcome is Outcome.CREATED else 200
-    return status, _encode(response_out(result.response))
-
-
-def _item_status(index: int, result: IngestResult) -> BatchItemResult:
-    if result.response is not None:
-        status = 201 if result.outcome is Outcome.CREATED else 200
-        return BatchItemResult(index=index, status=status, id=result.response.id)
-    try:
-        uc.raise_for(result)
-    except DomainError as err:
-        status, type_ = status_and_type(err)
-        error = ProblemDetails(type=type_, title=err.title, status=status, detail=err.detail)
-        return BatchItemResult(index=index, status=status, error=error)
-    raise AssertionError("a result without an answer always has an error")
-
-
-def invalid_item(index: int, exc: InvalidInput) -> BatchItemResult:
-    status, type_ = status_and_type(exc)
-    errors = [FieldProblem(field=e.field, message=e.message) for e in exc.errors] or None
-    error = ProblemDetails(
-        type=type_, title=exc.title, status=status, detail=exc.detail, errors=errors
-    )
-    return BatchItemResult(index=index, status=status, error=error)
-
-
 def build_batch(
     raws: list[msgspec.Raw], principal: Principal, now: datetime
-) -> tuple[list[Response], list[int], dict[int, BatchItemResult]]:
-    """The answers of a batch, their positions, and a 422 result for each invalid item.
+) -> tuple[list[Response], dict[int, InvalidInput]]:
+    """The answers of a batch (in order) and the error of each invalid item, by position.
 
     Every item is decoded in one call when all are well formed; only otherwise one by one,
     so that each error names its item.
@@ -70,7 +46,7 @@ def build_batch(
         items = decode_strict(b"[" + b",".join(raws) + b"]", list[ResponseCreate])
     except InvalidInput:
         items = None
-    answers, positions, invalid = [], [], {}
+    answers, invalid = [], {}
     for i, raw in enumerate(raws):
         try:
             item = (
@@ -79,19 +55,36 @@ def build_batch(
                 else decode_strict(raw, ResponseCreate, root=f"responses[{i}]")
             )
             answers.append(uc.build_response(item.to_domain(), principal=principal, now=now))
-            positions.append(i)
         except InvalidInput as exc:
-            invalid[i] = invalid_item(i, exc)
-    return answers, positions, invalid
+            invalid[i] = exc
+    return answers, invalid
 
 
-def render_batch(invalid: dict[int, BatchItemResult], positions: list[int]) -> uc.Render:
-    def render(results: list[IngestResult]) -> tuple[int, bytes]:
-        items = dict(invalid)
-        for pos, result in zip(positions, results, strict=True):
-            items[pos] = _item_status(pos, result)
-        ordered = [items[i] for i in sorted(items)]
-        status = 200 if all(r.status < 300 for r in ordered) else 207
-        return status, _encode(BatchResult(results=ordered))
+def render(recorded: Recorded) -> HttpResponse[Any]:
+    """The HTTP answer of a write, rendered once, after its transaction (or from a replay)."""
+    status, body = render_outcome(recorded.outcome)
+    headers = {REPLAYED: "true"} if recorded.replayed else {}
+    return HttpResponse(body, status_code=status, media_type="application/json", headers=headers)
 
-    return render
+
+def render_outcome(outcome: RequestOutcome) -> tuple[int, bytes]:
+    """Status and body of an outcome: the same bytes every time for the same outcome."""
+    if isinstance(outcome, AnswerRecorded):
+        return _STORED[outcome.outcome], _encode(response_out(outcome.response))
+    items = [
+        _failed(i, item)
+        if item.id is None
+        else BatchItemResult(index=i, status=_STORED[item.outcome], id=item.id)
+        for i, item in enumerate(outcome.items)
+    ]
+    status = 200 if all(r.status < 300 for r in items) else 207
+    return status, _encode(BatchResult(results=items))
+
+
+def _failed(index: int, item: ItemOutcome) -> BatchItemResult:
+    """An item without a stored answer: the problem details of its domain error."""
+    error = error_of(item)
+    assert error is not None  # an outcome without an answer always has its error
+    problem = problem_of(error)
+    problem = msgspec.structs.replace(problem, errors=problem.errors or None)
+    return BatchItemResult(index=index, status=problem.status, error=problem)

@@ -1,19 +1,56 @@
-"""Idempotency-Key outcomes: one execution per (tenant, key), replays for retries.
+"""Idempotency-Keys: one execution per (tenant, key), the same outcome for every retry.
 
 The key is claimed in the same transaction that stores the request's answers, together
-with the status and body it is answered with, so a claim is never seen half done.
+with the outcome the request gets, so a claim is never seen half done. What is recorded is
+the domain's outcome (domain.outcomes), never an HTTP answer: api/ renders that after the
+commit, the same way for the first answer and for each replay.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
+
+from domain.outcomes import (
+    IngestResult,
+    ItemOutcome,
+    RequestOutcome,
+    answer_outcome,
+    batch_outcome,
+)
+
+
+class IdempotencyKey(msgspec.Struct, frozen=True, kw_only=True):
+    """A request's Idempotency-Key; `request_hash` tells a retry (the same request) from
+    another request that reuses the key."""
+
+    key: str
+    request_hash: bytes
+
+
+class IdempotencyClaim(msgspec.Struct, frozen=True, kw_only=True):
+    """Claim `key` and record the request's outcome in the transaction of its answers.
+
+    A batch (`batch`) records its items rejected before ingest (`rejected`, by position)
+    with the others; a single answer that was not stored records nothing (the key is
+    forgotten, and a retry runs again)."""
+
+    key: str
+    request_hash: bytes
+    batch: bool = False
+    rejected: dict[int, ItemOutcome] = {}
+
+    def outcome(self, results: Sequence[IngestResult]) -> RequestOutcome | None:
+        """The request's outcome given its answers' results; None: nothing to record."""
+        if self.batch:
+            return batch_outcome(self.rejected, results)
+        return answer_outcome(results[0])
 
 
 class Recorded(msgspec.Struct, frozen=True, kw_only=True):
-    """The status and body recorded for a key: the request's answer, once and on retries.
+    """A request's outcome; `replayed` when an earlier request with its Idempotency-Key
+    recorded it (nothing was stored now)."""
 
-    `replayed` when an earlier request recorded them (nothing was stored now)."""
-
-    status_code: int
-    body: bytes
-    replayed: bool
+    outcome: RequestOutcome
+    replayed: bool = False

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import enum
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
 import msgspec
 
-from domain.errors import Conflict, InvalidInput, NotFound
-from domain.idempotency import Recorded
+from domain.errors import InvalidInput
+from domain.idempotency import IdempotencyClaim, IdempotencyKey, Recorded
 from domain.model import Page, Principal, Response
+from domain.outcomes import (
+    IngestResult,
+    answer_outcome,
+    batch_outcome,
+    error_of,
+    invalid_item,
+)
 from domain.periods import local_date
 from domain.ports import ResponseFilter, UnitOfWorkFactory
 
@@ -34,34 +40,9 @@ class NewResponse(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     external_id: str | None = None
 
 
-class Outcome(enum.StrEnum):
-    CREATED = "created"
-    EXISTING = "existing"  # same external_id stored before: the stored answer, counted once
-    SURVEY_NOT_FOUND = "survey_not_found"
-    SURVEY_ARCHIVED = "survey_archived"
-
-
-class IngestResult(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    outcome: Outcome
-    response: Response | None = None
-
-
-# Final (status, body) of the request, or None when nothing was stored (the claim is released).
-Render = Callable[[list[IngestResult]], tuple[int, bytes] | None]
-
-
-class IdempotencyCompletion(msgspec.Struct, frozen=True, kw_only=True):
-    """Claim `key` and record the request's final status and body in the same transaction
-    as its answers; `request_hash` tells a retry from another request with the same key."""
-
-    key: str
-    request_hash: bytes
-    render: Render
-
-
 # What an ingest answers: one result per answer, or, for a request with an Idempotency-Key,
-# the status and body recorded for the key (by this request, or by an earlier one: then
-# nothing was stored now). A keyed request that stored nothing records nothing and gets its
+# the outcome recorded for the key (by this request, or by an earlier one: then nothing was
+# stored now). A keyed request that records nothing (a single answer not stored) gets its
 # results. A key still in use by a running request raises Conflict; a key used with
 # another body raises IdempotencyMismatch.
 Ingested = list[IngestResult] | Recorded
@@ -75,7 +56,7 @@ class Ingestor(Protocol):
         tenant_id: UUID,
         responses: Sequence[Response],
         *,
-        idempotency: IdempotencyCompletion | None = None,
+        idempotency: IdempotencyClaim | None = None,
     ) -> Ingested: ...
 
     async def set_excluded(
@@ -124,24 +105,50 @@ def build_response(cmd: NewResponse, *, principal: Principal, now: datetime) -> 
     )
 
 
-def raise_for(result: IngestResult) -> Response:
-    """The stored answer of a result, or the domain error that explains its absence."""
-    if result.outcome is Outcome.SURVEY_NOT_FOUND:
-        raise NotFound("survey not found")
-    if result.outcome is Outcome.SURVEY_ARCHIVED:
-        raise Conflict("survey is archived and accepts no new answers")
-    assert result.response is not None
-    return result.response
-
-
-async def record_responses(
-    responses: Sequence[Response],
+async def record_answer(
+    answer: Response,
     *,
     principal: Principal,
     ingestor: Ingestor,
-    idempotency: IdempotencyCompletion | None = None,
-) -> Ingested:
-    return await ingestor.ingest(principal.tenant_id, responses, idempotency=idempotency)
+    idempotency: IdempotencyKey | None = None,
+) -> Recorded:
+    """Store one answer; raises the domain error of an answer not stored (then nothing is
+    recorded for its key)."""
+    claim = None
+    if idempotency is not None:
+        claim = IdempotencyClaim(key=idempotency.key, request_hash=idempotency.request_hash)
+    got = await ingestor.ingest(principal.tenant_id, [answer], idempotency=claim)
+    if isinstance(got, Recorded):
+        return got
+    (result,) = got
+    error = error_of(result)
+    if error is not None:
+        raise error
+    outcome = answer_outcome(result)
+    assert outcome is not None  # a result without an error has its answer
+    return Recorded(outcome=outcome)
+
+
+async def record_batch(
+    answers: Sequence[Response],
+    *,
+    rejected: Mapping[int, InvalidInput],
+    principal: Principal,
+    ingestor: Ingestor,
+    idempotency: IdempotencyKey | None = None,
+) -> Recorded:
+    """Store a batch's valid answers; `rejected` are its invalid items, by position (the
+    answers fill the other positions in order). Every item gets its outcome."""
+    items = {i: invalid_item(error) for i, error in rejected.items()}
+    claim = None
+    if idempotency is not None:
+        claim = IdempotencyClaim(
+            key=idempotency.key, request_hash=idempotency.request_hash, batch=True, rejected=items
+        )
+    got = await ingestor.ingest(principal.tenant_id, answers, idempotency=claim)
+    if isinstance(got, Recorded):
+        return got
+    return Recorded(outcome=batch_outcome(items, got))
 
 
 async def get_response(*, tenant_id: UUID, response_id: UUID, uow: UnitOfWorkFactory) -> Response:

@@ -28,8 +28,9 @@ import asyncpg
 import structlog
 
 from domain.errors import Conflict, Unavailable
+from domain.idempotency import IdempotencyClaim
 from domain.model import Response
-from domain.responses import IdempotencyCompletion, Ingested
+from domain.responses import Ingested
 from domain.webhook_payloads import ingest_events
 from infra.ingest_outcomes import STILL_RUNNING, Submission, answers_of, expected_claims
 from infra.metrics import INGEST_BATCH_ROWS, INGEST_FLUSH_SECONDS
@@ -89,7 +90,7 @@ class IngestBatcher:
         tenant_id: UUID,
         responses: Sequence[Response],
         *,
-        idempotency: IdempotencyCompletion | None = None,
+        idempotency: IdempotencyClaim | None = None,
     ) -> Ingested:
         if self._task is None:
             self._task = asyncio.create_task(self._collect())
@@ -212,7 +213,7 @@ class IngestBatcher:
         outbox = inserted.outbox
         # None when every answer was stored: no id needs looking up then.
         created = {row.response_id for row in outbox} if len(outbox) < len(responses) else None
-        answers = await answers_of(conn, batch, claims, inserted.claims, created)
+        answers = await answers_of(conn, batch, inserted.claims, created)
         events = []
         if inserted.hooks:  # someone listens: only then are payloads built
             stored = [r for r in responses if created is None or r.id in created]

@@ -15,7 +15,7 @@ from api.body import StrictBody
 from api.created import locate
 from api.docs import header, problems
 from api.export import ExportFormat, ExportStream, csv_chunks, ndjson_chunks
-from api.idempotency import run_idempotent
+from api.idempotency import idempotency_of
 from api.params import Cursor, Limit, SegmentQuery, date_query, parse_date, parse_segments
 from api.ratelimit import charge_items, per_item
 from api.schemas.responses import (
@@ -28,16 +28,14 @@ from api.schemas.responses import (
     response_out,
 )
 from api.services import services_of
-from api.writes import BatchBody, build_batch, render_batch, render_single
+from api.writes import BatchBody, build_batch, render
 from domain import responses as uc
 from domain.browser import check_publishable_answer
 from domain.errors import InvalidInput
 from domain.exports import export_responses
-from domain.idempotency import Recorded
 from domain.model import DEFAULT_PAGE, CallerKind, Scope
 from domain.nps import Category
 from domain.ports import ResponseFilter
-from domain.responses import IdempotencyCompletion
 
 IdempotencyKey = Annotated[
     str | None,
@@ -111,23 +109,13 @@ class ResponseController(Controller):
         if principal.kind is CallerKind.PUBLISHABLE:
             check_publishable_answer(wanted, principal)
         answer = uc.build_response(wanted, principal=principal, now=services.clock())
-
-        async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes] | Recorded:
-            outcome = await uc.record_responses(
-                [answer],
-                principal=principal,
-                ingestor=services.ingestor,
-                idempotency=completion,
-            )
-            if isinstance(outcome, Recorded):
-                return outcome
-            uc.raise_for(outcome[0])
-            rendered = render_single(outcome)
-            assert rendered is not None
-            return rendered
-
-        response = await run_idempotent(request, idempotency_key, render_single, run)
-        return locate(response, self.path)
+        recorded = await uc.record_answer(
+            answer,
+            principal=principal,
+            ingestor=services.ingestor,
+            idempotency=await idempotency_of(request, idempotency_key),
+        )
+        return locate(render(recorded), self.path)
 
     @post(
         "/batch",
@@ -155,16 +143,15 @@ class ResponseController(Controller):
         await charge_items(request, len(data.responses), field="responses")
         services = services_of(request)
         principal = principal_of(request)
-        answers, positions, invalid = build_batch(data.responses, principal, services.clock())
-        render = render_batch(invalid, positions)
-
-        async def run(completion: IdempotencyCompletion | None) -> tuple[int, bytes] | Recorded:
-            outcome = await uc.record_responses(
-                answers, principal=principal, ingestor=services.ingestor, idempotency=completion
-            )
-            return outcome if isinstance(outcome, Recorded) else render(outcome)
-
-        return await run_idempotent(request, idempotency_key, render, run)
+        answers, invalid = build_batch(data.responses, principal, services.clock())
+        recorded = await uc.record_batch(
+            answers,
+            rejected=invalid,
+            principal=principal,
+            ingestor=services.ingestor,
+            idempotency=await idempotency_of(request, idempotency_key),
+        )
+        return render(recorded)
 
     @get(
         "/",

@@ -1,11 +1,18 @@
 """Idempotency-Key records in PostgreSQL.
 
 A key is claimed by the statement that stores its request's answers (ingest_sql), with the
-status and body the request will be answered with, under a transaction-level advisory lock
-on the key: a concurrent request with the same key fails to take the lock and is told the
-first is still running, without waiting. Only when the stored answers turn out otherwise
-than expected (an unknown survey, an external_id seen before) is the record corrected here,
+outcome the request will get, under a transaction-level advisory lock on the key: a
+concurrent request with the same key fails to take the lock and is told the first is
+still running, without waiting. Only when the stored answers turn out otherwise than
+expected (an unknown survey, an external_id seen before) is the record corrected here,
 still in that transaction.
+
+The outcome is stored as the domain's outcome in msgspec JSON (`encode_outcome`), not as
+an HTTP answer. JSON rather than msgpack: it keeps each instant with the offset the
+client wrote, so a replay renders the very bytes of the first answer. A key recorded as
+a status and body (before migration 022, or by a process of the previous version during
+a rolling deploy) is read through `nps_recorded_outcome`, which parses the answer back
+into the outcome it was rendered from.
 """
 
 from __future__ import annotations
@@ -14,8 +21,9 @@ from collections.abc import Sequence
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
-from domain.idempotency import Recorded
+from domain.outcomes import RequestOutcome
 
 KEEP_HOURS = 48
 # Key space of the claim locks (two-int advisory locks; hashtext of tenant and key second).
@@ -23,33 +31,37 @@ LOCK_SPACE = 7_366_917
 
 Key = tuple[UUID, str]
 
+encode_outcome = msgspec.json.Encoder().encode
+_decoder = msgspec.json.Decoder(RequestOutcome)
+
+
+def decode_outcome(data: bytes) -> RequestOutcome:
+    return _decoder.decode(data)
+
 
 async def stored(
     conn: asyncpg.Connection, keys: Sequence[Key]
-) -> dict[Key, tuple[bytes, Recorded]]:
-    """The request hash and answer recorded for each key (keys claimed by others before)."""
+) -> dict[Key, tuple[bytes, RequestOutcome]]:
+    """The request hash and outcome recorded for each key (keys claimed by others before)."""
     rows = await conn.fetch(
-        "SELECT k.tenant_id, k.key, k.request_hash, k.status_code, k.body"
+        "SELECT k.tenant_id, k.key, k.request_hash,"
+        "       coalesce(k.outcome, nps_recorded_outcome(k.tenant_id, k.status_code, k.body))"
+        "       AS outcome"
         " FROM idempotency_keys k JOIN unnest($1::uuid[], $2::text[]) AS u(tenant_id, key)"
         "  ON k.tenant_id = u.tenant_id AND k.key = u.key WHERE k.completed_at IS NOT NULL",
         [t for t, _ in keys],
         [key for _, key in keys],
     )
     return {
-        (r["tenant_id"], r["key"]): (
-            r["request_hash"],
-            Recorded(status_code=r["status_code"], body=r["body"], replayed=True),
-        )
-        for r in rows
+        (r["tenant_id"], r["key"]): (r["request_hash"], decode_outcome(r["outcome"])) for r in rows
     }
 
 
-async def correct(
-    conn: asyncpg.Connection, keys: Sequence[tuple[UUID, str, tuple[int, bytes] | None]]
-) -> None:
-    """Record the final answer of claimed keys, or forget keys whose request stored nothing."""
-    forget = [(t, key) for t, key, answer in keys if answer is None]
-    update = [(t, key, *answer) for t, key, answer in keys if answer is not None]
+async def correct(conn: asyncpg.Connection, keys: Sequence[tuple[UUID, str, bytes | None]]) -> None:
+    """Record the final outcome (encoded) of claimed keys, or forget keys whose request
+    recorded nothing."""
+    forget = [(t, key) for t, key, outcome in keys if outcome is None]
+    update = [(t, key, outcome) for t, key, outcome in keys if outcome is not None]
     if forget:
         await conn.execute(
             "DELETE FROM idempotency_keys k USING unnest($1::uuid[], $2::text[]) AS u(t, key)"
@@ -58,16 +70,14 @@ async def correct(
             [key for _, key in forget],
         )
     if update:
-        tenants, names, statuses, bodies = zip(*update, strict=True)
+        tenants, names, outcomes = zip(*update, strict=True)
         await conn.execute(
-            "UPDATE idempotency_keys k SET status_code = c.status, body = c.body"
-            " FROM unnest($1::uuid[], $2::text[], $3::int[], $4::bytea[])"
-            "  AS c(tenant_id, key, status, body)"
+            "UPDATE idempotency_keys k SET outcome = c.outcome"
+            " FROM unnest($1::uuid[], $2::text[], $3::bytea[]) AS c(tenant_id, key, outcome)"
             " WHERE k.tenant_id = c.tenant_id AND k.key = c.key",
             list(tenants),
             list(names),
-            list(statuses),
-            list(bodies),
+            list(outcomes),
         )
 
 

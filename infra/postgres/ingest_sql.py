@@ -11,7 +11,7 @@ import asyncpg
 import msgspec
 
 from domain.model import Response
-from domain.responses import IngestResult, Outcome
+from domain.outcomes import IngestResult, Outcome
 from infra.postgres.categories import category_sql
 from infra.postgres.idempotency import LOCK_SPACE
 from infra.postgres.outbox import OutboxRow
@@ -25,7 +25,7 @@ _encode = msgspec.json.encode
 # which webhook events the tenants subscribe to, so payloads are built only when needed.
 # Idempotency-Keys are claimed here too, each under an advisory lock taken without waiting:
 # the answers of a request whose key is locked (still running elsewhere) or recorded before
-# are not stored. The claim is written complete, with the answer the request expects to get.
+# are not stored. The claim is written complete, with the outcome the request expects to get.
 _INSERT = """
 WITH input AS (
     SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS (
@@ -36,17 +36,16 @@ WITH input AS (
                            answered_at, received_at, local_date, locale, external_id, ord)
 ), claims AS MATERIALIZED (
     SELECT c.tenant_id, c.key, decode(c.request_hash, 'base64') AS request_hash,
-           c.status_code, decode(c.body, 'base64') AS body, c.first, c.last,
+           decode(c.outcome, 'base64') AS outcome, c.first, c.last,
            pg_try_advisory_xact_lock($3, hashtext(c.tenant_id::text || c.key)) AS locked
     FROM json_to_recordset($2::json) AS c(tenant_id uuid, key text, request_hash text,
-                                          status_code int, body text, first int, last int)
+                                          outcome text, first int, last int)
 ), claimed AS (
-    INSERT INTO idempotency_keys AS k (tenant_id, key, request_hash, status_code, body,
-                                       completed_at)
-    SELECT tenant_id, key, request_hash, status_code, body, now() FROM claims WHERE locked
+    INSERT INTO idempotency_keys AS k (tenant_id, key, request_hash, outcome, completed_at)
+    SELECT tenant_id, key, request_hash, outcome, now() FROM claims WHERE locked
     ON CONFLICT (tenant_id, key) DO UPDATE
-        SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
-            body = EXCLUDED.body, created_at = now(), completed_at = now()
+        SET request_hash = EXCLUDED.request_hash, outcome = EXCLUDED.outcome,
+            created_at = now(), completed_at = now()
         WHERE k.completed_at IS NULL  -- left incomplete by a request that died (older code)
     RETURNING tenant_id, key
 ), outcome AS (  -- per key: locked now, and claimed by this statement (else not theirs)
@@ -119,8 +118,7 @@ class Claim(msgspec.Struct, frozen=True, kw_only=True):
     tenant_id: UUID
     key: str
     request_hash: bytes
-    status_code: int
-    body: bytes
+    outcome: bytes  # the expected outcome, encoded (infra.postgres.idempotency)
     first: int
     last: int
 

@@ -12,9 +12,9 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
+from domain.idempotency import IdempotencyClaim
 from domain.model import Response as Answer
 from domain.model import ResultQuery, SegmentFilter
-from domain.responses import IdempotencyCompletion
 from domain.results import StoredHistograms
 from infra.counter_sync import OutboxDrainer, rebuild, verify
 from infra.ingest import IngestBatcher
@@ -253,8 +253,8 @@ async def test_batch_killed_mid_write_acknowledges_and_counts_nothing(pool, stor
     await batcher.close()
 
 
-def _completion(key: str) -> IdempotencyCompletion:
-    return IdempotencyCompletion(key=key, request_hash=b"h" * 32, render=lambda _: (200, b"{}"))
+def _completion(key: str) -> IdempotencyClaim:
+    return IdempotencyClaim(key=key, request_hash=b"h" * 32)
 
 
 async def _slow_ingest(pool, batcher, tenant_id, answers, idempotency=None):  # type: ignore[no-untyped-def]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 
 import asyncpg
 
-from infra.postgres.idempotency import LOCK_SPACE
+from api.writes import render_outcome
+from infra.postgres.idempotency import LOCK_SPACE, decode_outcome
 from tests.conftest import nps_total
 
 
@@ -59,13 +61,12 @@ async def test_claim_left_incomplete_by_a_dead_request_is_taken_over(
         )
         assert r.status_code == 201, r.text
         row = await conn.fetchrow(
-            "SELECT status_code, body, completed_at FROM idempotency_keys"
-            " WHERE tenant_id = $1 AND key = $2",
+            "SELECT outcome, completed_at FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
             uuid.UUID(tenant.id),
             "orphan",
         )
-        assert row["status_code"] == 201 and row["completed_at"] is not None
-        assert bytes(row["body"]) == r.content
+        assert row["completed_at"] is not None
+        assert render_outcome(decode_outcome(row["outcome"])) == (201, r.content)
     finally:
         await conn.close()
 
@@ -109,3 +110,49 @@ async def test_concurrent_posts_with_one_key_never_store_twice_and_all_get_an_an
     assert len([r for r in created if "idempotent-replayed" not in r.headers]) == 1
     assert len({r.json()["id"] for r in created}) == 1
     assert await nps_total(app_client, tenant) == 1
+
+
+async def test_a_key_recorded_as_status_and_body_by_an_older_version_replays_those_bytes(
+    app_client, tenant, survey_id, database_url
+) -> None:
+    known = {"survey_id": survey_id, "score": 10, "external_id": "crm-legacy"}
+    assert (await app_client.post("/v1/responses", json=known, headers=tenant.headers)).is_success
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1, microseconds=500)
+    answered_at = an_hour_ago.astimezone(timezone(timedelta(hours=2))).isoformat()
+    single = {"survey_id": survey_id, "score": 9, "answered_at": answered_at}
+    items = [
+        known,
+        {"survey_id": survey_id, "score": 11},
+        {"survey_id": survey_id, "score": 3, "comment": "slow"},
+        {"survey_id": str(uuid.uuid4()), "score": 5},
+    ]
+    posts = [
+        ("/v1/responses", single, "legacy-one"),
+        ("/v1/responses/batch", {"responses": items}, "legacy-batch"),
+    ]
+    firsts = []
+    conn = await asyncpg.connect(database_url)
+    try:
+        for path, body, key in posts:
+            headers = tenant.headers | {"Idempotency-Key": key}
+            first = await app_client.post(path, json=body, headers=headers)
+            firsts.append(first)
+            # What a process of the previous version recorded: the status and the body.
+            await conn.execute(
+                "UPDATE idempotency_keys SET outcome = NULL, status_code = $3, body = $4"
+                " WHERE tenant_id = $1 AND key = $2",
+                uuid.UUID(tenant.id),
+                key,
+                first.status_code,
+                first.content,
+            )
+    finally:
+        await conn.close()
+    assert [f.status_code for f in firsts] == [201, 207]
+    for (path, body, key), first in zip(posts, firsts, strict=True):
+        headers = tenant.headers | {"Idempotency-Key": key}
+        again = await app_client.post(path, json=body, headers=headers)
+        assert again.status_code == first.status_code
+        assert again.headers.get("idempotent-replayed") == "true"
+        assert again.content == first.content
+    assert await nps_total(app_client, tenant) == 3

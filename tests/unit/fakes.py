@@ -14,6 +14,7 @@ from domain.decisions import ChangeRecord, Target
 from domain.digest import DigestPeriod, DigestSchedule, DueDigest, ScheduledDigest
 from domain.errors import NotFound
 from domain.followups import Case, CaseChange, CaseFilter, CaseTimes, Note, Recovery, Settings
+from domain.idempotency import IdempotencyClaim, Recorded
 from domain.insights import CommentRow
 from domain.model import (
     ApiKey,
@@ -27,9 +28,10 @@ from domain.model import (
     Tenant,
 )
 from domain.nps import EMPTY_HISTOGRAM, Category, Histogram, add_histograms, histogram_of
+from domain.outcomes import IngestResult, Outcome, RequestOutcome
 from domain.ports import ResponseFilter
 from domain.ratelimit import TenantLimits
-from domain.responses import IdempotencyCompletion, Ingested, IngestResult, Outcome
+from domain.responses import Ingested
 from domain.webhooks import (
     Delivery,
     Endpoint,
@@ -512,19 +514,21 @@ class FakeIngestor:
 
     def __init__(self, store: FakeStore) -> None:
         self.s = store
-        self.completions: list[tuple[str, tuple[int, bytes] | None]] = []
+        self.completions: list[tuple[str, RequestOutcome | None]] = []
 
     async def ingest(
         self,
         tenant_id: UUID,
         responses: Sequence[Response],
         *,
-        idempotency: IdempotencyCompletion | None = None,
+        idempotency: IdempotencyClaim | None = None,
     ) -> Ingested:
         results = [self._one(r) for r in responses]
-        if idempotency is not None:
-            self.completions.append((idempotency.key, idempotency.render(results)))
-        return results
+        if idempotency is None:
+            return results
+        outcome = idempotency.outcome(results)
+        self.completions.append((idempotency.key, outcome))
+        return results if outcome is None else Recorded(outcome=outcome)
 
     def _one(self, r: Response) -> IngestResult:
         for old in self.s.responses:

@@ -10,8 +10,9 @@ from domain import responses, results, surveys, tenants
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.keys import parse_key
 from domain.model import ResultQuery, Scope, SegmentFilter, SurveyKind
+from domain.outcomes import BatchRecorded, Outcome, error_of
 from domain.periods import TrendInterval
-from domain.responses import NewResponse, Outcome
+from domain.responses import NewResponse
 from tests.unit.fakes import (
     FakeHistogramSource,
     FakeIngestor,
@@ -145,17 +146,19 @@ async def test_record_reports_unknown_and_archived_surveys(store, uow) -> None:
     lost = responses.build_response(
         NewResponse(survey_id=uuid.uuid4(), score=10), principal=principal, now=NOW
     )
-    got = await responses.record_responses([ok, lost], principal=principal, ingestor=ingestor)
-    assert [r.outcome for r in got] == [Outcome.CREATED, Outcome.SURVEY_NOT_FOUND]
-    with pytest.raises(NotFound):
-        responses.raise_for(got[1])
+    got = await responses.record_batch(
+        [ok, lost], rejected={}, principal=principal, ingestor=ingestor
+    )
+    assert isinstance(got.outcome, BatchRecorded)
+    items = got.outcome.items
+    assert [r.outcome for r in items] == [Outcome.CREATED, Outcome.SURVEY_NOT_FOUND]
+    assert isinstance(error_of(items[1]), NotFound)
     await surveys.archive_survey(tenant_id=tenant.id, survey_id=survey.id, now=NOW, uow=uow)
     late = responses.build_response(
         NewResponse(survey_id=survey.id, score=1), principal=principal, now=NOW
     )
-    (result,) = await responses.record_responses([late], principal=principal, ingestor=ingestor)
     with pytest.raises(Conflict):
-        responses.raise_for(result)
+        await responses.record_answer(late, principal=principal, ingestor=ingestor)
 
 
 async def _answers(store, uow, rows):  # type: ignore[no-untyped-def]
@@ -174,7 +177,9 @@ async def _answers(store, uow, rows):  # type: ignore[no-untyped-def]
         )
         for s, d, seg in rows
     ]
-    await responses.record_responses(built, principal=principal, ingestor=FakeIngestor(store))
+    await responses.record_batch(
+        built, rejected={}, principal=principal, ingestor=FakeIngestor(store)
+    )
     return tenant
 
 
