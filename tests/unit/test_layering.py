@@ -53,7 +53,9 @@ TRANSACTION_EXCEPTIONS = {
     # before any request or unit of work exists.
     "infra/bootstrap.py",
     # The group-commit batcher: one transaction spans the submissions of many requests
-    # and tenants, which no single use-case owns (docs/architecture.md, write path).
+    # and tenants, which no single use-case owns (docs/architecture.md, write path). The
+    # same module flips an answer's exclusion in a transaction of its own (its counter
+    # change takes the batcher's outbox path) and deletes applied outbox rows.
     "infra/ingest.py",
     # The counter protocol's own transactions: the rebuild's and verify's snapshots
     # (REPEATABLE READ, pg_visible_in_snapshot), the drainer's per-tenant applies, the
