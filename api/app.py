@@ -182,7 +182,7 @@ def rate_limiting(rt: Runtime, settings: Settings) -> RateLimiting:
 
 
 def services_for(rt: Runtime, settings: Settings) -> Services:
-    uow = PgUnitOfWorkFactory(rt.pool, on_events=rt.relay.notify)
+    uow = PgUnitOfWorkFactory(rt.pool, tenant_pool=rt.tenant_pool, on_events=rt.relay.notify)
     return Services(
         uow=uow,
         ingestor=rt.batcher,

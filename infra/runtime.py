@@ -23,6 +23,7 @@ from infra.ingest import IngestBatcher
 from infra.postgres.decisions import TargetCache
 from infra.postgres.idempotency import purge_expired
 from infra.postgres.pool import create_pool
+from infra.postgres.roles import check_restricted, ensure_app_role
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.principal_cache import RedisPrincipalCache
 from infra.redis.breaker import RedisBreaker
@@ -45,7 +46,8 @@ class MissingAdminToken(RuntimeError):
 
 @dataclass(kw_only=True)
 class Runtime:
-    pool: asyncpg.Pool
+    pool: asyncpg.Pool  # the owner's: work that spans tenants
+    tenant_pool: asyncpg.Pool  # the restricted role's: uow(tenant_id), under row-level security
     redis: aioredis.Redis
     store: RedisCounterStore
     counters: ResilientCounters
@@ -137,6 +139,11 @@ async def open_runtime(
         statement_timeout=settings.db_statement_timeout_s,
         transaction_pooler=settings.transaction_pooler,
     )
+    try:
+        tenant_pool = await open_tenant_pool(pool, settings)
+    except BaseException:
+        await pool.close()
+        raise
     redis = connect_redis(settings.redis_url, timeout=settings.redis_timeout_s)
     listener = aioredis.Redis.from_url(
         settings.redis_url,
@@ -149,6 +156,7 @@ async def open_runtime(
             pool,
             redis,
             settings,
+            tenant_pool=tenant_pool,
             listener=listener,
             rate_clock=rate_clock,
         )
@@ -185,7 +193,34 @@ async def open_runtime(
             await rt.breaker.close()
         await listener.aclose()
         await redis.aclose()
+        await tenant_pool.close()
         await pool.close()
+
+
+async def open_tenant_pool(pool: asyncpg.Pool, settings: Settings) -> asyncpg.Pool:
+    """The restricted role's pool: NPS_DATABASE_APP_URL's, or the role the owner creates."""
+    assert settings.database_url
+    url, login = settings.database_url, dict[str, str | None]()
+    if settings.database_app_url:
+        url = settings.database_app_url
+    else:
+        async with pool.acquire() as conn:
+            app = await ensure_app_role(conn)
+        login = {"user": app.user, "password": app.password}
+    tenant_pool = await create_pool(
+        url,
+        size=settings.db_pool_size,
+        connect_timeout=settings.db_connect_timeout_s,
+        statement_timeout=settings.db_statement_timeout_s,
+        **login,
+    )
+    try:
+        async with tenant_pool.acquire() as conn:
+            await check_restricted(conn)
+    except BaseException:
+        await tenant_pool.close()
+        raise
+    return tenant_pool
 
 
 async def build_runtime(
@@ -193,10 +228,12 @@ async def build_runtime(
     redis: aioredis.Redis,
     settings: Settings,
     *,
+    tenant_pool: asyncpg.Pool | None = None,
     listener: aioredis.Redis | None = None,
     limiter: RedisRateLimiter | None = None,
     rate_clock: Clock | None = None,
 ) -> Runtime:
+    """`tenant_pool`: the restricted role's (the owner's `pool` when not given)."""
     holder: list[Runtime] = []
     store = RedisCounterStore(redis, on_rebuild_needed=lambda t: holder[0].schedule_rebuild(t))
     jobs = PgUnitOfWorkFactory(pool)
@@ -207,6 +244,7 @@ async def build_runtime(
     backlog = CounterBacklog(store, breaker, pool=pool)
     rt = Runtime(
         pool=pool,
+        tenant_pool=tenant_pool or pool,
         redis=redis,
         store=store,
         breaker=breaker,

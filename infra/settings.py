@@ -19,6 +19,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     admin_token: str | None = None
     data_dir: str = ".nps-data"
     database_url: str | None = None
+    # The restricted role tenant work runs as; unset: created from database_url's role.
+    database_app_url: str | None = None
     redis_url: str | None = None
     # "transaction": NPS_DATABASE_URL points at a pooler in transaction mode such as PgBouncer
     # (no statement cache, no startup parameters; see infra/postgres/pool.py).

@@ -89,8 +89,10 @@ def url_database(url: str) -> str:
 
 @contextlib.asynccontextmanager
 async def migrated_database(base: str, prefix: str = "nps_test") -> AsyncIterator[str]:
-    """A new database on the server of `base`, migrated, dropped on the way out."""
+    """A new database on the server of `base`, migrated, dropped on the way out (with the
+    restricted role the service created for it)."""
     from infra.postgres.migrate import migrate
+    from infra.postgres.roles import app_role_name
 
     name = f"{prefix}_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(base)
@@ -105,6 +107,7 @@ async def migrated_database(base: str, prefix: str = "nps_test") -> AsyncIterato
         yield url
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'DROP ROLE IF EXISTS "{app_role_name(name)}"')
         await admin.close()
 
 

@@ -4,6 +4,12 @@ Repositories are built on first use (`cached_property`): a use-case pays only fo
 ones it touches, on the connection of this unit of work's transaction. The only place in
 infra/postgres that acquires a connection or opens a transaction for a use-case or a
 background job (tests/unit/test_layering.py keeps it so).
+
+Work for one tenant (`uow(tenant_id)`) runs on the tenant pool, connected as the restricted
+role (infra/postgres/roles.py), in a transaction whose `nps.tenant_id` is that tenant: row-level
+security (migration 018) shows it that tenant's rows and nothing else, whatever a statement's
+WHERE says. Cross-tenant operator work (`uow()`: creating and listing tenants) runs on the
+owner's pool.
 """
 
 from __future__ import annotations
@@ -129,9 +135,12 @@ class PgUnitOfWork:
     async def __aenter__(self) -> Self:
         conn = await self._pool.acquire()
         self._conn = conn
-        self._tx = conn.transaction()
         try:
-            await self._tx.start()
+            if self.tenant_id is None:
+                self._tx = conn.transaction()
+                await self._tx.start()
+            else:
+                self._tx = await conn.begin_for_tenant(self.tenant_id)
         except BaseException:
             await self._pool.release(conn)
             self._conn = self._tx = None
@@ -158,9 +167,21 @@ class PgUnitOfWork:
 
 
 class PgUnitOfWorkFactory:
-    def __init__(self, pool: asyncpg.Pool, *, on_events: Callable[[], None] | None = None) -> None:
+    """`pool`: the owner's; `tenant_pool`: the restricted role's (the owner's when not given,
+    as in operator commands, which set the tenant all the same)."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        tenant_pool: asyncpg.Pool | None = None,
+        on_events: Callable[[], None] | None = None,
+    ) -> None:
         self._pool = pool
+        self._tenant_pool = tenant_pool or pool
         self._on_events = on_events
 
     def __call__(self, tenant_id: UUID | None = None) -> PgUnitOfWork:
-        return PgUnitOfWork(self._pool, tenant_id, on_events=self._on_events)
+        if tenant_id is None:
+            return PgUnitOfWork(self._pool, on_events=self._on_events)
+        return PgUnitOfWork(self._tenant_pool, tenant_id, on_events=self._on_events)

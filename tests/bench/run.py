@@ -25,10 +25,12 @@ from infra.counter_sync import rebuild
 from infra.postgres.migrate import migrate
 from infra.postgres.pool import create_pool
 from infra.postgres.results import AGGREGATE, AGGREGATE_TIMEOUT_S
+from infra.postgres.roles import app_role_name
 from infra.redis.counters import RedisCounterStore
 from tests.bench.app import HGETALL_KEY
 from tests.bench.data import TEAMS, answer_rows, copy_answers
 from tests.bench.report import markdown
+from tests.bench.rls import rls_cost
 from tests.bench.themes import themes_case
 from tests.bench.tools import Load, Server, combined, wrk
 
@@ -40,6 +42,7 @@ FULL = {
     "copy_rows": 200_000,
     "comments": 50_000,
     "soak": 300,
+    "rls_rounds": 200,
 }
 SMOKE = {
     "seconds": float(os.environ.get("NPS_BENCH_SECONDS", 2)),
@@ -47,6 +50,7 @@ SMOKE = {
     "copy_rows": 10_000,
     "comments": 2_000,
     "soak": 4,
+    "rls_rounds": 30,
 }
 
 
@@ -67,8 +71,10 @@ async def fresh_database(base_url: str) -> str:
 
 
 async def drop_database(base_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1]
     admin = await asyncpg.connect(base_url)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'DROP ROLE IF EXISTS "{app_role_name(name)}"')
     await admin.close()
 
 
@@ -405,6 +411,10 @@ async def main(smoke: bool) -> int:
             "aggregate_s": big["aggregate_s"],
             "ratio": ratio(big["rebuild_s"], big["aggregate_s"]),
         }
+        small = results["reads"][str(cfg["sizes"][0])]
+        results["row_level_security"] = await rls_cost(
+            db, pool, uuid.UUID(small["tenant"]), cfg["rls_rounds"]
+        ) | {"answers": cfg["sizes"][0]}
         results["redis_memory"] = await redis_bytes_per_key(redis, big["tenant"])
         tid, tkey, tsurvey = tenant(server, "themes")
         results["themes"] = await themes_case(server, pool, tkey, tsurvey, tid, cfg["comments"])
