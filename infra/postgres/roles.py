@@ -39,6 +39,10 @@ class UnsafeAppRole(RuntimeError):
     """The role tenant work would run as could see other tenants' rows."""
 
 
+class CannotCreateAppRole(RuntimeError):
+    """The owner's role may not create roles, and no NPS_DATABASE_APP_URL was given."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class AppLogin:
     """How the tenant pool logs in: asyncpg's user and password, over the owner's URL."""
@@ -88,10 +92,16 @@ async def ensure_app_role(conn: asyncpg.Connection) -> AppLogin:
         exists = await conn.fetchval("SELECT true FROM pg_roles WHERE rolname = $1", role)
         literal = "'" + password.replace("'", "''") + "'"
         if not exists:
-            await conn.execute(
-                f"CREATE ROLE {quoted} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB"
-                f" NOCREATEROLE NOINHERIT PASSWORD {literal}"
-            )
+            try:
+                await conn.execute(
+                    f"CREATE ROLE {quoted} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB"
+                    f" NOCREATEROLE NOINHERIT PASSWORD {literal}"
+                )
+            except asyncpg.InsufficientPrivilegeError as exc:
+                raise CannotCreateAppRole(
+                    f"the role of NPS_DATABASE_URL may not create the role {role}: grant it"
+                    " CREATEROLE, or create a restricted role and name it in NPS_DATABASE_APP_URL"
+                ) from exc
         elif new:
             await conn.execute(f"ALTER ROLE {quoted} PASSWORD {literal}")
         await conn.execute(f"GRANT CONNECT ON DATABASE {_quote(database)} TO {quoted}")

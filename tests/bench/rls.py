@@ -49,8 +49,7 @@ async def rls_cost(
 
     async def fallback(pool: asyncpg.Pool, tenant: uuid.UUID | None) -> None:
         async with PgUnitOfWork(pool, tenant) as tx:
-            assert tx._conn is not None
-            assert await tx._conn.fetch(_PERIODS, *args)
+            assert await tx.connection.fetch(_PERIODS, *args)
 
     async def lookup(pool: asyncpg.Pool, tenant: uuid.UUID | None) -> None:
         async with PgUnitOfWork(pool, tenant) as tx:

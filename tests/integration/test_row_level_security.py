@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID, uuid4
 
 import asyncpg
+import msgspec
 import pytest
 
 from infra.postgres.pool import create_pool
-from infra.postgres.roles import UnsafeAppRole, check_restricted, ensure_app_role, tenant_tables
+from infra.postgres.roles import (
+    CannotCreateAppRole,
+    UnsafeAppRole,
+    check_restricted,
+    ensure_app_role,
+    tenant_tables,
+)
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.runtime import open_tenant_pool
 from tests.conftest import make_tenant
@@ -103,8 +111,7 @@ async def test_a_query_without_where_tenant_id_sees_only_its_tenant(
     a, b = await _two_tenants_with_answers(app_client, admin_headers)
     for mine in (a, b):
         async with uow(mine) as tx:
-            conn = tx._conn
-            assert conn is not None
+            conn = tx.connection
             for table in ("responses", "surveys", "api_keys", "counter_outbox", "customers"):
                 seen = await conn.fetch(f"SELECT DISTINCT tenant_id FROM {table}")
                 assert {r["tenant_id"] for r in seen} <= {mine}, table
@@ -122,20 +129,23 @@ async def test_a_tenant_cannot_write_rows_of_another(app_client, admin_headers, 
     a, b = await _two_tenants_with_answers(app_client, admin_headers)
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
         async with uow(a) as tx:
-            assert tx._conn is not None
-            await tx._conn.execute(
+            await tx.connection.execute(
                 "INSERT INTO changes (tenant_id, id, title, effective_on, created_at, updated_at)"
                 " VALUES ($1, $2, 'x', current_date, now(), now())",
                 b,
                 uuid4(),
             )
     async with uow(a) as tx:
-        assert tx._conn is not None
         assert (
-            await tx._conn.execute("UPDATE responses SET comment = NULL WHERE tenant_id = $1", b)
+            await tx.connection.execute(
+                "UPDATE responses SET comment = NULL WHERE tenant_id = $1", b
+            )
             == "UPDATE 0"
         )
-        assert await tx._conn.execute("DELETE FROM api_keys WHERE tenant_id = $1", b) == "DELETE 0"
+        assert (
+            await tx.connection.execute("DELETE FROM api_keys WHERE tenant_id = $1", b)
+            == "DELETE 0"
+        )
 
 
 async def test_a_transaction_without_a_tenant_sees_nothing(
@@ -154,13 +164,11 @@ async def test_a_transaction_without_a_tenant_sees_nothing(
 
 async def test_the_tenant_is_set_by_the_transactions_begin(runtime, uow, tenant) -> None:
     async with uow(UUID(tenant.id)) as tx:
-        assert tx._conn is not None
-        assert await tx._conn.fetchval("SELECT current_setting('nps.tenant_id')") == tenant.id
-        async with tx._conn.transaction():  # a savepoint, as the fallback reads take
-            assert await tx._conn.fetchval("SELECT count(*) FROM tenants") == 1
+        assert await tx.connection.fetchval("SELECT current_setting('nps.tenant_id')") == tenant.id
+        async with tx.connection.transaction():  # a savepoint, as the fallback reads take
+            assert await tx.connection.fetchval("SELECT count(*) FROM tenants") == 1
     async with uow() as tx:  # operator work: the owner, every tenant
-        assert tx._conn is not None
-        assert await tx._conn.fetchval("SELECT count(*) FROM tenants") >= 1
+        assert await tx.connection.fetchval("SELECT count(*) FROM tenants") >= 1
 
 
 async def test_the_tenant_setting_is_an_index_key_evaluated_once(runtime, tenant) -> None:
@@ -181,3 +189,38 @@ async def test_creating_the_role_is_safe_when_processes_start_together(runtime) 
     assert len(set(logins)) == 1
     async with runtime.tenant_pool.acquire() as conn:
         assert await conn.fetchval("SELECT current_user") == logins[0].user
+
+
+async def test_a_named_app_role_is_used_and_an_unsafe_one_refused(runtime, settings) -> None:
+    app_role = await runtime.tenant_pool.fetchval("SELECT current_user")
+    async with runtime.pool.acquire() as conn:
+        login = await ensure_app_role(conn)
+    parts = urlsplit(settings.database_url)
+    host = parts.netloc.rsplit("@", 1)[-1]  # host:port, or nothing (a socket in the query)
+    named = urlunsplit(parts._replace(netloc=f"{app_role}:{login.password}@{host}"))
+    given = msgspec.structs.replace(settings, database_app_url=named)
+    pool = await open_tenant_pool(runtime.pool, given)
+    try:
+        assert await pool.fetchval("SELECT current_user") == app_role
+    finally:
+        await pool.close()
+    unsafe = msgspec.structs.replace(settings, database_app_url=settings.database_url)
+    with pytest.raises(UnsafeAppRole):
+        await open_tenant_pool(runtime.pool, unsafe)
+
+
+async def test_an_owner_that_may_not_create_roles_is_told_what_to_do(runtime) -> None:
+    async with runtime.pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:  # all rolled back below
+            app = await conn.fetchval("SELECT current_database()") + "_app"
+            name = f"nps_nocreate_{uuid4().hex[:8]}"
+            await conn.execute(f'ALTER ROLE "{app}" RENAME TO "{name}_kept"')  # not created yet
+            await conn.execute(f'CREATE ROLE "{name}" NOLOGIN')
+            await conn.execute(f'GRANT SELECT, INSERT ON service_secrets TO "{name}"')
+            await conn.execute(f'SET LOCAL ROLE "{name}"')
+            with pytest.raises(CannotCreateAppRole, match="NPS_DATABASE_APP_URL"):
+                await ensure_app_role(conn)
+        finally:
+            await tx.rollback()
