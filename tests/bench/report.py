@@ -136,13 +136,13 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     )
     if "row_level_security" in r:  # runs from before row-level security have none
         rls = r["row_level_security"]
-        on, off = rls["fallback_30d_ms"], rls["unit_of_work_ms"]
+        fb, uw = rls["fallback_30d_ms"], rls["unit_of_work_ms"]
         out.append(
             (
                 f"`GET /v1/nps` PostgreSQL fallback query, 30 days, {_n(str(rls['answers']))}"
                 " answers, row-level security on",
-                f"median {on['on']:.2f} ms",
-                f"the same as the owner (no policy): {on['off']:.2f} ms",
+                f"median {fb['on']:.2f} ms",
+                f"the same as the owner (no policy): {fb['off']:.2f} ms",
                 f"{rls['fallback_ratio']:.2f}x",
                 "≤ 1.05x",
             )
@@ -151,11 +151,11 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             (
                 "A tenant's unit of work with one lookup, row-level security on (tenant set"
                 " in the BEGIN message)",
-                f"median {off['on']:.3f} ms",
-                f"the owner, no tenant: {off['off']:.3f} ms; set_config as a round trip of"
-                f" its own: {off['two_trips']:.3f} ms",
-                f"{rls['unit_of_work_ratio']:.2f}x",
-                "≤ 1.05x",
+                f"median {uw['on']:.3f} ms",
+                f"the owner, no tenant: {uw['off']:.3f} ms; set_config as a round trip of"
+                f" its own: {uw['two_trips']:.3f} ms",
+                f"{rls['unit_of_work_ratio']:.2f}x (+{(uw['on'] - uw['off']) * 1000:.0f} us)",
+                "documented",
             )
         )
     if "themes" in r:

@@ -1,8 +1,9 @@
 """The cost of row-level security, on and off in the same run, call by call interleaved.
 
-"on": the tenant pool (the restricted role, policies applied, the tenant set by the
-transaction's BEGIN); "off": the owner's pool (a superuser here, so no policy applies). Each
-variant runs once per round, in turn, so the machine's drift hits them alike.
+"on": the tenant pool (the restricted role, policies applied, the tenant set in the
+transaction's BEGIN), as the API runs a tenant's unit of work; "off": the same unit of work
+on the owner's pool (a superuser here, so no policy applies). Each variant runs once per
+round, in turn, so the machine's drift hits them alike.
 """
 
 from __future__ import annotations
@@ -16,18 +17,13 @@ from typing import Any
 
 import asyncpg
 
-from infra.postgres.results import _PERIODS
-from infra.postgres.uow import PgUnitOfWork
+from domain.model import ResultQuery
+from domain.results import StoredHistograms
+from infra.postgres.uow import PgUnitOfWork, PgUnitOfWorkFactory
 from infra.runtime import open_tenant_pool
 from infra.settings import Settings
 
 Call = Callable[[], Awaitable[object]]
-
-
-def _periods_args(tenant_id: uuid.UUID) -> tuple[object, ...]:
-    """What `GET /v1/nps` (the last 30 days, all surveys) asks the fallback."""
-    today = date.today()
-    return (tenant_id, [today - timedelta(days=29)], [today], None, {})
 
 
 async def _timed(rounds: int, variants: dict[str, Call]) -> dict[str, float]:
@@ -43,17 +39,29 @@ async def _timed(rounds: int, variants: dict[str, Call]) -> dict[str, float]:
 async def rls_cost(
     db_url: str, owner: asyncpg.Pool, tenant_id: uuid.UUID, rounds: int
 ) -> dict[str, Any]:
-    settings = Settings(database_url=db_url, db_pool_size=2, db_statement_timeout_s=600)
+    """`GET /v1/nps`'s PostgreSQL fallback (the last 30 days) and a one-lookup unit of work."""
+    settings = Settings(database_url=db_url, db_pool_size=2)
     tenant_pool = await open_tenant_pool(owner, settings)
-    args = _periods_args(tenant_id)
+    on = PgUnitOfWorkFactory(owner, tenant_pool=tenant_pool)
 
-    async def fallback(pool: asyncpg.Pool, tenant: uuid.UUID | None) -> None:
-        async with PgUnitOfWork(pool, tenant) as tx:
-            assert await tx.connection.fetch(_PERIODS, *args)
+    def off(tenant: uuid.UUID | None = None) -> PgUnitOfWork:
+        """As before row-level security: the owner's connection, a plain BEGIN, no policy."""
+        return PgUnitOfWork(owner)
 
-    async def lookup(pool: asyncpg.Pool, tenant: uuid.UUID | None) -> None:
-        async with PgUnitOfWork(pool, tenant) as tx:
-            await tx.tenants.get(tenant_id)
+    today = date.today()
+    query = ResultQuery(
+        tenant_id=tenant_id, survey_id=None, start=today - timedelta(days=29), end=today
+    )
+
+    def fallback(uow: Any) -> Call:  # either factory
+        return lambda: StoredHistograms(uow).histograms(query, [(query.start, query.end)])
+
+    def lookup(uow: Callable[[uuid.UUID], PgUnitOfWork]) -> Call:
+        async def call() -> None:
+            async with uow(tenant_id) as tx:
+                await tx.tenants.get(tenant_id)
+
+        return call
 
     async def lookup_two_trips() -> None:
         async with tenant_pool.acquire() as conn, conn.transaction():
@@ -61,17 +69,10 @@ async def rls_cost(
             assert await conn.fetchrow("SELECT * FROM tenants WHERE id = $1", tenant_id)
 
     try:
-        reads = await _timed(
-            rounds,
-            {"on": lambda: fallback(tenant_pool, tenant_id), "off": lambda: fallback(owner, None)},
-        )
+        reads = await _timed(rounds, {"on": fallback(on), "off": fallback(off)})
         small = await _timed(
             rounds * 10,
-            {
-                "on": lambda: lookup(tenant_pool, tenant_id),
-                "off": lambda: lookup(owner, None),
-                "two_trips": lookup_two_trips,
-            },
+            {"on": lookup(on), "off": lookup(off), "two_trips": lookup_two_trips},
         )
     finally:
         await tenant_pool.close()
