@@ -205,13 +205,14 @@ async def open_tenant_pool(pool: asyncpg.Pool, settings: Settings) -> asyncpg.Po
         url = settings.database_app_url
     else:
         async with pool.acquire() as conn:
-            app = await ensure_app_role(conn)
+            app = await ensure_app_role(conn, statement_timeout_s=settings.db_statement_timeout_s)
         login = {"user": app.user, "password": app.password}
     tenant_pool = await create_pool(
         url,
         size=settings.db_pool_size,
         connect_timeout=settings.db_connect_timeout_s,
         statement_timeout=settings.db_statement_timeout_s,
+        transaction_pooler=settings.transaction_pooler,
         **login,
     )
     try:

@@ -79,8 +79,13 @@ async def _password(conn: asyncpg.Connection) -> tuple[str, bool]:
     return bytes(stored).decode(), False
 
 
-async def ensure_app_role(conn: asyncpg.Connection) -> AppLogin:
-    """Create (or bring up to date) the restricted role of this database; its login."""
+async def ensure_app_role(
+    conn: asyncpg.Connection, *, statement_timeout_s: float | None = None
+) -> AppLogin:
+    """Create (or bring up to date) the restricted role of this database; its login.
+
+    `statement_timeout_s` becomes the role's own default: behind a transaction pooler no
+    startup parameter carries it (a connection's own setting overrides it otherwise)."""
     database = await conn.fetchval("SELECT current_database()")
     role = app_role_name(database)
     quoted = _quote(role)
@@ -108,6 +113,9 @@ async def ensure_app_role(conn: asyncpg.Connection) -> AppLogin:
         await conn.execute(f"GRANT USAGE ON SCHEMA {await _schema(conn)} TO {quoted}")
         tables = ", ".join(_quote(t) for t in await tenant_tables(conn))
         await conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO {quoted}")
+        if statement_timeout_s is not None:
+            ms = int(statement_timeout_s * 1000)
+            await conn.execute(f"ALTER ROLE {quoted} SET statement_timeout = {ms}")
     return AppLogin(user=role, password=password)
 
 

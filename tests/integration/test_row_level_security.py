@@ -73,6 +73,11 @@ async def test_the_service_serves_tenants_as_a_role_that_cannot_bypass_rls(runti
         assert (row["rolsuper"], row["rolbypassrls"], row["rolcreaterole"]) == (False,) * 3
         assert row["owned"] == 0
         await check_restricted(conn)  # the service's own start-up check agrees
+        defaults = await conn.fetchval(
+            "SELECT array_to_string(s.setconfig, ',') FROM pg_db_role_setting s"
+            " JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = current_user"
+        )
+        assert "statement_timeout=3000" in defaults  # its own, for a transaction pooler
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.fetch("SELECT * FROM service_secrets")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
