@@ -34,7 +34,9 @@ class Pools:
 @pytest.fixture(scope="module")
 async def runtime(settings) -> AsyncIterator[Pools]:  # type: ignore[no-untyped-def]
     """The service's two pools, opened the way it opens them (on the tests' event loop)."""
-    pool = await create_pool(settings.database_url, size=4)
+    pool = await create_pool(
+        settings.database_url, size=4, transaction_pooler=settings.transaction_pooler
+    )
     tenant_pool = await open_tenant_pool(pool, settings)
     yield Pools(pool=pool, tenant_pool=tenant_pool)
     await tenant_pool.close()
