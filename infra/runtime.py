@@ -23,7 +23,7 @@ from infra.ingest import IngestBatcher
 from infra.postgres.decisions import TargetCache
 from infra.postgres.idempotency import purge_expired
 from infra.postgres.pool import create_pool
-from infra.postgres.roles import check_restricted, ensure_app_role
+from infra.postgres.roles import app_login, check_pool_restricted
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.principal_cache import RedisPrincipalCache
 from infra.redis.breaker import RedisBreaker
@@ -204,8 +204,7 @@ async def open_tenant_pool(pool: asyncpg.Pool, settings: Settings) -> asyncpg.Po
     if settings.database_app_url:
         url = settings.database_app_url
     else:
-        async with pool.acquire() as conn:
-            app = await ensure_app_role(conn, statement_timeout_s=settings.db_statement_timeout_s)
+        app = await app_login(pool, statement_timeout_s=settings.db_statement_timeout_s)
         login = {"user": app.user, "password": app.password}
     tenant_pool = await create_pool(
         url,
@@ -216,8 +215,7 @@ async def open_tenant_pool(pool: asyncpg.Pool, settings: Settings) -> asyncpg.Po
         **login,
     )
     try:
-        async with tenant_pool.acquire() as conn:
-            await check_restricted(conn)
+        await check_pool_restricted(tenant_pool)
     except BaseException:
         await tenant_pool.close()
         raise

@@ -140,3 +140,15 @@ async def check_restricted(conn: asyncpg.Connection) -> None:
             "the role tenant work runs as is a superuser, bypasses row-level security or owns"
             " tables: NPS_DATABASE_APP_URL must name a restricted role"
         )
+
+
+async def app_login(pool: asyncpg.Pool, *, statement_timeout_s: float | None = None) -> AppLogin:
+    """ensure_app_role on a connection of the owner's pool (at start, before any request)."""
+    async with pool.acquire() as conn:
+        return await ensure_app_role(conn, statement_timeout_s=statement_timeout_s)
+
+
+async def check_pool_restricted(pool: asyncpg.Pool) -> None:
+    """check_restricted on a connection of the tenant pool (at start, before any request)."""
+    async with pool.acquire() as conn:
+        await check_restricted(conn)

@@ -65,6 +65,9 @@ TRANSACTION_EXCEPTIONS = {
     "infra/counter_sync/drain.py",
     "infra/redis/resilient.py",
     "infra/postgres/results.py",
+    # The restricted tenant role's set-up at start (row-level security): created and granted
+    # under a transaction-level advisory lock, then checked, before any unit of work exists.
+    "infra/postgres/roles.py",
     # The Idempotency-Key purge, one DELETE across tenants on the pool (a background job).
     "infra/postgres/idempotency.py",
 }
