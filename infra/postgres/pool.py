@@ -16,6 +16,8 @@ know); the server-side limit then comes from the role or database
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
@@ -177,3 +179,22 @@ async def connect(
 async def without_statement_timeout(conn: asyncpg.Connection) -> None:
     """Lift the server's statement_timeout for the rest of the caller's transaction."""
     await conn.execute("SET LOCAL statement_timeout = 0")
+
+
+async def server_cursor(
+    conn: asyncpg.Connection, query: str, *args: object, prefetch: int
+) -> AsyncIterator[asyncpg.Record]:
+    """Rows through a server-side cursor in the caller's transaction.
+
+    asyncpg names a cursor's prepared statement from a per-process counter even without a
+    statement cache, and closes it only before some later statement: behind a transaction
+    pooler that may reach another server connection, leaving the statement where another
+    process's statement of the same name would collide with it. Here the name is unique and
+    the statement is deallocated in the same transaction (an abandoned stream leaves it, by
+    its unique name, until the server connection closes).
+    """
+    name = f"nps_cursor_{uuid.uuid4().hex}"
+    statement = await conn.prepare(query, name=name)
+    async for row in statement.cursor(*args, prefetch=prefetch):
+        yield row
+    await conn.execute(f'DEALLOCATE "{name}"')

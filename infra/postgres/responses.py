@@ -13,6 +13,7 @@ from domain.model import Page, Response
 from domain.nps import PASSIVE_MIN, PROMOTER_MIN, Category
 from domain.ports import ResponseFilter
 from infra.postgres.cursor import after_key, keyset_page
+from infra.postgres.pool import server_cursor
 
 COLUMNS = (
     "id, tenant_id, survey_id, score, comment, customer_id, segments, answered_at,"
@@ -78,7 +79,8 @@ class PgResponseRepository:
         """Every matching answer, oldest first, through a server-side cursor (which lives in
         the unit of work's transaction), EXPORT_PREFETCH rows a round trip."""
         query = f"SELECT {COLUMNS} FROM responses WHERE {FILTER} ORDER BY answered_at, id"
-        async for row in self._conn.cursor(query, *filter_args(flt), prefetch=EXPORT_PREFETCH):
+        rows = server_cursor(self._conn, query, *filter_args(flt), prefetch=EXPORT_PREFETCH)
+        async for row in rows:
             yield to_response(row)
 
 
