@@ -84,8 +84,19 @@ FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now()
 """
 
 
+# The histogram's child per (method, route, status), found by one dict lookup: `labels()`
+# checks and converts its arguments and takes a lock every time (about 3 of the 5 µs an
+# observation cost on the request path). Bounded like the series themselves: routes are
+# templates, never paths.
+_REQUEST_CHILDREN: dict[tuple[str, str | None, int], Histogram] = {}
+
+
 def observe_request(method: str, route: str | None, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route or "unmatched", str(status)).observe(seconds)
+    child = _REQUEST_CHILDREN.get((method, route, status))
+    if child is None:
+        child = REQUESTS.labels(method, route or "unmatched", str(status))
+        _REQUEST_CHILDREN[(method, route, status)] = child
+    child.observe(seconds)
 
 
 class _Sampled(Collector):
