@@ -15,6 +15,7 @@ import re
 import time
 import traceback
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -33,6 +34,25 @@ def _json(event: Any, **_: Any) -> str:
     return msgspec.json.encode(event, enc_hook=str).decode()
 
 
+class UtcTimeStamper:
+    """structlog's `TimeStamper(fmt="iso", utc=True)`, the same text at a third of the cost:
+    the date and time to the second are formatted once per second, not on every line (the
+    access line runs on every request; its stamp was the costliest of its processors)."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, _logger: Any, _method: str, event_dict: Any) -> Any:
+        second, micro = divmod(time.time_ns() // 1000, 1_000_000)
+        if second != self._second:
+            self._prefix = datetime.fromtimestamp(second, UTC).isoformat()[:19]
+            self._second = second
+        # isoformat() leaves out a zero fraction; structlog writes the offset as Z
+        event_dict["timestamp"] = f"{self._prefix}.{micro:06d}Z" if micro else f"{self._prefix}Z"
+        return event_dict
+
+
 def configure_logging(*, level: str = "info", fmt: str = "json") -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer(serializer=_json)
@@ -43,7 +63,7 @@ def configure_logging(*, level: str = "info", fmt: str = "json") -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            UtcTimeStamper(),
             structlog.processors.format_exc_info,
             renderer,
         ],
@@ -59,9 +79,11 @@ def new_id() -> str:
 
 
 def _request_id(scope: Scope) -> str:
-    incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
-    m = _REQUEST_ID.fullmatch(incoming[:64])
-    return m.group().decode() if m else new_id()
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":  # the first one, if usable
+            m = _REQUEST_ID.fullmatch(value[:64])
+            return m.group().decode() if m else new_id()
+    return new_id()
 
 
 def where(exc: BaseException) -> str:
