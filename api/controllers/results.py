@@ -35,16 +35,10 @@ from api.schemas.results import (
 )
 from api.services import services_of
 from domain import results as uc
-from domain.decisions import (
-    changes_between,
-    judge,
-    overlaps,
-    results_target,
-    target_for,
-    tenant_targets,
-)
-from domain.model import CallerKind, ResultQuery, Scope, SegmentFilter
+from domain.decisions import results_target
+from domain.model import CallerKind, ResultQuery, Scope
 from domain.periods import TrendInterval
+from domain.result_annotations import breakdown_against_targets, trend_with_changes
 from domain.stats import sample_size_for_margin
 
 From = Annotated[
@@ -134,25 +128,16 @@ class ResultsController(Controller):
     ) -> Breakdown:
         services = services_of(request)
         query = _query(request, survey_id, from_, to, segment)
-        pairs = await uc.nps_breakdown_vs_rest(
+        judged = await breakdown_against_targets(
             query,
             parse_dimension(dimension),
             sort,
             counters=services.counters,
             database=services.database,
+            uow=services.uow,
+            cache=services.target_cache,
         )
-        targets = await tenant_targets(
-            query.tenant_id, uow=services.uow, cache=services.target_cache
-        )
-        groups = []
-        for g, rest in pairs:
-            scope = msgspec.structs.replace(
-                query, segments=(*query.segments, SegmentFilter(dimension=dimension, value=g.value))
-            )
-            target = target_for(targets, scope)
-            groups.append(breakdown_group(g, rest, judge(target, g.summary) if target else None))
-        if sort is uc.BreakdownSort.GAP:
-            groups.sort(key=lambda g: (g.gap is None, g.gap or 0.0, g.value))
+        groups = [breakdown_group(j.group, j.vs_rest, j.verdict) for j in judged]
         return Breakdown(dimension=dimension, from_=query.start, to=query.end, groups=groups)
 
     @get(
@@ -178,26 +163,20 @@ class ResultsController(Controller):
     ) -> Trend:
         services = services_of(request)
         query = _query(request, survey_id, from_, to, segment)
-        points = await uc.nps_trend(
-            query, interval, counters=services.counters, database=services.database
-        )
-        changes = uc.trend_changes(points)
-        targets = await tenant_targets(
-            query.tenant_id, uow=services.uow, cache=services.target_cache
-        )
-        target = target_for(targets, query)
-        made = await changes_between(
-            tenant_id=query.tenant_id, start=query.start, end=query.end, uow=services.uow
+        trend = await trend_with_changes(
+            query,
+            interval,
+            counters=services.counters,
+            database=services.database,
+            uow=services.uow,
+            cache=services.target_cache,
         )
         return Trend(
             interval=interval,
             from_=query.start,
             to=query.end,
-            points=[
-                trend_point(p, c, judge(target, p.summary) if target else None)
-                for p, c in zip(points, changes, strict=True)
-            ],
-            annotations=[annotation(m) for m in made if overlaps(m, query)],
+            points=[trend_point(p, c, verdict) for p, c, verdict in trend.points],
+            annotations=[annotation(m) for m in trend.annotations],
         )
 
     @get(
