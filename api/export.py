@@ -15,7 +15,7 @@ from litestar.response import Stream
 from litestar.response.base import ASGIResponse
 
 from api.schemas.responses import response_out
-from domain.model import Response
+from domain.model import SurveyResponse
 from domain.nps import classify
 
 CHUNK = 64 * 1024
@@ -55,7 +55,7 @@ class ExportFormat(enum.StrEnum):
     NDJSON = "ndjson"
 
 
-def _csv_row(r: Response) -> list[object]:
+def _csv_row(r: SurveyResponse) -> list[object]:
     return [
         r.id,
         r.survey_id,
@@ -103,11 +103,11 @@ async def ndjson_stream(
     yield bytes(chunk)
 
 
-def csv_chunks(answers: AsyncIterator[Response]) -> AsyncIterator[bytes]:
+def csv_chunks(answers: AsyncIterator[SurveyResponse]) -> AsyncIterator[bytes]:
     return csv_stream(CSV_FIELDS, answers, _csv_row)
 
 
-def ndjson_chunks(answers: AsyncIterator[Response]) -> AsyncIterator[bytes]:
+def ndjson_chunks(answers: AsyncIterator[SurveyResponse]) -> AsyncIterator[bytes]:
     return ndjson_stream(answers, response_out)
 
 

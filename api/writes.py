@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar import Response as HttpResponse
+from litestar import Response
 
 from api.body import StrictBody, decode_strict
 from api.errors import problem_of
@@ -22,7 +22,7 @@ from api.schemas.responses import (
 from domain import responses as uc
 from domain.errors import InvalidInput
 from domain.idempotency import Recorded
-from domain.model import Principal, Response
+from domain.model import Principal, SurveyResponse
 from domain.outcomes import AnswerRecorded, ItemOutcome, Outcome, RequestOutcome, error_of
 
 _encode = msgspec.json.encode
@@ -36,7 +36,7 @@ class BatchBody(StrictBody[BatchCreate]):
 
 def build_batch(
     raws: list[msgspec.Raw], principal: Principal, now: datetime
-) -> tuple[list[Response], dict[int, InvalidInput]]:
+) -> tuple[list[SurveyResponse], dict[int, InvalidInput]]:
     """The answers of a batch (in order) and the error of each invalid item, by position.
 
     Every item is decoded in one call when all are well formed; only otherwise one by one,
@@ -60,11 +60,11 @@ def build_batch(
     return answers, invalid
 
 
-def render(recorded: Recorded) -> HttpResponse[Any]:
+def render(recorded: Recorded) -> Response[Any]:
     """The HTTP answer of a write, rendered once, after its transaction (or from a replay)."""
     status, body = render_outcome(recorded.outcome)
     headers = {REPLAYED: "true"} if recorded.replayed else {}
-    return HttpResponse(body, status_code=status, media_type="application/json", headers=headers)
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def render_outcome(outcome: RequestOutcome) -> tuple[int, bytes]:

@@ -9,18 +9,18 @@ from uuid import UUID
 
 import msgspec
 
-from domain.model import Page, Response
+from domain.model import Page, SurveyResponse
 from domain.nps import Category
 from domain.ports import UnitOfWorkFactory
 
 
 class CustomerProfile(msgspec.Struct, frozen=True, kw_only=True):
     customer_id: str
-    latest: Response | None  # the newest answer not excluded; None when every one is
+    latest: SurveyResponse | None  # the newest answer not excluded; None when every one is
     responses_count: int
     first_answered_at: datetime
     last_answered_at: datetime
-    history: list[Response]  # newest first, at most 20
+    history: list[SurveyResponse]  # newest first, at most 20
     open_followups: int = 0
 
 
@@ -59,7 +59,7 @@ class CustomerChange(msgspec.Struct, frozen=True, kw_only=True):
 
     customer_id: str
     updated_at: datetime
-    latest: Response | None  # None when every answer of theirs is excluded
+    latest: SurveyResponse | None  # None when every answer of theirs is excluded
     responses_count: int
     open_followups: int
     previous_category: Category | None = None  # of the answer before the latest

@@ -100,7 +100,7 @@ class Survey(msgspec.Struct, frozen=True, kw_only=True):
     archived_at: datetime | None = None
 
 
-class Response(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+class SurveyResponse(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One stored answer; `local_date` is its day in the tenant's zone (the counter bucket).
 
     gc=False (like the other per-answer structs of the write path): it holds only values

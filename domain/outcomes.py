@@ -15,7 +15,7 @@ from uuid import UUID
 import msgspec
 
 from domain.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
-from domain.model import Response
+from domain.model import SurveyResponse
 
 
 class Outcome(enum.StrEnum):
@@ -30,14 +30,14 @@ class IngestResult(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """What the ingest port did with one answer; `response` is the stored one, if any."""
 
     outcome: Outcome
-    response: Response | None = None
+    response: SurveyResponse | None = None
 
 
 class AnswerRecorded(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="answer"):
     """One posted answer, stored now (CREATED) or before under its external_id (EXISTING)."""
 
     outcome: Outcome
-    response: Response
+    response: SurveyResponse
 
 
 class ItemOutcome(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True):

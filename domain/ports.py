@@ -14,10 +14,10 @@ from domain.model import (
     ApiKey,
     Page,
     Principal,
-    Response,
     ResultQuery,
     SegmentFilter,
     Survey,
+    SurveyResponse,
     Tenant,
 )
 from domain.nps import Category, Histogram
@@ -89,11 +89,11 @@ class SurveyRepository(Protocol):
 
 
 class ResponseRepository(Protocol):
-    async def get(self, *, tenant_id: UUID, response_id: UUID) -> Response: ...
+    async def get(self, *, tenant_id: UUID, response_id: UUID) -> SurveyResponse: ...
     async def list(
         self, flt: ResponseFilter, *, limit: int, cursor: str | None
-    ) -> Page[Response]: ...
-    def stream(self, flt: ResponseFilter) -> AsyncIterator[Response]:
+    ) -> Page[SurveyResponse]: ...
+    def stream(self, flt: ResponseFilter) -> AsyncIterator[SurveyResponse]:
         """Every matching answer, oldest first, without holding them all in memory (a
         server-side cursor in the unit of work's transaction)."""
         ...

@@ -12,7 +12,7 @@ import msgspec
 
 from domain.errors import InvalidInput
 from domain.idempotency import IdempotencyClaim, IdempotencyKey, Recorded
-from domain.model import Page, Principal, Response
+from domain.model import Page, Principal, SurveyResponse
 from domain.outcomes import (
     IngestResult,
     answer_outcome,
@@ -54,14 +54,14 @@ class Ingestor(Protocol):
     async def ingest(
         self,
         tenant_id: UUID,
-        responses: Sequence[Response],
+        responses: Sequence[SurveyResponse],
         *,
         idempotency: IdempotencyClaim | None = None,
     ) -> Ingested: ...
 
     async def set_excluded(
         self, tenant_id: UUID, response_id: UUID, *, excluded: bool, reason: str | None
-    ) -> Response:
+    ) -> SurveyResponse:
         """Exclude an answer from (or return it to) every calculation; it stays stored."""
         ...
 
@@ -82,14 +82,14 @@ _MS_MASK, _RAND_B = (1 << 48) - 1, (1 << 62) - 1
 _VERSION_7, _VARIANT = 0x7 << 76, 0b10 << 62
 
 
-def build_response(cmd: NewResponse, *, principal: Principal, now: datetime) -> Response:
+def build_response(cmd: NewResponse, *, principal: Principal, now: datetime) -> SurveyResponse:
     """The answer to store; rejects answers dated before 2000 or more than 5 minutes ahead."""
     answered_at = cmd.answered_at or now
     if answered_at - now > MAX_FUTURE:
         raise InvalidInput.field("answered_at", "must not be more than 5 minutes in the future")
     if answered_at < EARLIEST_ANSWER:
         raise InvalidInput.field("answered_at", "must not be before 2000-01-01T00:00:00Z")
-    return Response(
+    return SurveyResponse(
         id=new_response_id(now),
         tenant_id=principal.tenant_id,
         survey_id=cmd.survey_id,
@@ -106,7 +106,7 @@ def build_response(cmd: NewResponse, *, principal: Principal, now: datetime) -> 
 
 
 async def record_answer(
-    answer: Response,
+    answer: SurveyResponse,
     *,
     principal: Principal,
     ingestor: Ingestor,
@@ -130,7 +130,7 @@ async def record_answer(
 
 
 async def record_batch(
-    answers: Sequence[Response],
+    answers: Sequence[SurveyResponse],
     *,
     rejected: Mapping[int, InvalidInput],
     principal: Principal,
@@ -151,13 +151,15 @@ async def record_batch(
     return Recorded(outcome=batch_outcome(items, got))
 
 
-async def get_response(*, tenant_id: UUID, response_id: UUID, uow: UnitOfWorkFactory) -> Response:
+async def get_response(
+    *, tenant_id: UUID, response_id: UUID, uow: UnitOfWorkFactory
+) -> SurveyResponse:
     async with uow(tenant_id) as tx:
         return await tx.responses.get(tenant_id=tenant_id, response_id=response_id)
 
 
 async def list_responses(
     flt: ResponseFilter, *, limit: int, cursor: str | None, uow: UnitOfWorkFactory
-) -> Page[Response]:
+) -> Page[SurveyResponse]:
     async with uow(flt.tenant_id) as tx:
         return await tx.responses.list(flt, limit=limit, cursor=cursor)

@@ -14,7 +14,7 @@ from uuid import UUID
 import msgspec
 
 from domain.followups import Case, Status
-from domain.model import Response
+from domain.model import SurveyResponse
 from domain.nps import classify
 from domain.webhooks import EventType, WebhookEvent
 
@@ -23,7 +23,7 @@ def _utc(at: datetime | None) -> datetime | None:
     return None if at is None else at.astimezone(UTC)
 
 
-def response_data(r: Response) -> dict[str, Any]:
+def response_data(r: SurveyResponse) -> dict[str, Any]:
     data = {
         "id": r.id,
         "survey_id": r.survey_id,
@@ -68,7 +68,7 @@ def case_data(c: Case, now: datetime) -> dict[str, Any]:
     return dict(msgspec.to_builtins(data))
 
 
-def response_created(r: Response, now: datetime) -> WebhookEvent:
+def response_created(r: SurveyResponse, now: datetime) -> WebhookEvent:
     return WebhookEvent(r.tenant_id, EventType.RESPONSE_CREATED.value, response_data(r), now)
 
 
@@ -76,7 +76,7 @@ def followup_event(kind: EventType, tenant_id: UUID, c: Case, now: datetime) -> 
     return WebhookEvent(tenant_id, kind.value, case_data(c, now), now)
 
 
-def opened_case(r: Response, case_id: UUID, due_at: datetime) -> Case:
+def opened_case(r: SurveyResponse, case_id: UUID, due_at: datetime) -> Case:
     """The case a stored answer has just opened (as the follow-ups API shows it)."""
     return Case(
         id=case_id,
@@ -99,7 +99,7 @@ def opened_case(r: Response, case_id: UUID, due_at: datetime) -> Case:
 
 
 def ingest_events(
-    stored: Sequence[Response],
+    stored: Sequence[SurveyResponse],
     cases: Mapping[UUID, tuple[UUID, datetime]],
     hooks: Mapping[UUID, frozenset[str]],
     now: datetime,

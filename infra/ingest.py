@@ -29,7 +29,7 @@ import structlog
 
 from domain.errors import Conflict, Unavailable
 from domain.idempotency import IdempotencyClaim
-from domain.model import Response
+from domain.model import SurveyResponse
 from domain.responses import Ingested
 from domain.webhook_payloads import ingest_events
 from infra.ingest_outcomes import STILL_RUNNING, Submission, answers_of, expected_claims
@@ -88,7 +88,7 @@ class IngestBatcher:
     async def ingest(
         self,
         tenant_id: UUID,
-        responses: Sequence[Response],
+        responses: Sequence[SurveyResponse],
         *,
         idempotency: IdempotencyClaim | None = None,
     ) -> Ingested:
@@ -225,7 +225,7 @@ class IngestBatcher:
 
     async def set_excluded(
         self, tenant_id: UUID, response_id: UUID, *, excluded: bool, reason: str | None
-    ) -> Response:
+    ) -> SurveyResponse:
         """Flag an answer; its counter change takes the same outbox path as new answers."""
         gen = await self._gen(tenant_id)
         async with self._pool.acquire() as conn, conn.transaction():
@@ -294,7 +294,7 @@ def _fail(sub: Submission, exc: BaseException) -> None:
 
 
 async def _touch_customers(
-    conn: asyncpg.Connection, responses: list[Response], created: set[UUID] | None
+    conn: asyncpg.Connection, responses: list[SurveyResponse], created: set[UUID] | None
 ) -> None:
     """Stamp the customers who answered, tenant by tenant in one order (last: it locks)."""
     by_tenant: dict[UUID, list[str]] = {}

@@ -14,7 +14,7 @@ import msgspec
 
 from domain.errors import Conflict, IdempotencyMismatch
 from domain.idempotency import IdempotencyClaim, Recorded
-from domain.model import Response
+from domain.model import SurveyResponse
 from domain.outcomes import IngestResult, Outcome, RequestOutcome
 from domain.responses import Ingested
 from infra.postgres import idempotency
@@ -26,7 +26,7 @@ STILL_RUNNING = "a request with this Idempotency-Key is still being processed; r
 
 class Submission(msgspec.Struct, kw_only=True):
     tenant_id: UUID
-    responses: Sequence[Response]
+    responses: Sequence[SurveyResponse]
     idempotency: IdempotencyClaim | None
     future: asyncio.Future[Ingested]
     deadline: float = 0.0  # loop time after which it is no longer written (answered 503)
@@ -145,7 +145,7 @@ def _replay(sub: Submission, recorded: tuple[bytes, RequestOutcome] | None) -> I
 
 
 async def _results(
-    conn: asyncpg.Connection, responses: list[Response], created: set[UUID] | None
+    conn: asyncpg.Connection, responses: list[SurveyResponse], created: set[UUID] | None
 ) -> list[IngestResult]:
     if created is None:
         return [IngestResult(outcome=Outcome.CREATED, response=r) for r in responses]

@@ -11,7 +11,7 @@ import msgspec
 from api.schemas.responses import ResponseOut, response_out
 from domain.customers import AuditEntry, CustomerChange, CustomerProfile, Erasure
 from domain.followups import Status
-from domain.model import Response
+from domain.model import SurveyResponse
 from domain.nps import Category, classify
 
 
@@ -80,7 +80,7 @@ class AuditList(msgspec.Struct, frozen=True, kw_only=True):
     next_cursor: str | None = None
 
 
-def _latest(latest: Response) -> LatestScore:
+def _latest(latest: SurveyResponse) -> LatestScore:
     return LatestScore(
         score=latest.score,
         category=classify(latest.score),

@@ -10,7 +10,7 @@ import msgspec
 
 from api.errors import ProblemDetails
 from api.schemas.common import TEXT, Comment, Score, Segments, ShortText, Wire
-from domain.model import Response
+from domain.model import SurveyResponse
 from domain.nps import Category, classify
 from domain.responses import NewResponse
 
@@ -97,7 +97,7 @@ class BatchResult(msgspec.Struct, frozen=True, kw_only=True):
     results: list[BatchItemResult]
 
 
-def response_out(r: Response) -> ResponseOut:
+def response_out(r: SurveyResponse) -> ResponseOut:
     return ResponseOut(
         id=r.id,
         survey_id=r.survey_id,

@@ -7,7 +7,7 @@ from uuid import UUID
 import asyncpg
 
 from domain.errors import NotFound
-from domain.model import Response
+from domain.model import SurveyResponse
 from infra.postgres.customers import touch_customers
 from infra.postgres.outbox import OutboxRow, to_outbox_row
 from infra.postgres.responses import COLUMNS, to_response
@@ -20,7 +20,7 @@ async def set_excluded(
     response_id: UUID,
     excluded: bool,
     reason: str | None,
-) -> tuple[Response, list[OutboxRow]]:
+) -> tuple[SurveyResponse, list[OutboxRow]]:
     """Flag (or unflag) an answer; when the flag changes, its counters change by -1/+1."""
     # The row lock serialises concurrent flips: each sees the flag the previous one left.
     was = await conn.fetchval(

@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from domain.model import Response
+from domain.model import SurveyResponse
 from domain.outcomes import IngestResult, Outcome
 from infra.postgres.categories import category_sql
 from infra.postgres.idempotency import LOCK_SPACE
@@ -142,7 +142,7 @@ ORDER BY u.ord
 
 
 async def insert_responses(
-    conn: asyncpg.Connection, responses: Sequence[Response], *, claims: Sequence[Claim] = ()
+    conn: asyncpg.Connection, responses: Sequence[SurveyResponse], *, claims: Sequence[Claim] = ()
 ) -> Inserted:
     """Store what can be stored: the answers stored now, their outbox rows and cases.
 
@@ -183,7 +183,9 @@ async def insert_responses(
     return Inserted(outbox=outbox, followups=cases, hooks=hooks, claims=states)
 
 
-def _stored_in_order(responses: Sequence[Response], row: asyncpg.Record) -> Sequence[Response]:
+def _stored_in_order(
+    responses: Sequence[SurveyResponse], row: asyncpg.Record
+) -> Sequence[SurveyResponse]:
     """The answers of one tenant's outbox row, in its order: the input itself when every
     answer of the batch was stored (no id to look up), else found by id."""
     ids = row["responses"]
@@ -194,7 +196,7 @@ def _stored_in_order(responses: Sequence[Response], row: asyncpg.Record) -> Sequ
 
 
 async def resolve_not_created(
-    conn: asyncpg.Connection, responses: Sequence[Response]
+    conn: asyncpg.Connection, responses: Sequence[SurveyResponse]
 ) -> list[IngestResult]:
     """Why each answer was not stored: its external_id exists, or its survey is gone/archived."""
     rows = await conn.fetch(

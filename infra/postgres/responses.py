@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from domain.errors import NotFound
-from domain.model import Page, Response
+from domain.model import Page, SurveyResponse
 from domain.nps import PASSIVE_MIN, PROMOTER_MIN, Category
 from domain.ports import ResponseFilter
 from infra.postgres.cursor import after_key, keyset_page
@@ -28,8 +28,8 @@ _CATEGORY_RANGES = {
 }
 
 
-def to_response(row: asyncpg.Record) -> Response:
-    return Response(
+def to_response(row: asyncpg.Record) -> SurveyResponse:
+    return SurveyResponse(
         id=row["id"],
         tenant_id=row["tenant_id"],
         survey_id=row["survey_id"],
@@ -51,7 +51,7 @@ class PgResponseRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def get(self, *, tenant_id: UUID, response_id: UUID) -> Response:
+    async def get(self, *, tenant_id: UUID, response_id: UUID) -> SurveyResponse:
         row = await self._conn.fetchrow(
             f"SELECT {COLUMNS} FROM responses WHERE tenant_id = $1 AND id = $2",
             tenant_id,
@@ -61,7 +61,9 @@ class PgResponseRepository:
             raise NotFound("response not found")
         return to_response(row)
 
-    async def list(self, flt: ResponseFilter, *, limit: int, cursor: str | None) -> Page[Response]:
+    async def list(
+        self, flt: ResponseFilter, *, limit: int, cursor: str | None
+    ) -> Page[SurveyResponse]:
         """Newest first by (answered_at, id); dates are local days of the tenant's zone."""
         after_at, after_id = after_key(cursor, tuple[datetime, UUID])
         rows = await self._conn.fetch(
@@ -75,7 +77,7 @@ class PgResponseRepository:
         )
         return keyset_page([to_response(r) for r in rows], limit, lambda x: (x.answered_at, x.id))
 
-    async def stream(self, flt: ResponseFilter) -> AsyncIterator[Response]:
+    async def stream(self, flt: ResponseFilter) -> AsyncIterator[SurveyResponse]:
         """Every matching answer, oldest first, through a server-side cursor (which lives in
         the unit of work's transaction), EXPORT_PREFETCH rows a round trip."""
         query = f"SELECT {COLUMNS} FROM responses WHERE {FILTER} ORDER BY answered_at, id"

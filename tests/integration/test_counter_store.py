@@ -13,8 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from domain.idempotency import IdempotencyClaim
-from domain.model import Response as Answer
-from domain.model import ResultQuery, SegmentFilter
+from domain.model import ResultQuery, SegmentFilter, SurveyResponse
 from domain.results import StoredHistograms
 from infra.counter_sync import OutboxDrainer, rebuild, verify
 from infra.ingest import IngestBatcher
@@ -63,9 +62,9 @@ def _answer(
     score: int,
     day: date,
     segments: dict[str, str] | None = None,
-) -> Answer:
+) -> SurveyResponse:
     at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-    return Answer(
+    return SurveyResponse(
         id=uuid.uuid4(),
         tenant_id=tenant_id,
         survey_id=survey_id,
@@ -79,7 +78,7 @@ def _answer(
     )
 
 
-async def _commit(pool: asyncpg.Pool, answers: list[Answer]):  # type: ignore[no-untyped-def]
+async def _commit(pool: asyncpg.Pool, answers: list[SurveyResponse]):  # type: ignore[no-untyped-def]
     """Store answers and their outbox rows like the writer does, without applying them."""
     async with pool.acquire() as conn, conn.transaction():
         return (await insert_responses(conn, answers)).outbox

@@ -20,11 +20,11 @@ from domain.model import (
     ApiKey,
     Page,
     Principal,
-    Response,
     ResultQuery,
     Scope,
     SegmentFilter,
     Survey,
+    SurveyResponse,
     Tenant,
 )
 from domain.nps import EMPTY_HISTOGRAM, Category, Histogram, add_histograms, histogram_of
@@ -46,7 +46,7 @@ class FakeStore:
         self.tenants: dict[UUID, Tenant] = {}
         self.keys: dict[tuple[UUID, UUID], tuple[ApiKey, bytes]] = {}
         self.surveys: dict[tuple[UUID, UUID], Survey] = {}
-        self.responses: list[Response] = []
+        self.responses: list[SurveyResponse] = []
         self.token_origins: set[str] = set()
         self.changes: dict[tuple[UUID, UUID], ChangeRecord] = {}
         self.targets: dict[tuple[UUID, UUID], Target] = {}
@@ -152,17 +152,19 @@ class FakeResponses:
     def __init__(self, store: FakeStore) -> None:
         self.s = store
 
-    async def get(self, *, tenant_id: UUID, response_id: UUID) -> Response:
+    async def get(self, *, tenant_id: UUID, response_id: UUID) -> SurveyResponse:
         for r in self.s.responses:
             if r.tenant_id == tenant_id and r.id == response_id:
                 return r
         raise NotFound("response not found")
 
-    async def list(self, flt: ResponseFilter, *, limit: int, cursor: str | None) -> Page[Response]:
+    async def list(
+        self, flt: ResponseFilter, *, limit: int, cursor: str | None
+    ) -> Page[SurveyResponse]:
         items = [r for r in self.s.responses if r.tenant_id == flt.tenant_id]
         return Page(items=items[:limit], next_cursor=None)
 
-    async def stream(self, flt: ResponseFilter) -> AsyncIterator[Response]:
+    async def stream(self, flt: ResponseFilter) -> AsyncIterator[SurveyResponse]:
         for r in sorted(self.s.responses, key=lambda r: (r.answered_at, r.id)):
             if r.tenant_id == flt.tenant_id:
                 yield r
@@ -281,7 +283,7 @@ class FakeComments:
     def __init__(self, store: FakeStore) -> None:
         self.s = store
 
-    def _commented(self, q: ResultQuery, start: date) -> list[Response]:
+    def _commented(self, q: ResultQuery, start: date) -> list[SurveyResponse]:
         return sorted(
             (
                 r
@@ -292,7 +294,7 @@ class FakeComments:
             reverse=True,
         )
 
-    def _matches(self, r: Response, q: ResultQuery) -> bool:
+    def _matches(self, r: SurveyResponse, q: ResultQuery) -> bool:
         in_survey = q.survey_id is None or r.survey_id == q.survey_id
         return in_survey and all(r.segments.get(f.dimension) == f.value for f in q.segments)
 
@@ -519,7 +521,7 @@ class FakeIngestor:
     async def ingest(
         self,
         tenant_id: UUID,
-        responses: Sequence[Response],
+        responses: Sequence[SurveyResponse],
         *,
         idempotency: IdempotencyClaim | None = None,
     ) -> Ingested:
@@ -530,7 +532,7 @@ class FakeIngestor:
         self.completions.append((idempotency.key, outcome))
         return results if outcome is None else Recorded(outcome=outcome)
 
-    def _one(self, r: Response) -> IngestResult:
+    def _one(self, r: SurveyResponse) -> IngestResult:
         for old in self.s.responses:
             if r.external_id and old.tenant_id == r.tenant_id and old.external_id == r.external_id:
                 return IngestResult(outcome=Outcome.EXISTING, response=old)
@@ -551,7 +553,7 @@ class FakeHistogramSource:
         self.ready = ready
         self.calls = 0
 
-    def _matching(self, q: ResultQuery, start: date, end: date) -> list[Response]:
+    def _matching(self, q: ResultQuery, start: date, end: date) -> list[SurveyResponse]:
         return [
             r
             for r in self.s.responses

@@ -13,7 +13,7 @@ from api.schemas.responses import response_out
 from api.writes import render, render_outcome
 from domain.errors import Conflict, FieldError, IdempotencyMismatch, InvalidInput
 from domain.idempotency import IdempotencyClaim, Recorded
-from domain.model import Response
+from domain.model import SurveyResponse
 from domain.outcomes import (
     AnswerRecorded,
     BatchRecorded,
@@ -32,7 +32,7 @@ SURVEY = uuid.UUID("00000000-0000-4000-8000-000000000002")
 PARIS = timezone(timedelta(hours=2))
 
 
-def _answer(score: int = 9, **extra: object) -> Response:
+def _answer(score: int = 9, **extra: object) -> SurveyResponse:
     fields: dict[str, object] = {
         "id": uuid.uuid4(),
         "tenant_id": TENANT,
@@ -45,10 +45,10 @@ def _answer(score: int = 9, **extra: object) -> Response:
         "received_at": datetime(2026, 6, 1, 21, 31, tzinfo=UTC),
         "local_date": date(2026, 6, 1),
     }
-    return Response(**(fields | extra))  # type: ignore[arg-type]
+    return SurveyResponse(**(fields | extra))  # type: ignore[arg-type]
 
 
-def _created(r: Response) -> IngestResult:
+def _created(r: SurveyResponse) -> IngestResult:
     return IngestResult(outcome=Outcome.CREATED, response=r)
 
 
@@ -178,7 +178,9 @@ def test_a_single_answer_not_stored_records_nothing_for_its_key() -> None:
 # What each submission of a group commit is answered.
 
 
-def _sub(answers: list[Response], key: str | None = None, *, batch: bool = False) -> Submission:
+def _sub(
+    answers: list[SurveyResponse], key: str | None = None, *, batch: bool = False
+) -> Submission:
     claim = None
     if key is not None:
         claim = IdempotencyClaim(key=key, request_hash=b"h-" + key.encode(), batch=batch)
