@@ -41,8 +41,8 @@ def browser_preflight(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http" or not path.startswith("/v1/") or path.startswith("/v1/admin"):
             await app(scope, receive, send)
             return
-        origin = _origin(scope)
-        if origin is None or not _is_preflight(scope):
+        origin = _origin(scope) if _is_preflight(scope) else None  # the method first: cheap
+        if origin is None:
             await app(scope, receive, send)
             return
         headers = [(b"vary", b"Origin"), (b"content-length", b"0")]
