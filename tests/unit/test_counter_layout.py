@@ -1,4 +1,5 @@
-"""The counter layout's pure rules: the fan-out, the apply payload, and the rebuild's fold."""
+"""The counter layout's pure rules: the fan-out, the apply payload, the rebuild's fold, and
+the one-dimension rule the counter store shares with the domain."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ from collections import Counter
 from datetime import date
 
 import msgspec
+import pytest
 
+from domain.model import ResultQuery, SegmentFilter
+from domain.results import counters_can_answer
 from infra.counter_sync.rebuild import fold
 from infra.postgres.outbox import OutboxRow
 from infra.postgres.results import AggregateRow
 from infra.redis import layout
+from infra.redis.counter_reads import CounterReads
+from infra.redis.generations import CounterGenerations
 
 SURVEY = uuid.UUID("00000000-0000-0000-0000-00000000000a")
 TENANT = uuid.UUID("00000000-0000-0000-0000-0000000000ff")
@@ -147,3 +153,40 @@ def test_the_lua_prelude_quotes_every_name_as_a_lua_string() -> None:
     assert prelude.startswith("local LAYOUT = {") and prelude.endswith("}\n")
     assert "no_segment = '_'" in prelude and "versions = 'bv'" in prelude
     assert layout._lua_string("a'b\\c") == "'a\\'b\\\\c'"
+
+
+def _query(*filters: tuple[str, str]) -> ResultQuery:
+    return ResultQuery(
+        tenant_id=TENANT,
+        survey_id=None,
+        start=date(2026, 1, 1),
+        end=date(2026, 1, 31),
+        segments=tuple(SegmentFilter(dimension=d, value=v) for d, v in filters),
+    )
+
+
+@pytest.mark.parametrize(
+    ("filters", "dimension", "counters"),
+    [
+        ((), None, True),
+        ((("team", "a"),), None, True),
+        ((), "team", True),
+        ((("team", "a"),), "team", True),
+        ((("team", "a"),), "region", False),
+        ((("team", "a"), ("region", "x")), None, False),
+        ((("team", "a"), ("team", "b")), "team", False),
+    ],
+)
+async def test_counters_hold_one_dimension_and_the_store_refuses_by_the_same_rule(
+    filters: tuple[tuple[str, str], ...], dimension: str | None, counters: bool
+) -> None:
+    query = _query(*filters)
+    assert counters_can_answer(query, dimension) is counters
+    if counters:
+        return
+    reads = CounterReads(None, CounterGenerations(None))  # type: ignore[arg-type]
+    with pytest.raises(ValueError):  # before any call to Redis
+        if dimension is None:
+            await reads.histograms(query, [(query.start, query.end)])
+        else:
+            await reads.breakdown(query, dimension)
