@@ -83,17 +83,25 @@ class LoadResult:
 
 
 async def post_load(
-    base: str, key: str, survey_id: str, *, seconds: float, concurrency: int = 16
+    base: str,
+    key: str,
+    survey_id: str,
+    *,
+    seconds: float,
+    concurrency: int = 16,
+    result: LoadResult | None = None,
+    stop: asyncio.Event | None = None,
 ) -> LoadResult:
-    """POST answers with unique Idempotency-Keys from `concurrency` clients for `seconds`."""
-    result = LoadResult()
+    """POST answers with unique Idempotency-Keys from `concurrency` clients for `seconds`
+    (or until `stop` is set), counting into `result` (a new one by default)."""
+    result = LoadResult() if result is None else result
     headers = {"Authorization": f"Bearer {key}"}
     deadline = time.monotonic() + seconds
 
     async def client(n: int) -> None:
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             i = 0
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not (stop is not None and stop.is_set()):
                 i += 1
                 idem = f"load-{n}-{i}-{uuid.uuid4().hex[:8]}"
                 body = {

@@ -236,11 +236,20 @@ async def test_redis_loses_its_data_and_every_tenant_is_rebuilt_without_a_read(
 async def test_api_killed_mid_load_loses_no_acknowledged_answer(api, env, fault_db) -> None:
     tenant, key, survey = await _tenant(api.base)
 
-    async def kill() -> None:
-        await asyncio.sleep(1.5)
-        await asyncio.to_thread(api.kill)
+    result, stop = LoadResult(), asyncio.Event()
 
-    result, _ = await asyncio.gather(post_load(api.base, key, survey, seconds=2.5), kill())
+    async def kill() -> None:
+        # Mid-load means after answers were acknowledged, however slowly the clients start.
+        waited = time.monotonic() + 30
+        while len(result.acked) < 30 and time.monotonic() < waited:  # noqa: ASYNC110 (a count)
+            await asyncio.sleep(0.02)
+        await asyncio.to_thread(api.kill)
+        await asyncio.sleep(0.5)  # the clients meet the dead server, then stop
+        stop.set()
+
+    await asyncio.gather(
+        post_load(api.base, key, survey, seconds=60, result=result, stop=stop), kill()
+    )
     assert result.acked
     result.other = [o for o in result.other if o[0] != 0]  # cut connections: not acknowledged
     restarted = ApiProcess(env)
