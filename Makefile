@@ -27,8 +27,11 @@ test: setup browsers node lint typecheck
 # pytest exits 5 when it collected no test: make reports that as a failure too.
 # - through PgBouncer in transaction pooling mode (tests/pgbouncer.py), integration and e2e
 #   (contract and browser check the HTTP contract and pages; fault puts its own proxies in)
+# - against a Redis Cluster of three masters with a replica each on loopback ports
+#   (tests/redis_cluster.py), integration, then a master stopped under load (tests/scale)
 test-scale: setup pgbouncer
 	NPS_TEST_POOLER=pgbouncer $(PY) -m pytest -q -p no:cacheprovider tests/integration tests/e2e
+	NPS_TEST_REDIS_CLUSTER=1 $(PY) -m pytest -q -p no:cacheprovider tests/integration tests/scale/test_redis_cluster.py
 
 # Debian's pgbouncer for test-scale; installed here when missing and allowed.
 pgbouncer:

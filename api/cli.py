@@ -19,7 +19,8 @@ from infra.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     import asyncpg
-    import redis.asyncio as aioredis
+
+    from infra.redis.client import RedisClient
 
 OPERATOR_STATEMENT_TIMEOUT_S = 600.0
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
@@ -42,9 +43,9 @@ def servers(settings: Settings) -> Iterator[Settings]:
 
 
 @contextlib.asynccontextmanager
-async def connections(settings: Settings) -> AsyncIterator[tuple[asyncpg.Pool, aioredis.Redis]]:
+async def connections(settings: Settings) -> AsyncIterator[tuple[asyncpg.Pool, RedisClient]]:
     from infra.postgres.pool import create_pool
-    from infra.runtime import connect_redis
+    from infra.redis.client import connect_redis
 
     assert settings.database_url and settings.redis_url
     # Operator commands (rebuild, verify) run long statements on purpose.

@@ -12,11 +12,11 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-import redis.asyncio as aioredis
 
 from domain import tenants
 from domain.model import Scope
 from infra.postgres.uow import PgUnitOfWorkFactory
+from infra.redis.client import RedisClient
 from infra.redis.counters import RedisCounterStore
 from infra.redis.resilient import ResilientCounters
 from infra.settings import Settings
@@ -51,9 +51,7 @@ async def _store_admin_token(conn: asyncpg.Connection, settings: Settings) -> st
     return token if inserted else None
 
 
-async def _create_demo(
-    pool: asyncpg.Pool, redis: aioredis.Redis, now: datetime
-) -> tuple[UUID, str]:
+async def _create_demo(pool: asyncpg.Pool, redis: RedisClient, now: datetime) -> tuple[UUID, str]:
     uow = PgUnitOfWorkFactory(pool)
     tenant = await tenants.create_tenant(
         name="Demo",
@@ -72,7 +70,7 @@ async def _create_demo(
 
 
 async def first_start(
-    pool: asyncpg.Pool, redis: aioredis.Redis, settings: Settings, *, demo: bool
+    pool: asyncpg.Pool, redis: RedisClient, settings: Settings, *, demo: bool
 ) -> FirstStart | None:
     """Set up an empty installation; None when it was set up before.
 

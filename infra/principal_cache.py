@@ -16,26 +16,28 @@ import time
 from collections.abc import Callable
 from uuid import UUID
 
-import redis.asyncio as aioredis
 import structlog
+from redis.asyncio.client import PubSub
 
 from domain.keys import ParsedKey
 from domain.model import Principal
 from domain.ratelimit import TenantLimits
+from infra.redis.client import RedisClient, Subscriber
 
 log = structlog.get_logger(__name__)
 CHANNEL = "nps:keys:revoked"
 ALL_KEYS = "*"  # in a message instead of a key id: every key of the tenant
 TTL_S = 5.0
+PING_S = 1.0  # the listener pings its server this often; silent 3x as long: reconnect
 MAX_ENTRIES = 100_000
 
 
 class RedisPrincipalCache:
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         *,
-        listener: aioredis.Redis | None = None,
+        listener: Subscriber | None = None,
         ttl: float = TTL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -116,15 +118,14 @@ class RedisPrincipalCache:
         self._stopped = True
 
     async def listen(self) -> None:
-        """Evict keys revoked by other processes; reconnects after Redis outages."""
+        """Evict keys revoked by other processes; reconnects after Redis outages, and when
+        its server stops answering its pings (a frozen node, a cluster node failed over)."""
         self._stopped = False
         while not self._stopped:
             try:
                 async with self._listener.pubsub() as pubsub:
                     await pubsub.subscribe(CHANNEL)
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            self._on_message(message["data"])
+                    await self._receive(pubsub)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -134,6 +135,21 @@ class RedisPrincipalCache:
                 self._entries.clear()  # revocations may have been missed meanwhile
                 self._issuers.clear()
                 await asyncio.sleep(1)
+
+    async def _receive(self, pubsub: PubSub) -> None:
+        heard = pinged = time.monotonic()
+        while not self._stopped:
+            message = await pubsub.get_message(timeout=PING_S)
+            now = time.monotonic()
+            if message is not None:
+                heard = now
+                if message.get("type") == "message":
+                    self._on_message(message["data"])
+            if now - heard > 3 * PING_S:
+                raise TimeoutError("the revocation channel's server stopped answering")
+            if now - pinged >= PING_S:
+                await pubsub.ping()
+                pinged = now
 
     def _on_message(self, data: bytes) -> None:
         with contextlib.suppress(ValueError):

@@ -10,11 +10,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
-import redis.asyncio as aioredis
-import redis.exceptions
 import structlog
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from infra.counter_sync import OutboxDrainer
 from infra.counter_sync.keeper import CounterKeeper
@@ -27,6 +23,7 @@ from infra.postgres.roles import app_login, check_pool_restricted
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.principal_cache import RedisPrincipalCache
 from infra.redis.breaker import RedisBreaker
+from infra.redis.client import RedisClient, Subscriber, connect_redis, connect_subscriber, ping
 from infra.redis.counters import RedisCounterStore
 from infra.redis.ratelimit import Clock, RedisRateLimiter
 from infra.redis.resilient import CounterBacklog, ResilientCounters
@@ -48,7 +45,7 @@ class MissingAdminToken(RuntimeError):
 class Runtime:
     pool: asyncpg.Pool  # the owner's: work that spans tenants
     tenant_pool: asyncpg.Pool  # the restricted role's: uow(tenant_id), under row-level security
-    redis: aioredis.Redis
+    redis: RedisClient
     store: RedisCounterStore
     counters: ResilientCounters
     batcher: IngestBatcher
@@ -81,7 +78,7 @@ class Runtime:
             return False  # no need to wait for it: the breaker's probe sees it come back
         try:
             async with asyncio.timeout(HEALTH_CHECK_S):
-                return bool(await self.redis.ping())
+                return await ping(self.redis)
         except Exception:
             return False
 
@@ -98,21 +95,6 @@ async def purge_idempotency_keys(pool: asyncpg.Pool, *, every_s: float = 600.0) 
         except Exception as exc:  # the next round tries again
             log.warning("idempotency_purge_failed", error=type(exc).__name__)
         await asyncio.sleep(every_s)
-
-
-def connect_redis(url: str, *, timeout: float = 0.5) -> aioredis.Redis:
-    """Short timeouts: a Redis outage must degrade requests, not hang them.
-
-    One immediate retry on a broken connection (a pooled one the server closed), none on a
-    timeout: redis-py's default of three retries with backoff made one call to a frozen
-    Redis take over 2 s before the breaker could open (measured in the fault suite)."""
-    return aioredis.Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        health_check_interval=10,
-        retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
-    )
 
 
 async def admin_token_hash(pool: asyncpg.Pool, settings: Settings) -> bytes:
@@ -145,11 +127,7 @@ async def open_runtime(
         await pool.close()
         raise
     redis = connect_redis(settings.redis_url, timeout=settings.redis_timeout_s)
-    listener = aioredis.Redis.from_url(
-        settings.redis_url,
-        socket_connect_timeout=settings.redis_timeout_s,
-        health_check_interval=10,
-    )
+    listener = connect_subscriber(settings.redis_url, redis, timeout=settings.redis_timeout_s)
     rt: Runtime | None = None
     try:
         rt = await build_runtime(
@@ -224,11 +202,11 @@ async def open_tenant_pool(pool: asyncpg.Pool, settings: Settings) -> asyncpg.Po
 
 async def build_runtime(
     pool: asyncpg.Pool,
-    redis: aioredis.Redis,
+    redis: RedisClient,
     settings: Settings,
     *,
     tenant_pool: asyncpg.Pool | None = None,
-    listener: aioredis.Redis | None = None,
+    listener: Subscriber | None = None,
     limiter: RedisRateLimiter | None = None,
     rate_clock: Clock | None = None,
 ) -> Runtime:

@@ -36,20 +36,29 @@ POOLER_ENV = {"NPS_DATABASE_POOLER": "transaction"} if POOLED else {}
 
 @pytest.fixture(scope="session")
 def server_urls() -> Iterator[tuple[str, str]]:
-    """(PostgreSQL URL of the server, Redis URL): the test servers, or embedded ones."""
-    db, redis = os.environ.get("NPS_TEST_DATABASE_URL"), os.environ.get("NPS_TEST_REDIS_URL")
-    if POOLED:
-        if not db or not redis:
-            raise RuntimeError("NPS_TEST_POOLER needs NPS_TEST_DATABASE_URL and NPS_TEST_REDIS_URL")
-        with pgbouncer_in_front(db) as pooled:
-            yield pooled, redis
-        return
-    if db and redis:
-        yield db, redis
-        return
-    from infra.embedded import EmbeddedServers
+    """(PostgreSQL URL of the server, Redis URL): the test servers, or embedded ones.
 
-    with tempfile.TemporaryDirectory(prefix="nps-test-") as data_dir:
+    NPS_TEST_REDIS_CLUSTER=1 (make test-scale): a Redis Cluster of three masters with a
+    replica each, started on loopback ports for the session, instead of NPS_TEST_REDIS_URL."""
+    db, redis = os.environ.get("NPS_TEST_DATABASE_URL"), os.environ.get("NPS_TEST_REDIS_URL")
+    with contextlib.ExitStack() as stack:
+        if os.environ.get("NPS_TEST_REDIS_CLUSTER"):
+            from tests.redis_cluster import redis_cluster
+
+            redis = stack.enter_context(redis_cluster()).url
+        if POOLED:
+            if not db or not redis:
+                raise RuntimeError(
+                    "NPS_TEST_POOLER needs NPS_TEST_DATABASE_URL and NPS_TEST_REDIS_URL"
+                )
+            yield stack.enter_context(pgbouncer_in_front(db)), redis
+            return
+        if db and redis:
+            yield db, redis
+            return
+        from infra.embedded import EmbeddedServers
+
+        data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="nps-test-"))
         servers = EmbeddedServers.start(data_dir)
         try:
             yield db or servers.database_url, redis or servers.redis_url
@@ -75,6 +84,14 @@ def pgbouncer_in_front(server_url: str) -> Iterator[str]:
             yield bouncer.url_for(server_url)
         finally:
             defaults["statement_cache_size"] = 100
+
+
+def redis_client(url: str):  # type: ignore[no-untyped-def]
+    """A client of the session's Redis (one server or a cluster), as the service makes it,
+    with timeouts for a busy machine."""
+    from infra.redis.client import connect_redis
+
+    return connect_redis(url, timeout=5.0)
 
 
 def _with_database(url: str, name: str) -> str:
@@ -258,14 +275,12 @@ async def verify_tenant(database_url: str, redis_url: str, tenant_id: str) -> li
     """`nps counters verify` for one tenant, over fresh connections."""
     import uuid
 
-    import redis.asyncio as aioredis
-
     from infra.counter_sync import verify
     from infra.postgres.pool import create_pool
     from infra.redis.counters import RedisCounterStore
 
     pool = await create_pool(database_url, size=2, transaction_pooler=POOLED)
-    r = aioredis.Redis.from_url(redis_url)
+    r = redis_client(redis_url)
     try:
         return await verify(pool, RedisCounterStore(r), [uuid.UUID(tenant_id)])
     finally:

@@ -105,11 +105,14 @@ async def _compare(
             match=layout.gen_prefix(tenant_id, gen) + "h:*", count=SCAN_COUNT
         )
     ]
+    # One MULTI: every key is the tenant's (one cluster slot). Raw commands: redis-py
+    # 8.1's cluster MULTI passes `smembers`'s and `hgetall`'s extra arguments to reply
+    # parsers that take none.
     async with store.redis.pipeline(transaction=True) as pipe:
         pipe.hmget(layout.meta_key(tenant_id), [layout.STATE, layout.GEN])
-        pipe.smembers(layout.applied_key(tenant_id, gen))
+        pipe.execute_command("SMEMBERS", layout.applied_key(tenant_id, gen))
         for key in keys:
-            pipe.hgetall(key)
+            pipe.execute_command("HGETALL", key)
         meta, applied, *hashes = await pipe.execute()
     if meta[0] != READY.encode() or meta[1] != str(gen).encode():
         return None

@@ -14,10 +14,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from uuid import UUID
 
-import redis.asyncio as aioredis
-
 from infra.postgres.outbox import OutboxRow
 from infra.redis import layout
+from infra.redis.client import RedisClient
 from infra.redis.generations import CounterGenerations
 from infra.redis.scripts import Script
 
@@ -37,7 +36,7 @@ def due_for_forgetting(
 class CounterApplier:
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         generations: CounterGenerations,
         *,
         clock: Callable[[], float] = time.monotonic,

@@ -3,7 +3,8 @@
 Closed (available): call Redis. A call that fails because Redis is down or does not answer
 in time reports it (`failed`), which opens the breaker: callers do without Redis at full
 speed (results from PostgreSQL, counter changes left in the outbox, rate limits per
-process) instead of each waiting for its own timeout. While open, a probe PINGs Redis every
+process) instead of each waiting for its own timeout. While open, a probe PINGs Redis (every
+master of a cluster) every
 `retry_s`; when it answers, the recovery hooks run (they must succeed: a hook that raises
 keeps the breaker open) and the breaker closes again.
 
@@ -24,10 +25,10 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-import redis.asyncio as aioredis
 import structlog
 
 from infra.outage import REDIS_DOWN
+from infra.redis.client import RedisClient, ping
 
 log = structlog.get_logger(__name__)
 RecoveryHook = Callable[[], Awaitable[None]]
@@ -36,9 +37,7 @@ __all__ = ["REDIS_DOWN", "RedisBreaker"]
 
 
 class RedisBreaker:
-    def __init__(
-        self, redis: aioredis.Redis, *, retry_s: float = 0.5, timeout_s: float = 0.5
-    ) -> None:
+    def __init__(self, redis: RedisClient, *, retry_s: float = 0.5, timeout_s: float = 0.5) -> None:
         self._redis = redis
         self._retry_s = retry_s
         self._timeout_s = timeout_s
@@ -70,7 +69,7 @@ class RedisBreaker:
             await asyncio.sleep(self._retry_s)
             try:
                 async with asyncio.timeout(self._timeout_s * 2):
-                    await self._redis.ping()
+                    await ping(self._redis)
                 for hook in self._hooks:
                     await hook()
             except asyncio.CancelledError:

@@ -15,12 +15,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from domain.model import ResultQuery
 from domain.nps import Histogram
 from domain.results import counters_can_answer
 from infra.redis import layout
+from infra.redis.client import RedisClient
 from infra.redis.generations import CounterGenerations
 from infra.redis.read_cache import (
     GroupCache,
@@ -43,7 +42,7 @@ _EMPTY: Histogram = (0,) * 11
 
 
 class CounterReads:
-    def __init__(self, redis: aioredis.Redis, generations: CounterGenerations) -> None:
+    def __init__(self, redis: RedisClient, generations: CounterGenerations) -> None:
         self.redis = redis
         self._generations = generations
         self._layout = str(generations.layout_version)

@@ -9,13 +9,12 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from uuid import UUID
 
-import redis.asyncio as aioredis
-
 from domain.model import ResultQuery
 from domain.nps import Histogram
 from infra.postgres.outbox import OutboxRow
 from infra.redis import layout
 from infra.redis.applier import CounterApplier
+from infra.redis.client import RedisClient
 from infra.redis.counter_reads import CounterReads
 from infra.redis.generations import CounterGenerations, CounterMeta
 
@@ -28,7 +27,7 @@ class RedisCounterStore:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         *,
         on_rebuild_needed: Callable[[UUID], object] | None = None,
         layout_version: int = layout.LAYOUT_VERSION,

@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable
 from uuid import UUID
 
 import msgspec
-import redis.asyncio as aioredis
 import structlog
 
 from infra.redis import layout
+from infra.redis.client import RedisClient
 from infra.redis.scripts import Script
 
 log = structlog.get_logger(__name__)
@@ -40,7 +40,7 @@ class CounterMeta(msgspec.Struct, frozen=True, kw_only=True):
 class CounterGenerations:
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         *,
         layout_version: int = layout.LAYOUT_VERSION,
         on_rebuild_needed: Callable[[UUID], object] | None = None,

@@ -18,13 +18,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-import redis.asyncio as aioredis
 import redis.exceptions
 import structlog
 
 from domain.ratelimit import NEVER, Bucket, Decision, Limit, LimitState, gcra
 from infra.outage import REDIS_DOWN
 from infra.redis.breaker import RedisBreaker
+from infra.redis.client import RedisClient
 from infra.redis.scripts import Script
 
 log = structlog.get_logger(__name__)
@@ -73,7 +73,7 @@ class RedisRateLimiter:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         *,
         clock: Clock | None = None,
         fallback: LocalRateLimiter | None = None,

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
+
+from infra.redis.client import RedisClient
 
 
 def _lua(name: str) -> str:
@@ -21,7 +22,7 @@ class Script:
     is one script call, so that work is a visible part of its time."""
 
     def __init__(
-        self, redis: aioredis.Redis, name: str, *, after: str | None = None, prelude: str = ""
+        self, redis: RedisClient, name: str, *, after: str | None = None, prelude: str = ""
     ) -> None:
         """The script infra/redis/lua/<name>, put after the shared chunk `after` if any
         (Redis scripts cannot load one another), both after `prelude` (Lua text that

@@ -20,7 +20,7 @@ from litestar.params import JSONBody
 
 from api.body import StrictBody
 from api.schemas.responses import ResponseCreate
-from infra.runtime import connect_redis
+from infra.redis.client import connect_redis
 from infra.settings import load_settings
 from tests.bench.app import HGETALL_KEY
 

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 import asyncpg
 import msgspec
 import pytest
-import redis.asyncio as aioredis
 
 from domain.idempotency import IdempotencyClaim
 from domain.model import ResultQuery, SegmentFilter, SurveyResponse
@@ -22,7 +21,7 @@ from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.redis import layout
 from infra.redis.counters import RedisCounterStore
-from tests.conftest import POOLED
+from tests.conftest import POOLED, redis_client
 
 
 @pytest.fixture
@@ -34,7 +33,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def store(redis_url: str) -> AsyncIterator[RedisCounterStore]:
-    r = aioredis.Redis.from_url(redis_url)
+    r = redis_client(redis_url)
     yield RedisCounterStore(r)
     await r.aclose()
 
@@ -183,7 +182,7 @@ async def test_rows_committed_but_never_applied_are_applied_by_the_drainer(pool,
 
 async def test_lost_meta_means_not_ready_and_asks_for_a_rebuild(pool, redis_url) -> None:
     asked: list[uuid.UUID] = []
-    r = aioredis.Redis.from_url(redis_url)
+    r = redis_client(redis_url)
     store = RedisCounterStore(r, on_rebuild_needed=asked.append)
     try:
         tenant_id, survey_id = await _tenant(pool, store)

@@ -22,7 +22,7 @@ from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.redis import layout
 from infra.redis.counters import REBUILDING, RedisCounterStore
-from tests.conftest import POOLED, migrated_database
+from tests.conftest import POOLED, migrated_database, redis_client
 from tests.integration.redis_server import RedisProcess
 
 YEAR = (date(2026, 1, 1), date(2026, 12, 31))
@@ -66,7 +66,7 @@ class Env:
 
 @pytest.fixture
 async def env(pool: asyncpg.Pool, redis_url: str) -> AsyncIterator[Env]:
-    rds = aioredis.Redis.from_url(redis_url)
+    rds = redis_client(redis_url)
     e = Env(pool, rds)
     yield e
     for tenant_id in e.made:

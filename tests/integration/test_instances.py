@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import msgspec
-import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 from prometheus_client import REGISTRY
 
@@ -23,7 +22,7 @@ from infra.followup_deadlines import announce_overdue
 from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.redis import layout
-from tests.conftest import POOLED, make_tenant, nps_total
+from tests.conftest import POOLED, make_tenant, nps_total, redis_client
 from tests.integration.webhooks_support import make_hook
 
 ANSWERS = 30
@@ -87,7 +86,7 @@ async def test_lost_counters_are_rebuilt_once_by_two_instances(
         r = await a.post("/v1/responses/batch", json={"responses": batch}, headers=tenant.headers)
         assert r.status_code == 200, r.text
         before = _rebuilds()
-        redis = aioredis.Redis.from_url(redis_url)
+        redis = redis_client(redis_url)
         meta = layout.meta_key(uuid.UUID(tenant.id))
         try:
             await redis.delete(meta)  # this tenant's counters lost

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import asyncpg
 import msgspec
-import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -17,7 +16,7 @@ from api.app import create_app
 from infra import metrics
 from infra.counter_sync import rebuild
 from infra.redis.counters import RedisCounterStore
-from tests.conftest import make_tenant, migrated_database
+from tests.conftest import make_tenant, migrated_database, redis_client
 from tests.integration.webhooks_support import make_hook, relay, send_test
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -114,7 +113,7 @@ async def test_drained_updates_and_rebuilds_are_counted(
                 break
     assert value(await scrape(app_client, admin_headers), drained) >= value(before, drained) + 2
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-    r = aioredis.Redis.from_url(redis_url)
+    r = redis_client(redis_url)
     try:
         assert await rebuild(pool, RedisCounterStore(r), tenant_id) is not None
     finally:

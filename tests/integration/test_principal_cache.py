@@ -11,11 +11,12 @@ import redis.asyncio as aioredis
 from domain.keys import format_key, new_secret, parse_key
 from domain.model import Principal, Scope
 from infra.principal_cache import RedisPrincipalCache
+from tests.conftest import redis_client
 
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    r = aioredis.Redis.from_url(redis_url)
+    r = redis_client(redis_url)
     yield r
     await r.aclose()
 

@@ -20,7 +20,7 @@ from api.app import create_app
 from domain.keys import parse_key
 from domain.ratelimit import Limit
 from infra.redis.ratelimit import LocalRateLimiter, RedisRateLimiter, bucket_key
-from tests.conftest import make_tenant
+from tests.conftest import make_tenant, redis_client
 from tests.integration.redis_server import RedisProcess
 
 
@@ -34,7 +34,7 @@ class Clock:
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    r = aioredis.Redis.from_url(redis_url)
+    r = redis_client(redis_url)
     yield r
     await r.aclose()
 
