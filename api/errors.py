@@ -14,7 +14,16 @@ from litestar.exceptions import HTTPException, ValidationException
 from api.logging import record_error
 from api.params import CURSOR, DATE, DIMENSION, INSTANT
 from api.schemas.common import SEGMENT_FILTER, TEXT
-from domain import errors as d
+from domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    IdempotencyMismatch,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+)
 
 log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -56,14 +65,14 @@ Problem = ProblemDetails
 
 
 # domain error -> (status, problem slug); the first matching class wins (subclasses first).
-DOMAIN_ERRORS: list[tuple[type[d.DomainError], int, str]] = [
-    (d.IdempotencyMismatch, 422, "idempotency-key-reused"),
-    (d.InvalidInput, 422, "validation-error"),
-    (d.NotFound, 404, "not-found"),
-    (d.Conflict, 409, "conflict"),
-    (d.Unauthorized, 401, "unauthorized"),
-    (d.Forbidden, 403, "forbidden"),
-    (d.Unavailable, 503, "unavailable"),
+DOMAIN_ERRORS: list[tuple[type[DomainError], int, str]] = [
+    (IdempotencyMismatch, 422, "idempotency-key-reused"),
+    (InvalidInput, 422, "validation-error"),
+    (NotFound, 404, "not-found"),
+    (Conflict, 409, "conflict"),
+    (Unauthorized, 401, "unauthorized"),
+    (Forbidden, 403, "forbidden"),
+    (Unavailable, 503, "unavailable"),
 ]
 RETRY_AFTER_S = 2  # what a 503 asks the client to wait before it tries again
 UNAVAILABLE_DETAIL = (
@@ -92,12 +101,12 @@ _HTTP_SLUGS = {
 
 # One title per problem type, whoever raises it (a framework 422 reads like a domain one).
 _TITLES = {
-    "validation-error": d.InvalidInput.title,
-    "not-found": d.NotFound.title,
-    "conflict": d.Conflict.title,
-    "unauthorized": d.Unauthorized.title,
-    "forbidden": d.Forbidden.title,
-    "unavailable": d.Unavailable.title,
+    "validation-error": InvalidInput.title,
+    "not-found": NotFound.title,
+    "conflict": Conflict.title,
+    "unauthorized": Unauthorized.title,
+    "forbidden": Forbidden.title,
+    "unavailable": Unavailable.title,
 }
 
 
@@ -135,7 +144,7 @@ def problem_body(
     )
 
 
-def status_and_type(exc: d.DomainError) -> tuple[int, str]:
+def status_and_type(exc: DomainError) -> tuple[int, str]:
     """The HTTP status and problem type of a domain error (first matching class)."""
     for cls, status, slug in DOMAIN_ERRORS:
         if isinstance(exc, cls):
@@ -143,11 +152,11 @@ def status_and_type(exc: d.DomainError) -> tuple[int, str]:
     raise exc  # pragma: no cover - every DomainError subclass is in the table
 
 
-def problem_of(exc: d.DomainError) -> ProblemDetails:
+def problem_of(exc: DomainError) -> ProblemDetails:
     """The problem details of a domain error (an InvalidInput lists its fields)."""
     status, type_ = status_and_type(exc)
     errors = None
-    if isinstance(exc, d.InvalidInput):
+    if isinstance(exc, InvalidInput):
         errors = [FieldProblem(field=e.field, message=e.message) for e in exc.errors]
     return ProblemDetails(
         type=type_, title=exc.title, status=status, detail=exc.detail, errors=errors
@@ -155,7 +164,7 @@ def problem_of(exc: d.DomainError) -> ProblemDetails:
 
 
 def domain_error_handler(_: Request, exc: Exception) -> Response[Problem]:
-    assert isinstance(exc, d.DomainError)
+    assert isinstance(exc, DomainError)
     body = problem_of(exc)
     headers = _HEADERS.get(body.status)
     return Response(body, status_code=body.status, media_type=PROBLEM_JSON, headers=headers)
@@ -204,7 +213,7 @@ def http_error_handler(_: Request, exc: Exception) -> Response[Problem]:
 def outage_handler(request: Request, exc: Exception) -> Response[Problem]:
     """A dependency did not answer in time (the composition root says which errors mean so)."""
     log.warning("dependency_unavailable", error=type(exc).__name__, method=request.method)
-    return domain_error_handler(request, d.Unavailable(UNAVAILABLE_DETAIL))
+    return domain_error_handler(request, Unavailable(UNAVAILABLE_DETAIL))
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response[Problem]:
@@ -218,7 +227,7 @@ def internal_error_handler(request: Request, exc: Exception) -> Response[Problem
 
 
 EXCEPTION_HANDLERS = {
-    d.DomainError: domain_error_handler,
+    DomainError: domain_error_handler,
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
 }

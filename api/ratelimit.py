@@ -28,9 +28,20 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PROBLEM_JSON, ProblemDetails, problem_body
-from domain import ratelimit as rl
 from domain.errors import InvalidInput
 from domain.model import CallerKind, Principal
+from domain.ratelimit import (
+    NEVER,
+    Decision,
+    DefaultLimits,
+    Limit,
+    LimitState,
+    RateLimiter,
+    auth_failures_allowed,
+    charge_key,
+    key_limits,
+    record_auth_failure,
+)
 
 PER_ITEM_OPT = "nps_rate_per_item"
 _STATE = "nps_rate"  # in scope["state"]: the request's Decision, or _REFUSED
@@ -41,11 +52,11 @@ _REFUSED = "refused"  # a 429 already carries its headers
 class RateLimiting:
     """What the API needs to enforce limits: the limiter, the defaults, the proxies."""
 
-    limiter: rl.RateLimiter
-    defaults: rl.DefaultLimits
-    auth_failures: rl.Limit
+    limiter: RateLimiter
+    defaults: DefaultLimits
+    auth_failures: Limit
     proxy_hops: int = 0  # trusted proxies in front, each adding to X-Forwarded-For
-    per_address: rl.Limit | None = None  # a publishable key's quota per client address
+    per_address: Limit | None = None  # a publishable key's quota per client address
     enabled: bool = True  # NPS_RATE_LIMITS=0: nothing is limited or throttled
     on_refused: Callable[[str], None] | None = None  # told each 429's limit (the metrics)
 
@@ -53,7 +64,7 @@ class RateLimiting:
 class RateLimited(HTTPException):
     status_code = 429
 
-    def __init__(self, decision: rl.Decision, detail: str) -> None:
+    def __init__(self, decision: Decision, detail: str) -> None:
         super().__init__(detail=detail)
         self.decision = decision
 
@@ -64,23 +75,23 @@ def per_item() -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _policy(limits: tuple[rl.Limit, ...]) -> bytes:
+def _policy(limits: tuple[Limit, ...]) -> bytes:
     return ", ".join(f'"{x.name}";q={x.quota};w={x.window_s}' for x in limits).encode()
 
 
-def _item(state: rl.LimitState) -> str:
+def _item(state: LimitState) -> str:
     reset = "" if state.reset_s < 0 else f";t={math.ceil(state.reset_s)}"
     return f'"{state.limit.name}";r={state.remaining}{reset}'
 
 
-def rate_headers(decision: rl.Decision) -> list[tuple[bytes, bytes]]:
+def rate_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
     return [
         (b"ratelimit-policy", _policy(tuple(s.limit for s in decision.states))),
         (b"ratelimit", ", ".join(_item(s) for s in decision.states).encode()),
     ]
 
 
-def retry_after(decision: rl.Decision) -> int:
+def retry_after(decision: Decision) -> int:
     return max(1, math.ceil(decision.retry_after_s))
 
 
@@ -106,7 +117,7 @@ _WHOSE = {
 }
 
 
-def _refusal(decision: rl.Decision) -> RateLimited:
+def _refusal(decision: Decision) -> RateLimited:
     state = next(s for s in decision.states if s.violated)
     limit = state.limit
     whose = _WHOSE.get(limit.name, f"the '{limit.name}'")
@@ -117,15 +128,15 @@ def _refusal(decision: rl.Decision) -> RateLimited:
     )
 
 
-async def _charge(rate: RateLimiting, principal: Principal, cost: int, scope: Scope) -> rl.Decision:
+async def _charge(rate: RateLimiting, principal: Principal, cost: int, scope: Scope) -> Decision:
     address = None
     if principal.kind is CallerKind.PUBLISHABLE and rate.per_address is not None:
         # A public key is used by anyone: each visitor's address gets a quota of its own.
         address = (client_address(scope, rate.proxy_hops), rate.per_address)
-    return await rl.charge_key(
+    return await charge_key(
         tenant_id=str(principal.tenant_id),
         key_id=str(principal.key_id),
-        limits=rl.key_limits(rate.defaults, principal.limits),
+        limits=key_limits(rate.defaults, principal.limits),
         cost=cost,
         limiter=rate.limiter,
         address=address,
@@ -147,7 +158,7 @@ async def charge_items(request: Request[Any, Any, Any], count: int, *, field: st
         return
     decision = await _charge(rate, user, max(1, count), request.scope)
     state = request.scope["state"]
-    if decision.retry_after_s == rl.NEVER:
+    if decision.retry_after_s == NEVER:
         state[_STATE] = decision
         quota = min(s.limit.quota for s in decision.states if s.violated)
         raise InvalidInput.field(
@@ -185,7 +196,7 @@ def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
                 decision = state.get(_STATE)
                 if decision is None and per_item_route:  # the body was refused before charging
                     decision = state[_STATE] = await _charge(rate, user, 1, scope)
-                if isinstance(decision, rl.Decision):
+                if isinstance(decision, Decision):
                     message["headers"] = [*message.get("headers", ()), *rate_headers(decision)]
             await send(message)
 
@@ -216,7 +227,7 @@ async def refuse_if_throttled(connection: ASGIConnection[Any, Any, Any, Any]) ->
     rate: RateLimiting = connection.app.state.services.rate_limits
     if not rate.enabled:
         return
-    decision = await rl.auth_failures_allowed(
+    decision = await auth_failures_allowed(
         address=client_address(connection.scope, rate.proxy_hops),
         limit=rate.auth_failures,
         limiter=rate.limiter,
@@ -233,7 +244,7 @@ async def refuse_if_throttled(connection: ASGIConnection[Any, Any, Any, Any]) ->
 async def note_auth_failure(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     rate: RateLimiting = connection.app.state.services.rate_limits
     if rate.enabled:
-        await rl.record_auth_failure(
+        await record_auth_failure(
             address=client_address(connection.scope, rate.proxy_hops),
             limit=rate.auth_failures,
             limiter=rate.limiter,

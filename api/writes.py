@@ -19,11 +19,11 @@ from api.schemas.responses import (
     ResponseCreate,
     response_out,
 )
-from domain import responses as uc
 from domain.errors import InvalidInput
 from domain.idempotency import Recorded
 from domain.model import Principal, SurveyResponse
 from domain.outcomes import AnswerRecorded, ItemOutcome, Outcome, RequestOutcome, error_of
+from domain.responses import build_response
 
 _encode = msgspec.json.encode
 # The status of an answer that is stored; one that is not answers its error's status.
@@ -54,7 +54,7 @@ def build_batch(
                 if items is not None
                 else decode_strict(raw, ResponseCreate, root=f"responses[{i}]")
             )
-            answers.append(uc.build_response(item.to_domain(), principal=principal, now=now))
+            answers.append(build_response(item.to_domain(), principal=principal, now=now))
         except InvalidInput as exc:
             invalid[i] = exc
     return answers, invalid

@@ -7,8 +7,15 @@ them into domain.errors.Unavailable saying whether anything was stored.
 from __future__ import annotations
 
 import asyncpg
-import asyncpg.exceptions as pg
 import redis.exceptions
+from asyncpg.exceptions import (
+    AdminShutdownError,
+    CannotConnectNowError,
+    CrashShutdownError,
+    IdleSessionTimeoutError,
+    QueryCanceledError,
+    TooManyConnectionsError,
+)
 
 # The statement timed out or the connection broke: PostgreSQL did not answer in time.
 POSTGRES_DOWN: tuple[type[BaseException], ...] = (
@@ -16,12 +23,12 @@ POSTGRES_DOWN: tuple[type[BaseException], ...] = (
     TimeoutError,  # connect, pool wait or statement given up by the client
     asyncpg.PostgresConnectionError,  # lost mid-statement
     asyncpg.InterfaceError,  # used after the connection was closed
-    pg.QueryCanceledError,  # statement_timeout
-    pg.AdminShutdownError,
-    pg.CrashShutdownError,
-    pg.CannotConnectNowError,  # starting up or shutting down
-    pg.TooManyConnectionsError,
-    pg.IdleSessionTimeoutError,
+    QueryCanceledError,  # statement_timeout
+    AdminShutdownError,
+    CrashShutdownError,
+    CannotConnectNowError,  # starting up or shutting down
+    TooManyConnectionsError,
+    IdleSessionTimeoutError,
 )
 # Caller mistakes that asyncpg files under InterfaceError: they are bugs, not outages.
 NOT_AN_OUTAGE: tuple[type[BaseException], ...] = (

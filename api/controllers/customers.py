@@ -28,7 +28,7 @@ from api.schemas.customers import (
     erasure_out,
 )
 from api.services import services_of
-from domain import customers as uc
+from domain import customers
 from domain.customers import FollowupState, Trend
 from domain.errors import NotFound
 from domain.model import DEFAULT_PAGE, Scope
@@ -79,7 +79,7 @@ class CustomerController(Controller):
     ) -> CustomerChangeList:
         services = services_of(request)
         flt = customer_filter(updated_since, category, from_, to, followup, trend)
-        page = await uc.changed_customers(
+        page = await customers.changed_customers(
             tenant_id=principal_of(request).tenant_id,
             flt=flt,
             limit=limit,
@@ -100,7 +100,7 @@ class CustomerController(Controller):
     )
     async def get_customer(self, request: Request, customer_id: FromPath[Path]) -> CustomerOut:
         services = services_of(request)
-        profile = await uc.customer_profile(
+        profile = await customers.customer_profile(
             tenant_id=principal_of(request).tenant_id,
             customer_id=_customer(customer_id),
             uow=services.uow,
@@ -121,7 +121,7 @@ class CustomerController(Controller):
     async def erase_customer(self, request: Request, customer_id: FromPath[Path]) -> ErasureOut:
         services = services_of(request)
         principal = principal_of(request)
-        erased = await uc.erase_customer(
+        erased = await customers.erase_customer(
             tenant_id=principal.tenant_id,
             customer_id=_customer(customer_id),
             actor_key_id=principal.key_id,
@@ -147,7 +147,7 @@ class AuditController(Controller):
         self, request: Request, limit: Limit = DEFAULT_PAGE, cursor: Cursor = None
     ) -> AuditList:
         services = services_of(request)
-        page = await uc.audit_log(
+        page = await customers.audit_log(
             tenant_id=principal_of(request).tenant_id, limit=limit, cursor=cursor, uow=services.uow
         )
         return AuditList(data=[audit_out(e) for e in page.items], next_cursor=page.next_cursor)

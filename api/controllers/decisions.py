@@ -28,7 +28,7 @@ from api.schemas.decisions import (
 )
 from api.schemas.results import compare_result
 from api.services import services_of
-from domain import decisions as uc
+from domain import decisions
 from domain.errors import InvalidInput
 from domain.model import DEFAULT_PAGE, Scope
 
@@ -59,7 +59,7 @@ class ChangeController(Controller):
     )
     async def create(self, request: Request, data: JSONBody[ChangeCreate]) -> Response[ChangeOut]:
         services = services_of(request)
-        change = uc.new_change(
+        change = decisions.new_change(
             tenant_id=principal_of(request).tenant_id,
             title=data.title,
             description=data.description,
@@ -68,7 +68,7 @@ class ChangeController(Controller):
             segment=parse_segment(data.segment, "segment") if data.segment else None,
             now=services.clock(),
         )
-        await uc.record_change(change, uow=services.uow)
+        await decisions.record_change(change, uow=services.uow)
         return created(change_out(change), f"{self.path}/{change.id}")
 
     @get(
@@ -93,7 +93,7 @@ class ChangeController(Controller):
         start, end = parse_date(from_, "from"), parse_date(to, "to")
         if start and end and start > end:
             raise InvalidInput.field("from", "must not be after 'to'")
-        page = await uc.list_changes(
+        page = await decisions.list_changes(
             tenant_id=principal_of(request).tenant_id,
             start=start,
             end=end,
@@ -113,7 +113,7 @@ class ChangeController(Controller):
     )
     async def get_change(self, request: Request, change_id: FromPath[UUID]) -> ChangeOut:
         services = services_of(request)
-        change = await uc.get_change(
+        change = await decisions.get_change(
             tenant_id=principal_of(request).tenant_id, change_id=change_id, uow=services.uow
         )
         return change_out(change)
@@ -137,10 +137,10 @@ class ChangeController(Controller):
         fields = msgspec.structs.asdict(data)
         if isinstance(data.segment, str):
             fields["segment"] = parse_segment(data.segment, "segment")
-        change = await uc.update_change(
+        change = await decisions.update_change(
             tenant_id=principal_of(request).tenant_id,
             change_id=change_id,
-            edit=uc.ChangeEdit(**fields),
+            edit=decisions.ChangeEdit(**fields),
             now=services.clock(),
             uow=services.uow,
         )
@@ -155,7 +155,7 @@ class ChangeController(Controller):
     )
     async def delete_change(self, request: Request, change_id: FromPath[UUID]) -> None:
         services = services_of(request)
-        await uc.delete_change(
+        await decisions.delete_change(
             tenant_id=principal_of(request).tenant_id, change_id=change_id, uow=services.uow
         )
 
@@ -182,7 +182,7 @@ class ChangeController(Controller):
     ) -> Impact:
         services = services_of(request)
         principal = principal_of(request)
-        change, got = await uc.impact_of_change(
+        change, got = await decisions.impact_of_change(
             tenant_id=principal.tenant_id,
             change_id=change_id,
             window_days=window_days,
@@ -223,14 +223,14 @@ class TargetController(Controller):
     )
     async def put_target(self, request: Request, data: JSONBody[TargetPut]) -> TargetOut:
         services = services_of(request)
-        target = uc.new_target(
+        target = decisions.new_target(
             tenant_id=principal_of(request).tenant_id,
             survey_id=data.survey_id,
             segment=parse_segment(data.segment, "segment") if data.segment else None,
             nps=data.nps,
             now=services.clock(),
         )
-        stored = await uc.set_target(target, uow=services.uow, cache=services.target_cache)
+        stored = await decisions.set_target(target, uow=services.uow, cache=services.target_cache)
         return target_out(stored)
 
     @get(
@@ -244,7 +244,7 @@ class TargetController(Controller):
         self, request: Request, limit: Limit = DEFAULT_PAGE, cursor: Cursor = None
     ) -> TargetList:
         services = services_of(request)
-        page = await uc.list_targets(
+        page = await decisions.list_targets(
             tenant_id=principal_of(request).tenant_id,
             limit=limit,
             cursor=cursor,
@@ -261,7 +261,7 @@ class TargetController(Controller):
     )
     async def delete_target(self, request: Request, target_id: FromPath[UUID]) -> None:
         services = services_of(request)
-        await uc.delete_target(
+        await decisions.delete_target(
             tenant_id=principal_of(request).tenant_id,
             target_id=target_id,
             uow=services.uow,

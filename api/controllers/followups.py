@@ -38,7 +38,7 @@ from api.schemas.followups import (
     stats_out,
 )
 from api.services import services_of
-from domain import followups as uc
+from domain import followups
 from domain.digest import digest_schedule, set_digest_schedule
 from domain.model import DEFAULT_PAGE, Scope
 
@@ -48,12 +48,12 @@ def _filter(
     *,
     survey_id: UUID | None,
     segment: list[str] | None,
-    status: uc.Status | None = None,
+    status: followups.Status | None = None,
     owner: str | None = None,
     overdue_at: datetime | None = None,
-) -> uc.CaseFilter:
+) -> followups.CaseFilter:
     segments = {f.dimension: f.value for f in parse_segments(segment)}
-    return uc.CaseFilter(
+    return followups.CaseFilter(
         tenant_id=principal_of(request).tenant_id,
         status=status,
         owner=owner,
@@ -78,7 +78,7 @@ class FollowupController(Controller):
     async def list_cases(
         self,
         request: Request,
-        status: FromQuery[uc.Status | None] = None,
+        status: FromQuery[followups.Status | None] = None,
         owner: Owner = None,
         overdue: Annotated[
             bool, QueryParameter(description="only cases past due and not closed")
@@ -98,7 +98,7 @@ class FollowupController(Controller):
             owner=owner,
             overdue_at=now if overdue else None,
         )
-        page = await uc.list_cases(services.uow, flt, limit=limit, cursor=cursor)
+        page = await followups.list_cases(services.uow, flt, limit=limit, cursor=cursor)
         return CaseList(data=[case_out(c, now) for c in page.items], next_cursor=page.next_cursor)
 
     @get(
@@ -122,7 +122,7 @@ class FollowupController(Controller):
         services = services_of(request)
         principal, now = principal_of(request), services.clock()
         start, end = parse_period(from_, to, today=today_for(principal, now))
-        result = await uc.followup_stats(
+        result = await followups.followup_stats(
             services.uow,
             _filter(request, survey_id=survey_id, segment=segment),
             start=start,
@@ -140,7 +140,7 @@ class FollowupController(Controller):
     )
     async def get_case(self, request: Request, case_id: FromPath[UUID]) -> CaseOut:
         services = services_of(request)
-        case = await uc.get_case(
+        case = await followups.get_case(
             services.uow, tenant_id=principal_of(request).tenant_id, case_id=case_id
         )
         return case_out(case, services.clock())
@@ -165,7 +165,7 @@ class FollowupController(Controller):
     ) -> CaseOut:
         services = services_of(request)
         now = services.clock()
-        case = await uc.update_case(
+        case = await followups.update_case(
             services.uow,
             tenant_id=principal_of(request).tenant_id,
             case_id=case_id,
@@ -189,7 +189,7 @@ class FollowupController(Controller):
         data: JSONBody[NoteCreate],
     ) -> NoteOut:
         services = services_of(request)
-        note = await uc.add_note(
+        note = await followups.add_note(
             services.uow,
             tenant_id=principal_of(request).tenant_id,
             case_id=case_id,
@@ -215,7 +215,7 @@ class SettingsController(Controller):
     async def get_settings(self, request: Request) -> SettingsOut:
         services = services_of(request)
         tenant_id = principal_of(request).tenant_id
-        found = await uc.followup_settings(services.uow, tenant_id=tenant_id)
+        found = await followups.followup_settings(services.uow, tenant_id=tenant_id)
         digest = await digest_schedule(tenant_id=tenant_id, uow=services.uow)
         return settings_out(found, digest)
 
@@ -246,7 +246,7 @@ class SettingsController(Controller):
         )
         sla = data.followup_sla_hours if isinstance(data.followup_sla_hours, int) else None
         tenant_id, now = principal_of(request).tenant_id, services.clock()
-        updated = await uc.update_followup_settings(
+        updated = await followups.update_followup_settings(
             services.uow,
             tenant_id=tenant_id,
             categories=categories,

@@ -29,7 +29,7 @@ from api.schemas.responses import (
 )
 from api.services import services_of
 from api.writes import BatchBody, build_batch, render
-from domain import responses as uc
+from domain import responses
 from domain.browser import check_publishable_answer
 from domain.errors import InvalidInput
 from domain.exports import export_responses
@@ -108,8 +108,8 @@ class ResponseController(Controller):
         wanted = data.to_domain()
         if principal.kind is CallerKind.PUBLISHABLE:
             check_publishable_answer(wanted, principal)
-        answer = uc.build_response(wanted, principal=principal, now=services.clock())
-        recorded = await uc.record_answer(
+        answer = responses.build_response(wanted, principal=principal, now=services.clock())
+        recorded = await responses.record_answer(
             answer,
             principal=principal,
             ingestor=services.ingestor,
@@ -144,7 +144,7 @@ class ResponseController(Controller):
         services = services_of(request)
         principal = principal_of(request)
         answers, invalid = build_batch(data.responses, principal, services.clock())
-        recorded = await uc.record_batch(
+        recorded = await responses.record_batch(
             answers,
             rejected=invalid,
             principal=principal,
@@ -173,7 +173,7 @@ class ResponseController(Controller):
     ) -> ResponseList:
         services = services_of(request)
         flt = _filter(principal_of(request).tenant_id, survey_id, from_, to, category, segment)
-        page = await uc.list_responses(flt, limit=limit, cursor=cursor, uow=services.uow)
+        page = await responses.list_responses(flt, limit=limit, cursor=cursor, uow=services.uow)
         return ResponseList(
             data=[response_out(r) for r in page.items], next_cursor=page.next_cursor
         )
@@ -218,7 +218,7 @@ class ResponseController(Controller):
     )
     async def get_response(self, request: Request, response_id: FromPath[UUID]) -> ResponseOut:
         services = services_of(request)
-        answer = await uc.get_response(
+        answer = await responses.get_response(
             tenant_id=principal_of(request).tenant_id, response_id=response_id, uow=services.uow
         )
         return response_out(answer)

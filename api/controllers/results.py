@@ -34,7 +34,7 @@ from api.schemas.results import (
     trend_point,
 )
 from api.services import services_of
-from domain import results as uc
+from domain import results
 from domain.decisions import results_target
 from domain.model import CallerKind, ResultQuery, Scope
 from domain.periods import TrendInterval
@@ -47,7 +47,7 @@ From = Annotated[
 ]
 To = Annotated[str | None, date_query("YYYY-MM-DD, inclusive, in the tenant's zone; default today")]
 BreakdownOrder = Annotated[
-    uc.BreakdownSort,
+    results.BreakdownSort,
     QueryParameter(
         description="`total`: most answers first; `nps`: lowest NPS first; `difference`: most "
         "negative `vs_rest.difference` first (a value with no rest last); `gap`: furthest "
@@ -97,7 +97,7 @@ class ResultsController(Controller):
     ) -> NpsResult:
         services = services_of(request)
         query = _query(request, survey_id, from_, to, segment)
-        summary = await uc.nps_for_period(
+        summary = await results.nps_for_period(
             query, counters=services.counters, database=services.database
         )
         verdict = await results_target(
@@ -124,7 +124,7 @@ class ResultsController(Controller):
         from_: From = None,
         to: To = None,
         segment: Segment = None,
-        sort: BreakdownOrder = uc.BreakdownSort.TOTAL,
+        sort: BreakdownOrder = results.BreakdownSort.TOTAL,
     ) -> Breakdown:
         services = services_of(request)
         query = _query(request, survey_id, from_, to, segment)
@@ -216,7 +216,7 @@ class ResultsController(Controller):
             period=(from_, to),
             today=today_for(principal, services.clock()),
         )
-        sa, sb, c = await uc.nps_compare(
+        sa, sb, c = await results.nps_compare(
             a, b, counters=services.counters, database=services.database
         )
         out = compare_result(sa, sb, c, ((a.start, a.end), (b.start, b.end)))
@@ -250,7 +250,7 @@ class ResultsController(Controller):
     ) -> SampleSize:
         services = services_of(request)
         query = _query(request, survey_id, None, None, segment)
-        summary = await uc.nps_for_period(
+        summary = await results.nps_for_period(
             query, counters=services.counters, database=services.database
         )
         needed = sample_size_for_margin(summary.histogram, margin)

@@ -27,7 +27,7 @@ from api.schemas.webhooks import (
     webhook_out,
 )
 from api.services import services_of
-from domain import webhooks as uc
+from domain import webhooks
 from domain.model import DEFAULT_PAGE, Scope
 
 
@@ -53,7 +53,7 @@ class WebhookController(Controller):
         self, request: Request, data: JSONBody[WebhookCreate]
     ) -> Response[WebhookCreated]:
         services = services_of(request)
-        created = await uc.create_webhook(
+        created = await webhooks.create_webhook(
             tenant_id=principal_of(request).tenant_id,
             url=data.url,
             events=data.events,
@@ -78,7 +78,7 @@ class WebhookController(Controller):
         cursor: Cursor = None,
     ) -> WebhookList:
         services = services_of(request)
-        page = await uc.list_webhooks(
+        page = await webhooks.list_webhooks(
             tenant_id=principal_of(request).tenant_id, limit=limit, cursor=cursor, uow=services.uow
         )
         return WebhookList(data=[webhook_out(e) for e in page.items], next_cursor=page.next_cursor)
@@ -91,7 +91,7 @@ class WebhookController(Controller):
     )
     async def get_webhook(self, request: Request, webhook_id: FromPath[UUID]) -> WebhookOut:
         services = services_of(request)
-        endpoint = await uc.get_webhook(
+        endpoint = await webhooks.get_webhook(
             tenant_id=principal_of(request).tenant_id, endpoint_id=webhook_id, uow=services.uow
         )
         return webhook_out(endpoint)
@@ -111,10 +111,10 @@ class WebhookController(Controller):
         data: JSONBody[WebhookUpdate],
     ) -> WebhookOut:
         services = services_of(request)
-        endpoint = await uc.update_webhook(
+        endpoint = await webhooks.update_webhook(
             tenant_id=principal_of(request).tenant_id,
             endpoint_id=webhook_id,
-            edit=uc.EndpointEdit(**msgspec.structs.asdict(data)),
+            edit=webhooks.EndpointEdit(**msgspec.structs.asdict(data)),
             now=services.clock(),
             uow=services.uow,
             guard=services.webhook_targets,
@@ -129,7 +129,7 @@ class WebhookController(Controller):
     )
     async def delete_webhook(self, request: Request, webhook_id: FromPath[UUID]) -> None:
         services = services_of(request)
-        await uc.delete_webhook(
+        await webhooks.delete_webhook(
             tenant_id=principal_of(request).tenant_id, endpoint_id=webhook_id, uow=services.uow
         )
 
@@ -144,7 +144,7 @@ class WebhookController(Controller):
     )
     async def rotate_secret(self, request: Request, webhook_id: FromPath[UUID]) -> SecretRotated:
         services = services_of(request)
-        rotated = await uc.rotate_webhook_secret(
+        rotated = await webhooks.rotate_webhook_secret(
             tenant_id=principal_of(request).tenant_id,
             endpoint_id=webhook_id,
             now=services.clock(),
@@ -165,7 +165,7 @@ class WebhookController(Controller):
     )
     async def send_test(self, request: Request, webhook_id: FromPath[UUID]) -> DeliveryQueued:
         services = services_of(request)
-        queued = await uc.send_test_event(
+        queued = await webhooks.send_test_event(
             tenant_id=principal_of(request).tenant_id,
             endpoint_id=webhook_id,
             now=services.clock(),
@@ -194,7 +194,7 @@ class WebhookDeliveryController(Controller):
         cursor: Cursor = None,
     ) -> DeliveryList:
         services = services_of(request)
-        page = await uc.list_deliveries(
+        page = await webhooks.list_deliveries(
             tenant_id=principal_of(request).tenant_id,
             endpoint_id=webhook_id,
             limit=limit,
@@ -220,7 +220,7 @@ class WebhookDeliveryController(Controller):
         delivery_id: FromPath[UUID],
     ) -> None:
         services = services_of(request)
-        await uc.redeliver(
+        await webhooks.redeliver(
             tenant_id=principal_of(request).tenant_id,
             endpoint_id=webhook_id,
             delivery_id=delivery_id,

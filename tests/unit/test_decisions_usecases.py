@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from domain import decisions as uc
+from domain import decisions
 from domain.errors import NotFound
 from domain.model import ResultQuery
 from domain.nps import summarize
@@ -23,8 +23,8 @@ def uow() -> FakeUnitOfWorkFactory:
     return FakeUnitOfWorkFactory(FakeStore())
 
 
-def _change(survey_id: uuid.UUID | None = None) -> uc.ChangeRecord:
-    return uc.new_change(
+def _change(survey_id: uuid.UUID | None = None) -> decisions.ChangeRecord:
+    return decisions.new_change(
         tenant_id=TENANT,
         title="New onboarding",
         description=None,
@@ -35,53 +35,55 @@ def _change(survey_id: uuid.UUID | None = None) -> uc.ChangeRecord:
     )
 
 
-def _target(nps: float) -> uc.Target:
-    return uc.new_target(tenant_id=TENANT, survey_id=None, segment=None, nps=nps, now=NOW)
+def _target(nps: float) -> decisions.Target:
+    return decisions.new_target(tenant_id=TENANT, survey_id=None, segment=None, nps=nps, now=NOW)
 
 
 async def test_a_change_for_an_unknown_survey_is_not_recorded(uow) -> None:
     with pytest.raises(NotFound):
-        await uc.record_change(_change(survey_id=uuid.uuid4()), uow=uow)
+        await decisions.record_change(_change(survey_id=uuid.uuid4()), uow=uow)
     assert uow.store.changes == {}
     assert uow.opened == [TENANT] and not uow.units[0].committed
 
 
 async def test_an_edit_to_an_unknown_survey_leaves_the_change_as_it_was(uow) -> None:
-    change = await uc.record_change(_change(), uow=uow)
+    change = await decisions.record_change(_change(), uow=uow)
     with pytest.raises(NotFound):
-        await uc.update_change(
+        await decisions.update_change(
             tenant_id=TENANT,
             change_id=change.id,
-            edit=uc.ChangeEdit(title="Renamed", survey_id=uuid.uuid4()),
+            edit=decisions.ChangeEdit(title="Renamed", survey_id=uuid.uuid4()),
             now=NOW,
             uow=uow,
         )
-    assert await uc.get_change(tenant_id=TENANT, change_id=change.id, uow=uow) == change
+    assert await decisions.get_change(tenant_id=TENANT, change_id=change.id, uow=uow) == change
 
 
 async def test_targets_are_read_once_then_served_from_the_cache(uow) -> None:
     cache = FakeTargetCache()
-    await uc.set_target(_target(30.0), uow=uow, cache=cache)
+    await decisions.set_target(_target(30.0), uow=uow, cache=cache)
     opened = len(uow.opened)
-    first = await uc.tenant_targets(TENANT, uow=uow, cache=cache)
-    again = await uc.tenant_targets(TENANT, uow=uow, cache=cache)
+    first = await decisions.tenant_targets(TENANT, uow=uow, cache=cache)
+    again = await decisions.tenant_targets(TENANT, uow=uow, cache=cache)
     assert [t.nps for t in first] == [30.0] and again is first
     assert uow.opened[opened:] == [TENANT]  # one unit of work for both reads
 
 
 async def test_setting_a_target_drops_the_cached_targets(uow) -> None:
     cache = FakeTargetCache()
-    await uc.set_target(_target(30.0), uow=uow, cache=cache)
-    await uc.tenant_targets(TENANT, uow=uow, cache=cache)
-    await uc.set_target(_target(45.0), uow=uow, cache=cache)
-    assert [t.nps for t in await uc.tenant_targets(TENANT, uow=uow, cache=cache)] == [45.0]
+    await decisions.set_target(_target(30.0), uow=uow, cache=cache)
+    await decisions.tenant_targets(TENANT, uow=uow, cache=cache)
+    await decisions.set_target(_target(45.0), uow=uow, cache=cache)
+    assert [t.nps for t in await decisions.tenant_targets(TENANT, uow=uow, cache=cache)] == [45.0]
 
 
 async def test_deleting_an_unknown_target_still_drops_the_cached_targets(uow) -> None:
     cache = FakeTargetCache()
     cache.put(TENANT, [_target(30.0)])
     with pytest.raises(NotFound):
-        await uc.delete_target(tenant_id=TENANT, target_id=uuid.uuid4(), uow=uow, cache=cache)
+        await decisions.delete_target(
+            tenant_id=TENANT, target_id=uuid.uuid4(), uow=uow, cache=cache
+        )
     assert cache.get(TENANT) is None
 
 
@@ -89,7 +91,9 @@ async def test_the_verdict_of_a_result_comes_from_the_cached_targets(uow) -> Non
     cache = FakeTargetCache()
     cache.put(TENANT, [_target(-50.0)])
     query = ResultQuery(tenant_id=TENANT, survey_id=None, start=NOW.date(), end=NOW.date())
-    verdict = await uc.results_target(query, summarize((0,) * 10 + (40,)), uow=uow, cache=cache)
+    verdict = await decisions.results_target(
+        query, summarize((0,) * 10 + (40,)), uow=uow, cache=cache
+    )
     assert verdict is not None and verdict.target_met == "yes"
     assert uow.opened == []  # served from the cache: no transaction
 

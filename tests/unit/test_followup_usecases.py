@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from domain import followups as uc
+from domain import followups
 from domain.errors import Conflict, InvalidInput
 from domain.followups import Case, CaseFilter, CaseUpdate, Status
 from domain.nps import Category
@@ -55,7 +55,7 @@ async def test_update_locks_the_case_then_writes_the_decided_change(
 ) -> None:
     case = _case(store)
     now = T0 + timedelta(hours=2)
-    got = await uc.update_case(
+    got = await followups.update_case(
         uow,
         tenant_id=TENANT,
         case_id=case.id,
@@ -74,7 +74,7 @@ async def test_an_illegal_move_writes_nothing_and_rolls_back(
 ) -> None:
     case = _case(store, status=Status.IN_PROGRESS)
     with pytest.raises(Conflict):
-        await uc.update_case(
+        await followups.update_case(
             uow, tenant_id=TENANT, case_id=case.id, update=CaseUpdate(status=Status.OPEN), now=T0
         )
     [unit] = uow.units
@@ -86,7 +86,7 @@ async def test_invalid_settings_are_refused_before_any_transaction(
     uow: FakeUnitOfWorkFactory,
 ) -> None:
     with pytest.raises(InvalidInput):
-        await uc.update_followup_settings(
+        await followups.update_followup_settings(
             uow,
             tenant_id=TENANT,
             categories=[Category.DETRACTOR, Category.DETRACTOR],
@@ -97,15 +97,15 @@ async def test_invalid_settings_are_refused_before_any_transaction(
 
 
 async def test_settings_left_out_keep_their_value(uow: FakeUnitOfWorkFactory) -> None:
-    await uc.update_followup_settings(
+    await followups.update_followup_settings(
         uow, tenant_id=TENANT, categories=None, sla_hours=12, now=T0, retention_months=6
     )
-    got = await uc.update_followup_settings(
+    got = await followups.update_followup_settings(
         uow, tenant_id=TENANT, categories=[Category.PASSIVE], sla_hours=None, now=T0
     )
     assert got.followup_sla_hours == 12 and got.retention_months == 6
     assert got.followup_categories == (Category.PASSIVE,)
-    assert await uc.followup_settings(uow, tenant_id=TENANT) == got
+    assert await followups.followup_settings(uow, tenant_id=TENANT) == got
     assert set(uow.opened) == {TENANT}
 
 
@@ -116,8 +116,10 @@ async def test_stats_count_cases_by_the_local_days_of_the_tenants_zone(
     _case(store, created_at=datetime(2026, 11, 1, 11, 30, tzinfo=UTC))
     flt = CaseFilter(tenant_id=TENANT)
     day = date(2026, 11, 2)
-    got = await uc.followup_stats(uow, flt, start=day, end=day, timezone="Pacific/Auckland", now=T0)
-    before = await uc.followup_stats(
+    got = await followups.followup_stats(
+        uow, flt, start=day, end=day, timezone="Pacific/Auckland", now=T0
+    )
+    before = await followups.followup_stats(
         uow,
         flt,
         start=day - timedelta(days=1),
