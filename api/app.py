@@ -157,10 +157,10 @@ def exception_handlers() -> dict[type[Exception], object]:
     return handlers
 
 
-def rate_limiting(rt: Runtime, settings: Settings) -> RateLimiting:
+def rate_limiting(runtime: Runtime, settings: Settings) -> RateLimiting:
     return RateLimiting(
         enabled=settings.rate_limits,
-        limiter=rt.limiter,
+        limiter=runtime.limiter,
         defaults=DefaultLimits(
             per_key=settings.rate_limit_per_key,
             per_tenant=settings.rate_limit_per_tenant,
@@ -181,25 +181,27 @@ def rate_limiting(rt: Runtime, settings: Settings) -> RateLimiting:
     )
 
 
-def services_for(rt: Runtime, settings: Settings) -> Services:
-    uow = PgUnitOfWorkFactory(rt.pool, tenant_pool=rt.tenant_pool, on_events=rt.relay.notify)
+def services_for(runtime: Runtime, settings: Settings) -> Services:
+    uow = PgUnitOfWorkFactory(
+        runtime.pool, tenant_pool=runtime.tenant_pool, on_events=runtime.relay.notify
+    )
     return Services(
         uow=uow,
-        ingestor=rt.batcher,
-        counters=rt.counters,
+        ingestor=runtime.batcher,
+        counters=runtime.counters,
         database=StoredHistograms(uow),
-        admin_token_hash=rt.admin_token_hash,
-        principals=rt.principals,
-        target_cache=rt.target_cache,
-        webhook_targets=rt.webhook_targets,
+        admin_token_hash=runtime.admin_token_hash,
+        principals=runtime.principals,
+        target_cache=runtime.target_cache,
+        webhook_targets=runtime.webhook_targets,
         analyzer=StopWordLemmaAnalyzer(),
-        check_database=rt.database_up,
-        check_redis=rt.redis_up,
-        token_secret=token_secret(rt.admin_token_hash),
-        browser_origins=PgBrowserOrigins(rt.pool),
-        rate_limits=rate_limiting(rt, settings),
+        check_database=runtime.database_up,
+        check_redis=runtime.redis_up,
+        token_secret=token_secret(runtime.admin_token_hash),
+        browser_origins=PgBrowserOrigins(runtime.pool),
+        rate_limits=rate_limiting(runtime, settings),
         metrics=functools.partial(
-            metrics.scrape, rt.pool, database_up=rt.database_up, redis_up=rt.redis_up
+            metrics.scrape, runtime.pool, database_up=runtime.database_up, redis_up=runtime.redis_up
         ),
     )
 
@@ -225,9 +227,9 @@ def create_app(
             app.state.runtime = runtime
             yield
             return
-        async with open_runtime(settings, rate_clock=rate_clock) as rt:
-            app.state.services = services_for(rt, settings)
-            app.state.runtime = rt
+        async with open_runtime(settings, rate_clock=rate_clock) as opened:
+            app.state.services = services_for(opened, settings)
+            app.state.runtime = opened
             # The digest scheduler runs where the relay does: both send webhook events.
             digests = DigestScheduler(
                 app.state.services.uow,

@@ -128,9 +128,9 @@ async def open_runtime(
         raise
     redis = connect_redis(settings.redis_url, timeout=settings.redis_timeout_s)
     listener = connect_subscriber(settings.redis_url, redis, timeout=settings.redis_timeout_s)
-    rt: Runtime | None = None
+    runtime: Runtime | None = None
     try:
-        rt = await build_runtime(
+        runtime = await build_runtime(
             pool,
             redis,
             settings,
@@ -140,35 +140,35 @@ async def open_runtime(
         )
         # Answers a process that died committed but did not apply wait in the outbox with
         # no mark: mark them before serving, so that no read misses them.
-        await rt.backlog.mark_on_start()
+        await runtime.backlog.mark_on_start()
         drainer = OutboxDrainer(
-            pool, rt.store, interval=settings.drain_interval_s, breaker=rt.breaker
+            pool, runtime.store, interval=settings.drain_interval_s, breaker=runtime.breaker
         )
         tasks = [
             asyncio.create_task(drainer.run()),
-            asyncio.create_task(rt.keeper.run()),
-            asyncio.create_task(rt.principals.listen()),
+            asyncio.create_task(runtime.keeper.run()),
+            asyncio.create_task(runtime.principals.listen()),
             asyncio.create_task(purge_idempotency_keys(pool)),
-            asyncio.create_task(announce_overdue_followups(rt.jobs, rt.relay)),
-            asyncio.create_task(run_retention(rt.jobs)),
+            asyncio.create_task(announce_overdue_followups(runtime.jobs, runtime.relay)),
+            asyncio.create_task(run_retention(runtime.jobs)),
         ]
         if settings.webhook_relay:
-            tasks.append(asyncio.create_task(rt.relay.run()))
+            tasks.append(asyncio.create_task(runtime.relay.run()))
         try:
-            yield rt
+            yield runtime
         finally:
-            rt.principals.stop()
+            runtime.principals.stop()
             for task in tasks:
                 task.cancel()
             # A blocked pub/sub read can swallow its cancellation (redis-py): closing its
             # connection ends it; the wait is bounded all the same.
             await listener.aclose()
             await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
-            await rt.batcher.close()
+            await runtime.batcher.close()
     finally:
-        if rt is not None:
-            await rt.keeper.close()
-            await rt.breaker.close()
+        if runtime is not None:
+            await runtime.keeper.close()
+            await runtime.breaker.close()
         await listener.aclose()
         await redis.aclose()
         await tenant_pool.close()
@@ -219,7 +219,7 @@ async def build_runtime(
         redis, retry_s=settings.redis_retry_s, timeout_s=settings.redis_timeout_s
     )
     backlog = CounterBacklog(store, breaker, pool=pool)
-    rt = Runtime(
+    runtime = Runtime(
         pool=pool,
         tenant_pool=tenant_pool or pool,
         redis=redis,
@@ -255,5 +255,5 @@ async def build_runtime(
             redis, clock=rate_clock, retry_s=settings.redis_retry_s, breaker=breaker
         ),
     )
-    holder.append(rt)
-    return rt
+    holder.append(runtime)
+    return runtime
