@@ -30,13 +30,13 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import PROBLEM_JSON, ProblemDetails, problem_body
 from domain.errors import InvalidInput
 from domain.model import CallerKind, Principal
+from domain.ports import RateLimiter
 from domain.ratelimit import (
     NEVER,
     Decision,
     DefaultLimits,
     Limit,
     LimitState,
-    RateLimiter,
     auth_failures_allowed,
     charge_key,
     key_limits,

@@ -14,13 +14,15 @@ from domain.browser import TOKEN_PREFIX
 from domain.model import Principal
 from domain.ports import (
     CommentAnalyzer,
+    CounterInitializer,
     HistogramSource,
+    Ingestor,
+    PrincipalCache,
     TargetCache,
     TargetGuard,
     UnitOfWorkFactory,
 )
-from domain.responses import Ingestor
-from domain.tenants import CounterInitializer, PrincipalCache, authenticate, authenticate_token
+from domain.tenants import authenticate, authenticate_token
 
 
 def utc_now() -> datetime:

@@ -54,3 +54,11 @@ class Recorded(msgspec.Struct, frozen=True, kw_only=True):
 
     outcome: RequestOutcome
     replayed: bool = False
+
+
+# What an ingest answers: one result per answer, or, for a request with an Idempotency-Key,
+# the outcome recorded for the key (by this request, or by an earlier one: then nothing was
+# stored now). A keyed request that records nothing (a single answer not stored) gets its
+# results. A key still in use by a running request raises Conflict; a key used with
+# another body raises IdempotencyMismatch.
+Ingested = list[IngestResult] | Recorded

@@ -10,6 +10,8 @@ from uuid import UUID
 
 import msgspec
 
+from domain.idempotency import IdempotencyClaim, Ingested
+from domain.keys import ParsedKey
 from domain.model import (
     ApiKey,
     Page,
@@ -21,7 +23,7 @@ from domain.model import (
     Tenant,
 )
 from domain.nps import Category, Histogram
-from domain.ratelimit import TenantLimits
+from domain.ratelimit import Decision, Limit, TenantLimits
 
 if TYPE_CHECKING:  # entities of modules whose use-cases import these ports
     from domain.customers import (
@@ -321,3 +323,58 @@ class HistogramSource(Protocol):
     async def breakdown(
         self, query: ResultQuery, dimension: str
     ) -> dict[str, Histogram] | None: ...
+
+
+class Ingestor(Protocol):
+    """Stores answers durably and counts them; returns one result per answer, in order."""
+
+    async def ingest(
+        self,
+        tenant_id: UUID,
+        responses: Sequence[SurveyResponse],
+        *,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> Ingested: ...
+
+    async def set_excluded(
+        self, tenant_id: UUID, response_id: UUID, *, excluded: bool, reason: str | None
+    ) -> SurveyResponse:
+        """Exclude an answer from (or return it to) every calculation; it stays stored."""
+        ...
+
+
+class RateLimiter(Protocol):
+    """Checks a cost against one or more limits at once, all or nothing.
+
+    `tag` groups the buckets that are checked together (they live in one Redis cluster
+    slot): a tenant id for its key and tenant buckets, `ip:<address>` for an address.
+    Each bucket is `(name, limit)`, its key being `tag` + `name`. With `consume=False`
+    nothing is spent: the answer says whether the cost would pass now.
+    """
+
+    async def check(
+        self,
+        tag: str,
+        buckets: Sequence[tuple[str, Limit]],
+        *,
+        cost: int = 1,
+        consume: bool = True,
+    ) -> Decision: ...
+
+
+class CounterInitializer(Protocol):
+    async def init_tenant(self, tenant_id: UUID) -> None: ...
+
+
+class PrincipalCache(Protocol):
+    """Recently authenticated keys, so that a request needs no database round trip."""
+
+    def get(self, token: str) -> Principal | None: ...
+    def put(self, token: str, parsed: ParsedKey, principal: Principal) -> None: ...
+    def issuer_live(self, tenant_id: UUID, key_id: UUID) -> bool: ...
+    def mark_issuer_live(
+        self, tenant_id: UUID, key_id: UUID, limits: TenantLimits | None = None
+    ) -> None: ...
+    def issuer_limits(self, tenant_id: UUID, key_id: UUID) -> TenantLimits | None: ...
+    async def revoked(self, *, tenant_id: UUID, key_id: UUID) -> None: ...
+    async def tenant_changed(self, tenant_id: UUID) -> None: ...

@@ -11,9 +11,12 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import msgspec
+
+if TYPE_CHECKING:  # the port lives with the others and imports this module's types
+    from domain.ports import RateLimiter
 
 # Milliseconds below which a difference is floating-point noise, not time: times since the
 # epoch in ms carry about 0.0002 ms of rounding each.
@@ -48,25 +51,6 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def violated(self) -> tuple[str, ...]:
         return tuple(s.limit.name for s in self.states if s.violated)
-
-
-class RateLimiter(Protocol):
-    """Checks a cost against one or more limits at once, all or nothing.
-
-    `tag` groups the buckets that are checked together (they live in one Redis cluster
-    slot): a tenant id for its key and tenant buckets, `ip:<address>` for an address.
-    Each bucket is `(name, limit)`, its key being `tag` + `name`. With `consume=False`
-    nothing is spent: the answer says whether the cost would pass now.
-    """
-
-    async def check(
-        self,
-        tag: str,
-        buckets: Sequence[tuple[str, Limit]],
-        *,
-        cost: int = 1,
-        consume: bool = True,
-    ) -> Decision: ...
 
 
 class TenantLimits(msgspec.Struct, frozen=True, kw_only=True):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 from uuid import UUID
 
 import msgspec
@@ -14,14 +13,13 @@ from domain.errors import InvalidInput
 from domain.idempotency import IdempotencyClaim, IdempotencyKey, Recorded
 from domain.model import Page, Principal, SurveyResponse
 from domain.outcomes import (
-    IngestResult,
     answer_outcome,
     batch_outcome,
     error_of,
     invalid_item,
 )
 from domain.periods import local_date
-from domain.ports import ResponseFilter, UnitOfWorkFactory
+from domain.ports import Ingestor, ResponseFilter, UnitOfWorkFactory
 
 MAX_FUTURE = timedelta(minutes=5)
 # No NPS answer predates the method (2003); earlier dates are typos or zero values, and
@@ -38,32 +36,6 @@ class NewResponse(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     answered_at: datetime | None = None
     locale: str | None = None
     external_id: str | None = None
-
-
-# What an ingest answers: one result per answer, or, for a request with an Idempotency-Key,
-# the outcome recorded for the key (by this request, or by an earlier one: then nothing was
-# stored now). A keyed request that records nothing (a single answer not stored) gets its
-# results. A key still in use by a running request raises Conflict; a key used with
-# another body raises IdempotencyMismatch.
-Ingested = list[IngestResult] | Recorded
-
-
-class Ingestor(Protocol):
-    """Stores answers durably and counts them; returns one result per answer, in order."""
-
-    async def ingest(
-        self,
-        tenant_id: UUID,
-        responses: Sequence[SurveyResponse],
-        *,
-        idempotency: IdempotencyClaim | None = None,
-    ) -> Ingested: ...
-
-    async def set_excluded(
-        self, tenant_id: UUID, response_id: UUID, *, excluded: bool, reason: str | None
-    ) -> SurveyResponse:
-        """Exclude an answer from (or return it to) every calculation; it stays stored."""
-        ...
 
 
 def new_response_id(now: datetime) -> UUID:

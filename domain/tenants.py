@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
 from uuid import UUID, uuid4
 
 import msgspec
 
 from domain.browser import TokenClaims, check_origins, sign_token, token_claims, verify_token
 from domain.errors import Forbidden, InvalidInput
-from domain.keys import ParsedKey, format_key, hash_secret, new_secret, parse_key
+from domain.keys import format_key, hash_secret, new_secret, parse_key
 from domain.model import (
     ApiKey,
     CallerKind,
@@ -24,26 +23,7 @@ from domain.model import (
     Tenant,
 )
 from domain.periods import zone
-from domain.ports import UnitOfWorkFactory
-from domain.ratelimit import TenantLimits
-
-
-class CounterInitializer(Protocol):
-    async def init_tenant(self, tenant_id: UUID) -> None: ...
-
-
-class PrincipalCache(Protocol):
-    """Recently authenticated keys, so that a request needs no database round trip."""
-
-    def get(self, token: str) -> Principal | None: ...
-    def put(self, token: str, parsed: ParsedKey, principal: Principal) -> None: ...
-    def issuer_live(self, tenant_id: UUID, key_id: UUID) -> bool: ...
-    def mark_issuer_live(
-        self, tenant_id: UUID, key_id: UUID, limits: TenantLimits | None = None
-    ) -> None: ...
-    def issuer_limits(self, tenant_id: UUID, key_id: UUID) -> TenantLimits | None: ...
-    async def revoked(self, *, tenant_id: UUID, key_id: UUID) -> None: ...
-    async def tenant_changed(self, tenant_id: UUID) -> None: ...
+from domain.ports import CounterInitializer, PrincipalCache, UnitOfWorkFactory
 
 
 def check_timezone(name: str, *, field: str = "timezone") -> str:

@@ -28,9 +28,8 @@ import asyncpg
 import structlog
 
 from domain.errors import Conflict, Unavailable
-from domain.idempotency import IdempotencyClaim
+from domain.idempotency import IdempotencyClaim, Ingested
 from domain.model import SurveyResponse
-from domain.responses import Ingested
 from domain.webhook_payloads import ingest_events
 from infra.ingest_outcomes import STILL_RUNNING, Submission, answers_of, expected_claims
 from infra.metrics import INGEST_BATCH_ROWS, INGEST_FLUSH_SECONDS

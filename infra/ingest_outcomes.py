@@ -13,10 +13,9 @@ import asyncpg
 import msgspec
 
 from domain.errors import Conflict, IdempotencyMismatch
-from domain.idempotency import IdempotencyClaim, Recorded
+from domain.idempotency import IdempotencyClaim, Ingested, Recorded
 from domain.model import SurveyResponse
 from domain.outcomes import IngestResult, Outcome, RequestOutcome
-from domain.responses import Ingested
 from infra.postgres import idempotency
 from infra.postgres.idempotency import Key
 from infra.postgres.ingest_sql import Claim, ClaimState, resolve_not_created

@@ -14,7 +14,7 @@ from domain.decisions import ChangeRecord, Target
 from domain.digest import DigestPeriod, DigestSchedule, DueDigest, ScheduledDigest
 from domain.errors import NotFound
 from domain.followups import Case, CaseChange, CaseFilter, CaseTimes, Note, Recovery, Settings
-from domain.idempotency import IdempotencyClaim, Recorded
+from domain.idempotency import IdempotencyClaim, Ingested, Recorded
 from domain.insights import CommentRow
 from domain.model import (
     ApiKey,
@@ -31,7 +31,6 @@ from domain.nps import EMPTY_HISTOGRAM, Category, Histogram, add_histograms, his
 from domain.outcomes import IngestResult, Outcome, RequestOutcome
 from domain.ports import ResponseFilter
 from domain.ratelimit import TenantLimits
-from domain.responses import Ingested
 from domain.webhooks import (
     Delivery,
     Endpoint,
