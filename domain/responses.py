@@ -123,6 +123,19 @@ async def record_batch(
     return Recorded(outcome=batch_outcome(items, got))
 
 
+async def set_response_excluded(
+    *,
+    tenant_id: UUID,
+    response_id: UUID,
+    excluded: bool,
+    reason: str | None,
+    ingestor: Ingestor,
+) -> SurveyResponse:
+    """Exclude an answer from every calculation (or include it again); it stays stored and
+    its counters change through the outbox, like a new answer's."""
+    return await ingestor.set_excluded(tenant_id, response_id, excluded=excluded, reason=reason)
+
+
 async def get_response(
     *, tenant_id: UUID, response_id: UUID, uow: UnitOfWorkFactory
 ) -> SurveyResponse:

@@ -241,10 +241,11 @@ class ResponseController(Controller):
         data: JSONBody[ResponseUpdate],
     ) -> ResponseOut:
         services = services_of(request)
-        answer = await services.ingestor.set_excluded(
-            principal_of(request).tenant_id,
-            response_id,
+        answer = await responses.set_response_excluded(
+            tenant_id=principal_of(request).tenant_id,
+            response_id=response_id,
             excluded=data.excluded,
             reason=data.reason,
+            ingestor=services.ingestor,
         )
         return response_out(answer)

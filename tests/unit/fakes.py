@@ -517,6 +517,17 @@ class FakeIngestor:
         self.s = store
         self.completions: list[tuple[str, RequestOutcome | None]] = []
 
+    async def set_excluded(
+        self, tenant_id: UUID, response_id: UUID, *, excluded: bool, reason: str | None
+    ) -> SurveyResponse:
+        for n, r in enumerate(self.s.responses):
+            if r.tenant_id == tenant_id and r.id == response_id:
+                why = reason if excluded else None
+                changed = msgspec.structs.replace(r, excluded=excluded, exclusion_reason=why)
+                self.s.responses[n] = changed
+                return changed
+        raise NotFound("response not found")
+
     async def ingest(
         self,
         tenant_id: UUID,

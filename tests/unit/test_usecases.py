@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -159,6 +160,34 @@ async def test_record_reports_unknown_and_archived_surveys(store, uow) -> None:
     )
     with pytest.raises(Conflict):
         await responses.record_answer(late, principal=principal, ingestor=ingestor)
+
+
+async def test_exclusion_flag_is_set_and_cleared_and_another_tenant_sees_no_answer(
+    store, uow
+) -> None:
+    tenant, survey = await _tenant_and_survey(uow)
+    principal = principal_for(tenant)
+    ingestor = FakeIngestor(store)
+    answer = responses.build_response(
+        NewResponse(survey_id=survey.id, score=0), principal=principal, now=NOW
+    )
+    await responses.record_answer(answer, principal=principal, ingestor=ingestor)
+    out = await responses.set_response_excluded(
+        tenant_id=tenant.id, response_id=answer.id, excluded=True, reason="test", ingestor=ingestor
+    )
+    assert (out.excluded, out.exclusion_reason) == (True, "test")
+    back = await responses.set_response_excluded(
+        tenant_id=tenant.id, response_id=answer.id, excluded=False, reason=None, ingestor=ingestor
+    )
+    assert (back.excluded, back.exclusion_reason) == (False, None)
+    with pytest.raises(NotFound):
+        await responses.set_response_excluded(
+            tenant_id=uuid.uuid4(),
+            response_id=answer.id,
+            excluded=True,
+            reason=None,
+            ingestor=ingestor,
+        )
 
 
 async def _answers(store, uow, rows):  # type: ignore[no-untyped-def]
