@@ -189,7 +189,7 @@ def services_for(runtime: Runtime, settings: Settings) -> Services:
         uow=uow,
         ingestor=runtime.batcher,
         counters=runtime.counters,
-        database=StoredHistograms(uow),
+        stored_histograms=StoredHistograms(uow),
         admin_token_hash=runtime.admin_token_hash,
         principals=runtime.principals,
         target_cache=runtime.target_cache,

@@ -18,7 +18,7 @@ def digest_ports(s: Services) -> DigestPorts:
     return DigestPorts(
         uow=s.uow,
         counters=s.counters,
-        database=s.database,
+        stored_histograms=s.stored_histograms,
         target_cache=s.target_cache,
         analyzer=s.analyzer,
     )

@@ -45,7 +45,7 @@ class Services:
     uow: UnitOfWorkFactory
     ingestor: Ingestor
     counters: Counters
-    database: HistogramSource  # PostgreSQL's histograms, each read in a unit of work
+    stored_histograms: HistogramSource  # PostgreSQL's histograms, each read in a unit of work
     admin_token_hash: bytes
     principals: PrincipalCache
     target_cache: TargetCache

@@ -74,7 +74,7 @@ async def change_impact(
     today: date,
     min_effect: float,
     counters: HistogramSource,
-    database: HistogramSource,
+    stored_histograms: HistogramSource,
 ) -> Impact:
     """Before (the window ending the day before) vs after (from effective_on, capped today)."""
     before_period = (
@@ -83,13 +83,13 @@ async def change_impact(
     )
     after_end = min(change.effective_on + timedelta(days=window_days - 1), today)
     before = await nps_for_period(
-        change_scope(change, *before_period), counters=counters, database=database
+        change_scope(change, *before_period), counters=counters, stored_histograms=stored_histograms
     )
     if after_end >= change.effective_on:
         after = await nps_for_period(
             change_scope(change, change.effective_on, after_end),
             counters=counters,
-            database=database,
+            stored_histograms=stored_histograms,
         )
     else:  # not in effect yet: nothing to compare with
         after, after_end = summarize(EMPTY_HISTOGRAM), change.effective_on
@@ -291,7 +291,7 @@ async def impact_of_change(
     min_effect: float,
     uow: UnitOfWorkFactory,
     counters: HistogramSource,
-    database: HistogramSource,
+    stored_histograms: HistogramSource,
 ) -> tuple[ChangeRecord, Impact]:
     """The change and its impact; its transaction ends before the histograms are read."""
     change = await get_change(tenant_id=tenant_id, change_id=change_id, uow=uow)
@@ -301,7 +301,7 @@ async def impact_of_change(
         today=today,
         min_effect=min_effect,
         counters=counters,
-        database=database,
+        stored_histograms=stored_histograms,
     )
     return change, impact
 

@@ -205,7 +205,7 @@ class Digest(msgspec.Struct, frozen=True, kw_only=True):
 class DigestPorts:
     uow: UnitOfWorkFactory
     counters: HistogramSource
-    database: HistogramSource
+    stored_histograms: HistogramSource
     target_cache: TargetCache
     analyzer: CommentAnalyzer
 
@@ -225,7 +225,7 @@ async def build_digest(
     prev_start, prev_end = previous_of(kind, start)
     query = ResultQuery(tenant_id=tenant_id, survey_id=None, start=start, end=end)
     previous_query = msgspec.structs.replace(query, start=prev_start, end=prev_end)
-    results = {"counters": ports.counters, "database": ports.database}
+    results = {"counters": ports.counters, "stored_histograms": ports.stored_histograms}
     previous, current, comparison = await nps_compare(previous_query, query, **results)
     history = await nps_trend(
         msgspec.structs.replace(query, start=history_start(kind, start)),

@@ -43,14 +43,14 @@ async def breakdown_against_targets(
     sort: BreakdownSort,
     *,
     counters: HistogramSource,
-    database: HistogramSource,
+    stored_histograms: HistogramSource,
     uow: UnitOfWorkFactory,
     cache: TargetCache,
 ) -> list[JudgedGroup]:
     """Each value's group judged against the target of the query's scope plus that value;
     sorted by gap (furthest below first, values without a target last) when asked."""
     pairs = await nps_breakdown_vs_rest(
-        query, dimension, sort, counters=counters, database=database
+        query, dimension, sort, counters=counters, stored_histograms=stored_histograms
     )
     targets = await tenant_targets(query.tenant_id, uow=uow, cache=cache)
     judged = []
@@ -84,11 +84,13 @@ async def trend_with_changes(
     interval: TrendInterval,
     *,
     counters: HistogramSource,
-    database: HistogramSource,
+    stored_histograms: HistogramSource,
     uow: UnitOfWorkFactory,
     cache: TargetCache,
 ) -> AnnotatedTrend:
-    points = await nps_trend(query, interval, counters=counters, database=database)
+    points = await nps_trend(
+        query, interval, counters=counters, stored_histograms=stored_histograms
+    )
     target = target_for(await tenant_targets(query.tenant_id, uow=uow, cache=cache), query)
     made = await changes_between(
         tenant_id=query.tenant_id, start=query.start, end=query.end, uow=uow

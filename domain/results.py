@@ -66,22 +66,22 @@ async def _histograms(
     periods: Sequence[tuple[date, date]],
     *,
     counters: HistogramSource,
-    database: HistogramSource,
+    stored_histograms: HistogramSource,
 ) -> list[Histogram]:
     if counters_can_answer(query):
         found = await counters.histograms(query, periods)
         if found is not None:
             return found
-    result = await database.histograms(query, periods)
+    result = await stored_histograms.histograms(query, periods)
     assert result is not None
     return result
 
 
 async def nps_for_period(
-    query: ResultQuery, *, counters: HistogramSource, database: HistogramSource
+    query: ResultQuery, *, counters: HistogramSource, stored_histograms: HistogramSource
 ) -> NpsSummary:
     (histogram,) = await _histograms(
-        query, [(query.start, query.end)], counters=counters, database=database
+        query, [(query.start, query.end)], counters=counters, stored_histograms=stored_histograms
     )
     return summarize(histogram)
 
@@ -91,10 +91,12 @@ async def nps_trend(
     interval: TrendInterval,
     *,
     counters: HistogramSource,
-    database: HistogramSource,
+    stored_histograms: HistogramSource,
 ) -> list[Point]:
     periods = trend_buckets(query.start, query.end, interval)
-    histograms = await _histograms(query, periods, counters=counters, database=database)
+    histograms = await _histograms(
+        query, periods, counters=counters, stored_histograms=stored_histograms
+    )
     return [
         Point(start=s, end=e, summary=summarize(h))
         for (s, e), h in zip(periods, histograms, strict=True)
@@ -106,14 +108,14 @@ async def nps_breakdown(
     dimension: str,
     *,
     counters: HistogramSource,
-    database: HistogramSource,
+    stored_histograms: HistogramSource,
 ) -> list[Group]:
     """One group per value seen in the period, largest groups first."""
     found = None
     if counters_can_answer(query, dimension):
         found = await counters.breakdown(query, dimension)
     if found is None:
-        found = await database.breakdown(query, dimension)
+        found = await stored_histograms.breakdown(query, dimension)
         assert found is not None
     groups = [Group(value=v, summary=summarize(h)) for v, h in found.items() if sum(h) > 0]
     groups.sort(key=lambda g: (-g.summary.total, g.value))
@@ -201,10 +203,10 @@ def _judged(c: Comparison, p_adj: float | None, level: float | None, alpha: floa
 
 
 async def nps_compare(
-    a: ResultQuery, b: ResultQuery, *, counters: HistogramSource, database: HistogramSource
+    a: ResultQuery, b: ResultQuery, *, counters: HistogramSource, stored_histograms: HistogramSource
 ) -> tuple[NpsSummary, NpsSummary, Comparison]:
-    sa = await nps_for_period(a, counters=counters, database=database)
-    sb = await nps_for_period(b, counters=counters, database=database)
+    sa = await nps_for_period(a, counters=counters, stored_histograms=stored_histograms)
+    sb = await nps_for_period(b, counters=counters, stored_histograms=stored_histograms)
     return sa, sb, compare(sa.histogram, sb.histogram)
 
 
@@ -221,11 +223,13 @@ async def nps_breakdown_vs_rest(
     sort: BreakdownSort,
     *,
     counters: HistogramSource,
-    database: HistogramSource,
+    stored_histograms: HistogramSource,
 ) -> list[tuple[Group, VsRest]]:
     """Groups with their comparison against the rest of the filter (root-cause drill-down)."""
-    groups = await nps_breakdown(query, dimension, counters=counters, database=database)
-    total = await nps_for_period(query, counters=counters, database=database)
+    groups = await nps_breakdown(
+        query, dimension, counters=counters, stored_histograms=stored_histograms
+    )
+    total = await nps_for_period(query, counters=counters, stored_histograms=stored_histograms)
     pairs = list(zip(groups, vs_rest(groups, total.histogram), strict=True))
     if sort is BreakdownSort.NPS:
         pairs.sort(key=lambda p: (p[0].summary.nps or 0.0, p[0].value))

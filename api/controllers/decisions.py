@@ -190,7 +190,7 @@ class ChangeController(Controller):
             min_effect=min_effect,
             uow=services.uow,
             counters=services.counters,
-            database=services.database,
+            stored_histograms=services.stored_histograms,
         )
         base = compare_result(
             got.before, got.after, got.comparison, (got.before_period, got.after_period)

@@ -98,7 +98,7 @@ class ResultsController(Controller):
         services = services_of(request)
         query = _query(request, survey_id, from_, to, segment)
         summary = await results.nps_for_period(
-            query, counters=services.counters, database=services.database
+            query, counters=services.counters, stored_histograms=services.stored_histograms
         )
         verdict = await results_target(
             query, summary, uow=services.uow, cache=services.target_cache
@@ -133,7 +133,7 @@ class ResultsController(Controller):
             parse_dimension(dimension),
             sort,
             counters=services.counters,
-            database=services.database,
+            stored_histograms=services.stored_histograms,
             uow=services.uow,
             cache=services.target_cache,
         )
@@ -167,7 +167,7 @@ class ResultsController(Controller):
             query,
             interval,
             counters=services.counters,
-            database=services.database,
+            stored_histograms=services.stored_histograms,
             uow=services.uow,
             cache=services.target_cache,
         )
@@ -217,7 +217,7 @@ class ResultsController(Controller):
             today=today_for(principal, services.clock()),
         )
         sa, sb, c = await results.nps_compare(
-            a, b, counters=services.counters, database=services.database
+            a, b, counters=services.counters, stored_histograms=services.stored_histograms
         )
         out = compare_result(sa, sb, c, ((a.start, a.end), (b.start, b.end)))
         va = await results_target(a, sa, uow=services.uow, cache=services.target_cache)
@@ -251,7 +251,7 @@ class ResultsController(Controller):
         services = services_of(request)
         query = _query(request, survey_id, None, None, segment)
         summary = await results.nps_for_period(
-            query, counters=services.counters, database=services.database
+            query, counters=services.counters, stored_histograms=services.stored_histograms
         )
         needed = sample_size_for_margin(summary.histogram, margin)
         return SampleSize(

@@ -158,22 +158,28 @@ async def test_a_process_of_another_layout_refuses_to_apply_and_reads_stay_exact
     waiting = "SELECT count(*) FROM counter_outbox WHERE tenant_id = $1"
     assert await env.pool.fetchval(waiting, t.id) == 3  # the rows stay in the outbox
     assert (await env.store.status(t.id)).behind is not None  # nobody trusts the counters
-    database = StoredHistograms(PgUnitOfWorkFactory(env.pool))
+    stored_histograms = StoredHistograms(PgUnitOfWorkFactory(env.pool))
     for store in (newer, env.store):  # both processes answer from PostgreSQL meanwhile
         counters = ResilientCounters(store)
         assert await nps_for_period(
-            _q(t), counters=counters, database=database
-        ) == await nps_for_period(_q(t), counters=database, database=database)
+            _q(t), counters=counters, stored_histograms=stored_histograms
+        ) == await nps_for_period(
+            _q(t), counters=stored_histograms, stored_histograms=stored_histograms
+        )
         assert await nps_breakdown(
-            _q(t), "team", counters=counters, database=database
-        ) == await nps_breakdown(_q(t), "team", counters=database, database=database)
+            _q(t), "team", counters=counters, stored_histograms=stored_histograms
+        ) == await nps_breakdown(
+            _q(t), "team", counters=stored_histograms, stored_histograms=stored_histograms
+        )
     assert await env.store.histograms(_q(t), [(date(2026, 1, 1), date(2026, 12, 31))]) is None
     # A process of the generation's layout applies what waited; its reads are exact again.
     await OutboxDrainer(env.pool, env.store).drain_once()
     assert await env.pool.fetchval(waiting, t.id) == 0
     assert (await env.store.status(t.id)).behind is None
     periods = [(date(2026, 1, 1), date(2026, 12, 31)), (date(2026, 5, 1), date(2026, 5, 31))]
-    assert await env.store.histograms(_q(t), periods) == await database.histograms(_q(t), periods)
+    assert await env.store.histograms(_q(t), periods) == await stored_histograms.histograms(
+        _q(t), periods
+    )
     assert await verify(env.pool, env.store, [t.id]) == []
 
 

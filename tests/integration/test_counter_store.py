@@ -148,7 +148,7 @@ async def test_counters_equal_postgres_for_many_periods_and_filters(pool, store)
     rows = await _commit(pool, answers)
     gen = await store.expected_gen(tenant_id)
     assert gen is not None and await store.apply(tenant_id, gen, rows)
-    database = StoredHistograms(PgUnitOfWorkFactory(pool))
+    stored_histograms = StoredHistograms(PgUnitOfWorkFactory(pool))
     periods = [
         (date(2026, 1, 1), date(2026, 12, 31)),
         (date(2026, 2, 14), date(2026, 4, 3)),
@@ -157,9 +157,9 @@ async def test_counters_equal_postgres_for_many_periods_and_filters(pool, store)
     ]
     for segs in [(), (SegmentFilter(dimension="team", value="b"),)]:
         q = _query(tenant_id, segments=segs)
-        assert await store.histograms(q, periods) == await database.histograms(q, periods)
+        assert await store.histograms(q, periods) == await stored_histograms.histograms(q, periods)
     q = _query(tenant_id, survey_id=survey_id)
-    assert await store.breakdown(q, "region") == await database.breakdown(q, "region")
+    assert await store.breakdown(q, "region") == await stored_histograms.breakdown(q, "region")
     assert await verify(pool, store, [tenant_id]) == []
 
 

@@ -64,11 +64,11 @@ async def test_bad_schedules_are_problems_naming_the_field(app_client, tenant) -
 def _ports(pool: asyncpg.Pool) -> DigestPorts:
     """The digest's ports on this test's own pool (the app's pools live on its own loop)."""
     uow = PgUnitOfWorkFactory(pool)
-    database = StoredHistograms(uow)
+    stored_histograms = StoredHistograms(uow)
     return DigestPorts(
         uow=uow,
-        counters=database,
-        database=database,
+        counters=stored_histograms,
+        stored_histograms=stored_histograms,
         target_cache=TargetCache(),
         analyzer=StopWordLemmaAnalyzer(),
     )

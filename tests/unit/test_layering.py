@@ -28,7 +28,7 @@ NOT_REPOSITORIES = {
     "uow": "the unit-of-work factory, handed to use-cases",
     "ingestor": "the answer write path's port (the group-commit batcher)",
     "counters": "the Redis counter store (histograms and tenant set-up)",
-    "database": "PostgreSQL histograms, each read in a unit of work (domain.results)",
+    "stored_histograms": "PostgreSQL histograms, each read in a unit of work (domain.results)",
     "admin_token_hash": "a value",
     "principals": "the per-process cache of authenticated keys",
     "target_cache": "the per-process cache of targets",

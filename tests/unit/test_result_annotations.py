@@ -46,7 +46,7 @@ async def test_gap_order_puts_the_furthest_below_target_first_and_untargeted_las
         "team",
         BreakdownSort.GAP,
         counters=source,
-        database=source,
+        stored_histograms=source,
         uow=uow,
         cache=cache,
     )
@@ -82,7 +82,7 @@ async def test_a_trend_is_annotated_with_the_changes_that_share_its_answers() ->
     )
     source = FakeHistogramSource(store)
     trend = await trend_with_changes(
-        sales, TrendInterval.DAY, counters=source, database=source, uow=uow, cache=cache
+        sales, TrendInterval.DAY, counters=source, stored_histograms=source, uow=uow, cache=cache
     )
     assert [p.start for p, _, _ in trend.points] == [date(2026, 11, d) for d in (20, 21, 22)]
     assert [v.target_met if v else None for _, _, v in trend.points] == ["uncertain"] * 3

@@ -215,13 +215,15 @@ async def _answers(store, uow, rows):  # type: ignore[no-untyped-def]
 async def test_results_fall_back_to_the_database_when_counters_are_not_ready(store, uow) -> None:
     tenant = await _answers(store, uow, [(10, date(2026, 11, 1), {}), (0, date(2026, 11, 2), {})])
     counters = FakeHistogramSource(store, ready=False)
-    database = FakeHistogramSource(store)
+    stored_histograms = FakeHistogramSource(store)
     q = ResultQuery(
         tenant_id=tenant.id, survey_id=None, start=date(2026, 11, 1), end=date(2026, 11, 30)
     )
-    summary = await results.nps_for_period(q, counters=counters, database=database)
+    summary = await results.nps_for_period(
+        q, counters=counters, stored_histograms=stored_histograms
+    )
     assert (summary.total, summary.nps) == (2, 0.0)
-    assert counters.calls == 1 and database.calls == 1
+    assert counters.calls == 1 and stored_histograms.calls == 1
 
 
 async def test_two_segment_filters_skip_the_counters(store, uow) -> None:
@@ -233,7 +235,7 @@ async def test_two_segment_filters_skip_the_counters(store, uow) -> None:
             (0, date(2026, 11, 1), {"team": "a", "region": "us"}),
         ],
     )
-    counters, database = FakeHistogramSource(store), FakeHistogramSource(store)
+    counters, stored_histograms = FakeHistogramSource(store), FakeHistogramSource(store)
     q = ResultQuery(
         tenant_id=tenant.id,
         survey_id=None,
@@ -244,7 +246,9 @@ async def test_two_segment_filters_skip_the_counters(store, uow) -> None:
             SegmentFilter(dimension="region", value="eu"),
         ),
     )
-    summary = await results.nps_for_period(q, counters=counters, database=database)
+    summary = await results.nps_for_period(
+        q, counters=counters, stored_histograms=stored_histograms
+    )
     assert summary.total == 1 and summary.promoters == 1
     assert counters.calls == 0
 
@@ -263,7 +267,7 @@ async def test_breakdown_sorts_by_size_and_drops_empty_groups(store, uow) -> Non
     q = ResultQuery(
         tenant_id=tenant.id, survey_id=None, start=date(2026, 11, 1), end=date(2026, 11, 1)
     )
-    groups = await results.nps_breakdown(q, "team", counters=src, database=src)
+    groups = await results.nps_breakdown(q, "team", counters=src, stored_histograms=src)
     assert [(g.value, g.summary.total) for g in groups] == [("b", 2), ("a", 1)]
 
 
@@ -273,7 +277,7 @@ async def test_trend_points_cover_the_period(store, uow) -> None:
     q = ResultQuery(
         tenant_id=tenant.id, survey_id=None, start=date(2026, 11, 1), end=date(2026, 11, 14)
     )
-    points = await results.nps_trend(q, TrendInterval.WEEK, counters=src, database=src)
+    points = await results.nps_trend(q, TrendInterval.WEEK, counters=src, stored_histograms=src)
     assert [(p.start.day, p.end.day, p.summary.total) for p in points] == [
         (1, 1, 0),
         (2, 8, 1),
