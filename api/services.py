@@ -29,7 +29,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Counters(HistogramSource, CounterInitializer):
+class LiveCounters(HistogramSource, CounterInitializer):
     """The live counter store as the API sees it."""
 
 
@@ -44,7 +44,7 @@ class OriginIndex(Protocol):
 class Services:
     uow: UnitOfWorkFactory
     ingestor: Ingestor
-    counters: Counters
+    counters: LiveCounters
     stored_histograms: HistogramSource  # PostgreSQL's histograms, each read in a unit of work
     admin_token_hash: bytes
     principals: PrincipalCache
