@@ -22,7 +22,7 @@ from api.schemas.responses import (
 from domain.errors import InvalidInput
 from domain.idempotency import Recorded
 from domain.model import Principal, SurveyResponse
-from domain.outcomes import AnswerRecorded, ItemOutcome, Outcome, RequestOutcome, error_of
+from domain.outcomes import ItemOutcome, Outcome, RequestOutcome, ResponseRecorded, error_of
 from domain.responses import build_response
 
 _encode = msgspec.json.encode
@@ -69,7 +69,7 @@ def render(recorded: Recorded) -> Response[Any]:
 
 def render_outcome(outcome: RequestOutcome) -> tuple[int, bytes]:
     """Status and body of an outcome: the same bytes every time for the same outcome."""
-    if isinstance(outcome, AnswerRecorded):
+    if isinstance(outcome, ResponseRecorded):
         return _STORED[outcome.outcome], _encode(response_out(outcome.response))
     items = [
         _failed(i, item)

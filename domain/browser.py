@@ -54,7 +54,7 @@ def grant_for(principal: Principal, survey_id: UUID) -> SurveyGrant:
     raise Forbidden("this publishable key may not record answers to that survey")
 
 
-def check_publishable_answer(answer: NewResponse, principal: Principal) -> None:
+def check_publishable_response(answer: NewResponse, principal: Principal) -> None:
     """A web page may only send the customer id and segment keys its survey allows."""
     grant = grant_for(principal, answer.survey_id)
     if answer.customer_id is not None and not grant.customer_id:

@@ -16,8 +16,8 @@ from domain.outcomes import (
     IngestResult,
     ItemOutcome,
     RequestOutcome,
-    answer_outcome,
     batch_outcome,
+    response_outcome,
 )
 
 
@@ -45,7 +45,7 @@ class IdempotencyClaim(msgspec.Struct, frozen=True, kw_only=True):
         """The request's outcome given its answers' results; None: nothing to record."""
         if self.batch:
             return batch_outcome(self.rejected, results)
-        return answer_outcome(results[0])
+        return response_outcome(results[0])
 
 
 class Recorded(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,7 +1,7 @@
 """What became of the answers of a request: per answer, and for the request as a whole.
 
 The ingest port tells each answer's `IngestResult`; the use-cases turn those into the
-request's outcome (`AnswerRecorded` for one posted answer, `BatchRecorded` for a batch).
+request's outcome (`ResponseRecorded` for one posted answer, `BatchRecorded` for a batch).
 An outcome holds no wire format: it is what an Idempotency-Key records, and api/ renders
 the HTTP answer from it, the first time and on every replay alike.
 """
@@ -33,7 +33,8 @@ class IngestResult(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     response: SurveyResponse | None = None
 
 
-class AnswerRecorded(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="answer"):
+# The tag "answer" is stored with every Idempotency-Key (and written by migration 022).
+class ResponseRecorded(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="answer"):
     """One posted answer, stored now (CREATED) or before under its external_id (EXISTING)."""
 
     outcome: Outcome
@@ -56,7 +57,7 @@ class BatchRecorded(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="ba
     items: list[ItemOutcome]
 
 
-RequestOutcome = AnswerRecorded | BatchRecorded
+RequestOutcome = ResponseRecorded | BatchRecorded
 
 
 def error_of(result: IngestResult | ItemOutcome) -> DomainError | None:
@@ -76,11 +77,11 @@ def invalid_item(error: InvalidInput) -> ItemOutcome:
     return ItemOutcome(outcome=Outcome.INVALID, detail=error.detail, errors=list(error.errors))
 
 
-def answer_outcome(result: IngestResult) -> AnswerRecorded | None:
+def response_outcome(result: IngestResult) -> ResponseRecorded | None:
     """A posted answer's outcome; None when it was not stored (see `error_of`)."""
     if result.response is None:
         return None
-    return AnswerRecorded(outcome=result.outcome, response=result.response)
+    return ResponseRecorded(outcome=result.outcome, response=result.response)
 
 
 def batch_outcome(

@@ -13,10 +13,10 @@ from domain.errors import InvalidInput
 from domain.idempotency import IdempotencyClaim, IdempotencyKey, Recorded
 from domain.model import Page, Principal, SurveyResponse
 from domain.outcomes import (
-    answer_outcome,
     batch_outcome,
     error_of,
     invalid_item,
+    response_outcome,
 )
 from domain.periods import local_date
 from domain.ports import Ingestor, ResponseFilter, UnitOfWorkFactory
@@ -77,7 +77,7 @@ def build_response(cmd: NewResponse, *, principal: Principal, now: datetime) -> 
     )
 
 
-async def record_answer(
+async def record_response(
     answer: SurveyResponse,
     *,
     principal: Principal,
@@ -96,7 +96,7 @@ async def record_answer(
     error = error_of(result)
     if error is not None:
         raise error
-    outcome = answer_outcome(result)
+    outcome = response_outcome(result)
     assert outcome is not None  # a result without an error has its answer
     return Recorded(outcome=outcome)
 

@@ -30,7 +30,7 @@ from api.schemas.responses import (
 from api.services import services_of
 from api.writes import BatchBody, build_batch, render
 from domain import responses
-from domain.browser import check_publishable_answer
+from domain.browser import check_publishable_response
 from domain.errors import InvalidInput
 from domain.exports import export_responses
 from domain.model import DEFAULT_PAGE, CallerKind, Scope
@@ -107,9 +107,9 @@ class ResponseController(Controller):
         principal = principal_of(request)
         wanted = data.to_domain()
         if principal.kind is CallerKind.PUBLISHABLE:
-            check_publishable_answer(wanted, principal)
+            check_publishable_response(wanted, principal)
         answer = responses.build_response(wanted, principal=principal, now=services.clock())
-        recorded = await responses.record_answer(
+        recorded = await responses.record_response(
             answer,
             principal=principal,
             ingestor=services.ingestor,

@@ -9,7 +9,7 @@ import pytest
 
 from domain.browser import (
     check_origins,
-    check_publishable_answer,
+    check_publishable_response,
     restrict_segments,
     sign_token,
     token_claims,
@@ -116,11 +116,11 @@ def test_publishable_answers_follow_the_survey_grant() -> None:
     def answer(**kw) -> NewResponse:  # type: ignore[no-untyped-def]
         return NewResponse(survey_id=kw.pop("survey_id", survey), score=7, **kw)
 
-    check_publishable_answer(answer(segments={"plan": "pro"}), key)
+    check_publishable_response(answer(segments={"plan": "pro"}), key)
     for bad in (
         answer(segments={"team": "x"}),
         answer(customer_id="c1"),
         answer(survey_id=uuid.uuid4()),
     ):
         with pytest.raises(Forbidden):
-            check_publishable_answer(bad, key)
+            check_publishable_response(bad, key)

@@ -15,11 +15,11 @@ from domain.errors import Conflict, FieldError, IdempotencyMismatch, InvalidInpu
 from domain.idempotency import IdempotencyClaim, Recorded
 from domain.model import SurveyResponse
 from domain.outcomes import (
-    AnswerRecorded,
     BatchRecorded,
     IngestResult,
     ItemOutcome,
     Outcome,
+    ResponseRecorded,
     batch_outcome,
     invalid_item,
 )
@@ -62,7 +62,7 @@ BAD_SCORE = InvalidInput.field("responses[1].score", "Expected `int` <= 10")
 
 def test_an_answer_created_now_renders_201_with_the_answer() -> None:
     r = _answer()
-    status, body = render_outcome(AnswerRecorded(outcome=Outcome.CREATED, response=r))
+    status, body = render_outcome(ResponseRecorded(outcome=Outcome.CREATED, response=r))
     assert status == 201
     assert body == msgspec.json.encode(response_out(r))
     assert b'"answered_at":"2026-06-01T23:30:00.120000+02:00"' in body
@@ -70,7 +70,7 @@ def test_an_answer_created_now_renders_201_with_the_answer() -> None:
 
 def test_an_answer_stored_before_under_its_external_id_renders_200() -> None:
     r = _answer(external_id="crm-1")
-    status, body = render_outcome(AnswerRecorded(outcome=Outcome.EXISTING, response=r))
+    status, body = render_outcome(ResponseRecorded(outcome=Outcome.EXISTING, response=r))
     assert status == 200 and msgspec.json.decode(body)["external_id"] == "crm-1"
 
 
@@ -112,7 +112,7 @@ def test_a_batch_with_failed_items_renders_207_with_a_problem_per_failed_item() 
 
 
 def test_a_replay_carries_idempotent_replayed_and_a_first_answer_does_not() -> None:
-    outcome = AnswerRecorded(outcome=Outcome.CREATED, response=_answer())
+    outcome = ResponseRecorded(outcome=Outcome.CREATED, response=_answer())
     first, again = (
         render(Recorded(outcome=outcome)),
         render(Recorded(outcome=outcome, replayed=True)),
@@ -126,7 +126,7 @@ def test_a_replay_carries_idempotent_replayed_and_a_first_answer_does_not() -> N
 
 
 def test_a_stored_answer_outcome_renders_the_first_answer_byte_for_byte() -> None:
-    outcome = AnswerRecorded(outcome=Outcome.CREATED, response=_answer())
+    outcome = ResponseRecorded(outcome=Outcome.CREATED, response=_answer())
     stored = decode_outcome(encode_outcome(outcome))
     assert stored == outcome
     assert render_outcome(stored) == render_outcome(outcome)
@@ -143,7 +143,7 @@ def test_a_stored_batch_outcome_keeps_every_item_and_renders_the_same_bytes() ->
 
 
 def test_an_outcome_is_stored_as_json_keeping_the_offset_the_client_wrote() -> None:
-    encoded = encode_outcome(AnswerRecorded(outcome=Outcome.CREATED, response=_answer()))
+    encoded = encode_outcome(ResponseRecorded(outcome=Outcome.CREATED, response=_answer()))
     assert msgspec.json.decode(encoded)["type"] == "answer"
     assert b"+02:00" in encoded  # msgpack would keep the instant but not its offset
 
@@ -172,7 +172,7 @@ def test_a_single_answer_not_stored_records_nothing_for_its_key() -> None:
     claim = IdempotencyClaim(key="k", request_hash=b"h")
     assert claim.outcome([NOT_FOUND]) is None
     r = _answer()
-    assert claim.outcome([_created(r)]) == AnswerRecorded(outcome=Outcome.CREATED, response=r)
+    assert claim.outcome([_created(r)]) == ResponseRecorded(outcome=Outcome.CREATED, response=r)
 
 
 # What each submission of a group commit is answered.
@@ -194,7 +194,7 @@ async def test_expected_claims_record_the_outcome_of_every_answer_stored_now() -
     claims = expected_claims(subs)
     assert [(x.key, x.first, x.last) for x in claims] == [("one", 1, 1), ("two", 3, 3)]
     assert decode_outcome(claims[0].outcome) == subs[0].expected
-    assert subs[0].expected == AnswerRecorded(outcome=Outcome.CREATED, response=a)
+    assert subs[0].expected == ResponseRecorded(outcome=Outcome.CREATED, response=a)
     assert subs[2].expected == BatchRecorded(items=[ItemOutcome(outcome=Outcome.CREATED, id=c.id)])
     assert subs[1].expected is None
 
@@ -208,7 +208,7 @@ async def test_settle_answers_each_submission_by_its_key_state() -> None:
         _sub([other], "other"),
         _sub([gone], "gone"),
     ]
-    recorded_before = AnswerRecorded(outcome=Outcome.CREATED, response=done)
+    recorded_before = ResponseRecorded(outcome=Outcome.CREATED, response=done)
     states = {
         (TENANT, "busy"): ClaimState.BUSY,
         (TENANT, "done"): ClaimState.TAKEN,

@@ -159,7 +159,7 @@ async def test_record_reports_unknown_and_archived_surveys(store, uow) -> None:
         NewResponse(survey_id=survey.id, score=1), principal=principal, now=NOW
     )
     with pytest.raises(Conflict):
-        await responses.record_answer(late, principal=principal, ingestor=ingestor)
+        await responses.record_response(late, principal=principal, ingestor=ingestor)
 
 
 async def test_exclusion_flag_is_set_and_cleared_and_another_tenant_sees_no_answer(
@@ -171,7 +171,7 @@ async def test_exclusion_flag_is_set_and_cleared_and_another_tenant_sees_no_answ
     answer = responses.build_response(
         NewResponse(survey_id=survey.id, score=0), principal=principal, now=NOW
     )
-    await responses.record_answer(answer, principal=principal, ingestor=ingestor)
+    await responses.record_response(answer, principal=principal, ingestor=ingestor)
     out = await responses.set_response_excluded(
         tenant_id=tenant.id, response_id=answer.id, excluded=True, reason="test", ingestor=ingestor
     )
