@@ -1,4 +1,5 @@
-"""Rate limits: quotas per window, the GCRA rule that enforces them, and the limiter port.
+"""Rate limits: quotas per window and the GCRA rule that enforces them (the limiter port is
+in domain/ports.py).
 
 A limit of `quota` units per `window_s` seconds lets a caller spend the whole quota at once
 and then one unit every window_s / quota seconds (the generic cell rate algorithm, GCRA).

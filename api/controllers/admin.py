@@ -137,3 +137,4 @@ class TenantController(Controller):
         await tenants.revoke_key(
             tenant_id=tenant_id, key_id=key_id, uow=services.uow, cache=services.principals
         )
+        services.browser_origins.invalidate()  # its origins stop passing preflights

@@ -80,6 +80,7 @@ class KeyController(Controller):
             uow=services.uow,
             cache=services.principals,
         )
+        services.browser_origins.invalidate()  # its origins stop passing preflights
 
 
 class TokenController(Controller):

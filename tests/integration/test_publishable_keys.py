@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from tests.conftest import TenantCtx, nps_total
@@ -159,6 +161,27 @@ async def test_revoked_publishable_key_is_refused_at_once(app_client, tenant, su
     assert gone.status_code == 204
     assert (await app_client.post("/v1/responses", json=body, headers=auth(key))).status_code == 401
     assert await nps_total(app_client, tenant) <= 1
+
+
+async def test_revoked_key_origin_fails_the_next_preflight(app_client, tenant, survey_id) -> None:
+    origin = f"https://shop-{secrets.token_hex(4)}.example"
+    r = await app_client.post(
+        "/v1/keys",
+        json={
+            "name": "w",
+            "kind": "publishable",
+            "surveys": [{"survey_id": survey_id}],
+            "origins": [origin],
+        },
+        headers=tenant.headers,
+    )
+    ask = {"Origin": origin, "Access-Control-Request-Method": "POST"}
+    ok = await app_client.options("/v1/responses", headers=ask)
+    assert ok.status_code == 204 and ok.headers["access-control-allow-origin"] == origin
+    gone = await app_client.delete(f"/v1/keys/{r.json()['id']}", headers=tenant.headers)
+    assert gone.status_code == 204
+    after = await app_client.options("/v1/responses", headers=ask)
+    assert "access-control-allow-origin" not in after.headers
 
 
 @pytest.mark.parametrize(
