@@ -77,6 +77,17 @@ async def delete_outbox(conn: asyncpg.Connection, tenant_id: UUID, ids: Sequence
         )
 
 
+async def delete_outbox_rows(conn: asyncpg.Connection, rows: Sequence[tuple[UUID, int]]) -> None:
+    """Delete (tenant, id) pairs of several tenants at once (the batcher's applied rows)."""
+    if rows:
+        await conn.execute(
+            "DELETE FROM counter_outbox o USING unnest($1::uuid[], $2::bigint[]) AS d(t, i)"
+            " WHERE o.tenant_id = d.t AND o.id = d.i",
+            [t for t, _ in rows],
+            [i for _, i in rows],
+        )
+
+
 async def delete_seen_by_snapshot(conn: asyncpg.Connection, tenant_id: UUID, snapshot: str) -> int:
     """Drop rows whose answers a snapshot aggregate already contains."""
     status = await conn.execute(

@@ -251,6 +251,36 @@ async def test_batch_killed_mid_write_acknowledges_and_counts_nothing(pool, stor
     await batcher.close()
 
 
+async def test_one_group_commit_of_many_tenants_counts_each_and_leaves_no_outbox(
+    pool, store
+) -> None:
+    """Answers of five tenants submitted at once share group commits: each tenant's counters
+    get exactly its answers, and every applied outbox row is deleted."""
+    tenants = [await _tenant(pool, store) for _ in range(5)]
+    batcher = IngestBatcher(pool, store)
+    day = date(2026, 10, 1)
+    try:
+        await asyncio.gather(
+            *(
+                batcher.ingest(t, [_answer(t, s, (n + i) % 11, day)])
+                for n, (t, s) in enumerate(tenants)
+                for i in range(n + 1)
+            )
+        )
+    finally:
+        await batcher.close()
+    ids = [t for t, _ in tenants]
+    left = await pool.fetchval(
+        "SELECT count(*) FROM counter_outbox WHERE tenant_id = ANY($1::uuid[])", ids
+    )
+    assert left == 0
+    for n, tenant_id in enumerate(ids):
+        q = _query(tenant_id)
+        (hist,) = await store.histograms(q, [(q.start, q.end)])
+        assert sum(hist) == n + 1
+    assert await verify(pool, store, ids) == []
+
+
 def _completion(key: str) -> IdempotencyClaim:
     return IdempotencyClaim(key=key, request_hash=b"h" * 32)
 
