@@ -18,7 +18,7 @@ from infra.followup_deadlines import announce_overdue_followups
 from infra.ingest import IngestBatcher
 from infra.postgres.decisions import TargetCache
 from infra.postgres.idempotency import purge_expired
-from infra.postgres.pool import create_pool
+from infra.postgres.pool import close_pool, create_pool
 from infra.postgres.roles import app_login, check_pool_restricted
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.principal_cache import RedisPrincipalCache
@@ -171,8 +171,8 @@ async def open_runtime(
             await runtime.breaker.close()
         await listener.aclose()
         await redis.aclose()
-        await tenant_pool.close()
-        await pool.close()
+        await close_pool(tenant_pool)
+        await close_pool(pool)
 
 
 async def open_tenant_pool(pool: asyncpg.Pool, settings: Settings) -> asyncpg.Pool:

@@ -16,6 +16,7 @@ know); the server-side limit then comes from the role or database
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,6 +24,7 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+import structlog
 from asyncpg.transaction import Transaction
 
 _decode = msgspec.json.decode
@@ -32,6 +34,8 @@ STATEMENT_TIMEOUT_S = 3.0
 # The client waits this much longer than the server's statement_timeout, so that a server
 # that is alive cancels the statement itself (QueryCanceledError) and the connection stays.
 CLIENT_MARGIN_S = 0.5
+
+log = structlog.get_logger()
 
 
 def _jsonb_encode(value: object) -> bytes:
@@ -198,3 +202,16 @@ async def server_cursor(
     async for row in statement.cursor(*args, prefetch=prefetch):
         yield row
     await conn.execute(f'DEALLOCATE "{name}"')
+
+
+async def close_pool(pool: asyncpg.Pool, *, within_s: float = 5.0) -> None:
+    """Close gracefully, or cut the connections when that does not end in time.
+
+    A graceful close waits for each connection's goodbye to the server; on a busy or
+    unreachable server that can time out, and stopping must not fail on it.
+    """
+    try:
+        await asyncio.wait_for(pool.close(), within_s)
+    except (TimeoutError, OSError, asyncpg.PostgresError):
+        log.warning("pool_close_cut", within_s=within_s)
+        pool.terminate()
