@@ -28,6 +28,22 @@ async def publishable(client, tenant: TenantCtx, survey: str, **grant) -> str:  
     return str(body["key"])
 
 
+async def _publishable_key(client, tenant: TenantCtx, survey: str, origin: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """The created key's body (its id and its text) for one survey and one origin."""
+    r = await client.post(
+        "/v1/keys",
+        json={
+            "name": "w",
+            "kind": "publishable",
+            "surveys": [{"survey_id": survey}],
+            "origins": [origin],
+        },
+        headers=tenant.headers,
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
 def auth(key: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", **extra}
 
@@ -144,17 +160,8 @@ async def test_idempotency_key_counts_a_double_submit_once(app_client, tenant, s
 
 
 async def test_revoked_publishable_key_is_refused_at_once(app_client, tenant, survey_id) -> None:
-    r = await app_client.post(
-        "/v1/keys",
-        json={
-            "name": "w",
-            "kind": "publishable",
-            "surveys": [{"survey_id": survey_id}],
-            "origins": [SHOP],
-        },
-        headers=tenant.headers,
-    )
-    key, key_id = r.json()["key"], r.json()["id"]
+    created = await _publishable_key(app_client, tenant, survey_id, SHOP)
+    key, key_id = created["key"], created["id"]
     body = {"survey_id": survey_id, "score": 5}
     assert (await app_client.post("/v1/responses", json=body, headers=auth(key))).status_code == 201
     gone = await app_client.delete(f"/v1/keys/{key_id}", headers=tenant.headers)
@@ -165,20 +172,11 @@ async def test_revoked_publishable_key_is_refused_at_once(app_client, tenant, su
 
 async def test_revoked_key_origin_fails_the_next_preflight(app_client, tenant, survey_id) -> None:
     origin = f"https://shop-{secrets.token_hex(4)}.example"
-    r = await app_client.post(
-        "/v1/keys",
-        json={
-            "name": "w",
-            "kind": "publishable",
-            "surveys": [{"survey_id": survey_id}],
-            "origins": [origin],
-        },
-        headers=tenant.headers,
-    )
+    created = await _publishable_key(app_client, tenant, survey_id, origin)
     ask = {"Origin": origin, "Access-Control-Request-Method": "POST"}
     ok = await app_client.options("/v1/responses", headers=ask)
     assert ok.status_code == 204 and ok.headers["access-control-allow-origin"] == origin
-    gone = await app_client.delete(f"/v1/keys/{r.json()['id']}", headers=tenant.headers)
+    gone = await app_client.delete(f"/v1/keys/{created['id']}", headers=tenant.headers)
     assert gone.status_code == 204
     after = await app_client.options("/v1/responses", headers=ask)
     assert "access-control-allow-origin" not in after.headers

@@ -18,13 +18,12 @@ import redis
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from domain.keys import format_key, new_secret, parse_key
-from domain.model import Principal, Scope
 from infra.postgres.pool import create_pool
 from infra.principal_cache import RedisPrincipalCache
 from infra.redis import layout
 from infra.redis.client import NodeSubscriber, connect_redis, connect_subscriber
 from tests.conftest import make_tenant, migrated_database, nps_total, verify_tenant
+from tests.integration.test_principal_cache import _key, _put
 from tests.redis_cluster import RedisClusterProcesses, redis_cluster
 
 WRITERS = 8
@@ -164,21 +163,6 @@ async def _true(value: bool) -> bool:
     return value
 
 
-def _principal() -> tuple[str, Principal]:
-    tenant_id, key_id = uuid.uuid4(), uuid.uuid4()
-    token = format_key(tenant_id=tenant_id, key_id=key_id, secret=new_secret())
-    principal = Principal(
-        tenant_id=tenant_id, key_id=key_id, scopes=frozenset({Scope.MANAGE}), timezone="UTC"
-    )
-    return token, principal
-
-
-def _put(cache: RedisPrincipalCache, token: str, principal: Principal) -> None:
-    parsed = parse_key(token)
-    assert parsed is not None
-    cache.put(token, parsed, principal)
-
-
 async def test_a_revocation_reaches_a_process_whose_pubsub_node_stopped(cluster) -> None:
     """Caches that forget nothing by time (an hour): only the message can evict."""
     client = connect_redis(cluster.url, timeout=5.0)
@@ -192,7 +176,7 @@ async def test_a_revocation_reaches_a_process_whose_pubsub_node_stopped(cluster)
         assert subscriber.node is not None
         stopped = subscriber.node[1]
         cluster.freeze(stopped)  # a master (then failed over) or a replica: one node only
-        token, principal = _principal()
+        token, principal = _key()
         await _until(
             lambda: _true(subscriber.node is not None and subscriber.node[1] != stopped),
             "listening on another node",
