@@ -6,7 +6,9 @@ the `nps:counters:alive` key disappears with the data (a flush, a restart withou
 persistence), and the keeper, which checks for it every tick, sets it again and schedules
 the rebuild of each tenant without counters. At most `concurrency` rebuilds run at once in
 this process, those a read or a write asked for first; the rebuild's per-tenant lock keeps
-other processes from doing the same tenant twice.
+other processes from doing the same tenant twice. A tenant asked for while its rebuild runs
+is run again once that one ends (by then meta may be gone again: Redis emptied after the
+rebuild looked); the second run only checks, unless the counters really need it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class CounterKeeper:
         self._interval = interval
         self._queue: deque[UUID] = deque()
         self._running: set[UUID] = set()
+        self._again: set[UUID] = set()  # asked for while running: run again afterwards
         self._workers: set[asyncio.Task[None]] = set()
 
     @property
@@ -54,6 +57,7 @@ class CounterKeeper:
         """Rebuild the tenant's counters in the background (once at a time per tenant).
         Urgent ones (a read or a write asked) go before those of a sweep."""
         if tenant_id in self._running:
+            self._again.add(tenant_id)
             return
         if tenant_id in self._queue:
             if not urgent:
@@ -80,6 +84,9 @@ class CounterKeeper:
                     self._breaker.failed(exc)
             finally:
                 self._running.discard(tenant_id)
+                if tenant_id in self._again:
+                    self._again.discard(tenant_id)
+                    self.schedule(tenant_id)
 
     async def check_once(self) -> int:
         """When Redis lost its data (or on first use), schedule a rebuild of every tenant
@@ -116,6 +123,7 @@ class CounterKeeper:
 
     async def close(self) -> None:
         self._queue.clear()
+        self._again.clear()
         for task in list(self._workers):
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)

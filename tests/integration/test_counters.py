@@ -16,7 +16,7 @@ import redis.exceptions
 
 from domain.model import ResultQuery, SegmentFilter
 from domain.results import StoredHistograms
-from infra.counter_sync import OutboxDrainer, rebuild, verify
+from infra.counter_sync import OutboxDrainer, keeper, rebuild, verify
 from infra.postgres.outbox import OutboxRow, delete_outbox, to_outbox_row
 from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
@@ -364,6 +364,37 @@ async def test_rebuild_after_redis_lost_the_tenant_restores_exact_counters(env: 
     periods = [YEAR, (date(2026, 3, 15), date(2026, 8, 2))]
     assert await store.histograms(_q(t), periods) == await db.histograms(_q(t), periods)
     assert sum((await store.histograms(_q(t), [YEAR]) or [()])[0]) == 127
+
+
+async def test_a_rebuild_asked_for_while_one_runs_is_run_again_after_it(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis loses the tenant just after a rebuild flipped it ready, and the read that
+    notices asks for a rebuild while that one is still finishing: it is not dropped."""
+    t = await _tenant(env)
+    await _write(env.pool, t, _mixed_answers(t, 30, seed=9))
+    await _lose_tenant(env.rds, t.id)
+    rebuilder = keeper.CounterKeeper(env.pool, env.store, concurrency=1)
+    real, calls = keeper.rebuild, []
+
+    async def rebuild_then_lose(*args: object, **kwargs: object) -> int | None:
+        calls.append(t.id)
+        gen = await real(*args, **kwargs)  # type: ignore[arg-type]
+        if len(calls) == 1:
+            await _lose_tenant(env.rds, t.id)
+            rebuilder.schedule(t.id)
+        return gen
+
+    monkeypatch.setattr(keeper, "rebuild", rebuild_then_lose)
+    rebuilder.schedule(t.id)
+    for _ in range(100):
+        if not rebuilder.scheduled:
+            break
+        await asyncio.sleep(0.05)
+    await rebuilder.close()
+    assert calls == [t.id, t.id]
+    assert await verify(env.pool, env.store, [t.id]) == []
+    assert await _counted(env.pool, t) == 30
 
 
 async def test_rebuilding_a_tenant_without_answers_ends_ready_and_empty(env: Env) -> None:
