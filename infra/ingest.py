@@ -35,7 +35,7 @@ from infra.ingest_outcomes import STILL_RUNNING, Submission, answers_of, expecte
 from infra.metrics import INGEST_BATCH_ROWS, INGEST_FLUSH_SECONDS
 from infra.outage import REDIS_DOWN, is_outage
 from infra.postgres import exclusions
-from infra.postgres.customers import touch_customers
+from infra.postgres.customers import customers_answered
 from infra.postgres.ingest_sql import insert_responses
 from infra.postgres.outbox import OutboxRow, delete_outbox_rows
 from infra.postgres.webhooks_outbox import enqueue_events
@@ -316,9 +316,9 @@ async def _touch_customers(
     conn: asyncpg.Connection, responses: list[SurveyResponse], created: set[UUID] | None
 ) -> None:
     """Stamp the customers who answered, tenant by tenant in one order (last: it locks)."""
-    by_tenant: dict[UUID, list[str]] = {}
+    by_tenant: dict[UUID, list[SurveyResponse]] = {}
     for r in responses:
         if r.customer_id is not None and (created is None or r.id in created):
-            by_tenant.setdefault(r.tenant_id, []).append(r.customer_id)
+            by_tenant.setdefault(r.tenant_id, []).append(r)
     for tenant_id in sorted(by_tenant):
-        await touch_customers(conn, tenant_id, by_tenant[tenant_id])
+        await customers_answered(conn, tenant_id, by_tenant[tenant_id])

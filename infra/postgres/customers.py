@@ -18,7 +18,7 @@ from domain.customers import (
     Erasure,
 )
 from domain.errors import NotFound
-from domain.model import Page
+from domain.model import Page, SurveyResponse
 from infra.postgres.cursor import after_key, keyset_page
 from infra.postgres.customer_lists import changed_query, customer_change, open_followups_sql
 from infra.postgres.responses import COLUMNS, to_response
@@ -35,19 +35,23 @@ ON CONFLICT (tenant_id) DO UPDATE
     SET last = greatest(clock_timestamp(), c.last + interval '1 microsecond')
 RETURNING last
 """
-# Where each customer stands: their latest and previous answers that are not excluded. A
+# Where each customer stands, recomputed from their answers: the latest and previous ones that
+# are not excluded (after an exclusion or an erasure changed which answers count). A
 # statement of its own, after the clock lock is held: its snapshot then sees every answer
 # that an earlier holder of the lock committed (one statement would read a snapshot taken
 # before it waited for the lock, and could miss a concurrent answer of the same customer).
-_STAMP = """
+_RESTAND = """
 INSERT INTO customers AS c (tenant_id, customer_id, updated_at, latest_response_id,
-                            latest_score, latest_local_date, previous_score)
-SELECT $1, ids.customer_id, $3, s.ids[1], s.scores[1], s.dates[1], s.scores[2]
+                            latest_score, latest_local_date, latest_answered_at,
+                            previous_response_id, previous_score, previous_answered_at)
+SELECT $1, ids.customer_id, $3, s.ids[1], s.scores[1], s.dates[1], s.ats[1], s.ids[2],
+       s.scores[2], s.ats[2]
 FROM unnest($2::text[]) AS ids(customer_id)
 CROSS JOIN LATERAL (
     SELECT array_agg(x.id ORDER BY x.answered_at DESC, x.id DESC) AS ids,
            array_agg(x.score ORDER BY x.answered_at DESC, x.id DESC) AS scores,
-           array_agg(x.local_date ORDER BY x.answered_at DESC, x.id DESC) AS dates
+           array_agg(x.local_date ORDER BY x.answered_at DESC, x.id DESC) AS dates,
+           array_agg(x.answered_at ORDER BY x.answered_at DESC, x.id DESC) AS ats
     FROM (
         SELECT r.id, r.score, r.answered_at, r.local_date FROM responses r
         WHERE r.tenant_id = $1 AND r.customer_id = ids.customer_id AND NOT r.excluded
@@ -57,7 +61,55 @@ CROSS JOIN LATERAL (
 ON CONFLICT (tenant_id, customer_id) DO UPDATE
     SET updated_at = EXCLUDED.updated_at, latest_response_id = EXCLUDED.latest_response_id,
         latest_score = EXCLUDED.latest_score, latest_local_date = EXCLUDED.latest_local_date,
-        previous_score = EXCLUDED.previous_score
+        latest_answered_at = EXCLUDED.latest_answered_at,
+        previous_response_id = EXCLUDED.previous_response_id,
+        previous_score = EXCLUDED.previous_score,
+        previous_answered_at = EXCLUDED.previous_answered_at
+"""
+# New answers move a customer's standing from the customer row alone: the two newest of
+# the stored latest and previous answers and the new ones (answers may be backdated). No
+# look-up in `responses`, whose plan would depend on its statistics. Under the clock lock,
+# the conflicting row is read at its newest committed version.
+_TOP_TWO = """
+    array_agg(x.id ORDER BY x.at DESC, x.id DESC) AS ids,
+           array_agg(x.score ORDER BY x.at DESC, x.id DESC) AS scores,
+           array_agg(x.day ORDER BY x.at DESC, x.id DESC) AS dates,
+           array_agg(x.at ORDER BY x.at DESC, x.id DESC) AS ats
+"""
+_ANSWERED = f"""
+INSERT INTO customers AS c (tenant_id, customer_id, updated_at, latest_response_id,
+                            latest_score, latest_local_date, latest_answered_at,
+                            previous_response_id, previous_score, previous_answered_at)
+SELECT $1, n.customer_id, $2, n.ids[1], n.scores[1], n.dates[1], n.ats[1], n.ids[2],
+       n.scores[2], n.ats[2]
+FROM (
+    SELECT x.customer_id, {_TOP_TWO.strip()}
+    FROM unnest($3::text[], $4::uuid[], $5::int2[], $6::timestamptz[], $7::date[])
+         AS x(customer_id, id, score, at, day)
+    GROUP BY x.customer_id
+) n
+ORDER BY n.customer_id
+ON CONFLICT (tenant_id, customer_id) DO UPDATE
+SET (updated_at, latest_response_id, latest_score, latest_local_date, latest_answered_at,
+     previous_response_id, previous_score, previous_answered_at) = (
+    SELECT EXCLUDED.updated_at, m.ids[1], m.scores[1], m.dates[1], m.ats[1], m.ids[2],
+           m.scores[2], m.ats[2]
+    FROM (SELECT {_TOP_TWO.strip()}
+        FROM (VALUES
+            (c.latest_response_id, c.latest_score, c.latest_local_date, c.latest_answered_at),
+            (c.previous_response_id, c.previous_score, NULL::date, c.previous_answered_at),
+            (EXCLUDED.latest_response_id, EXCLUDED.latest_score, EXCLUDED.latest_local_date,
+             EXCLUDED.latest_answered_at),
+            (EXCLUDED.previous_response_id, EXCLUDED.previous_score, NULL::date,
+             EXCLUDED.previous_answered_at)
+        ) AS x(id, score, day, at)
+        WHERE x.id IS NOT NULL
+    ) m
+)
+"""
+# Something a CRM reads about the customer changed (a follow-up case): a new change stamp.
+_RESTAMP = """
+UPDATE customers SET updated_at = $3 WHERE tenant_id = $1 AND customer_id = ANY($2::text[])
 """
 
 
@@ -136,10 +188,45 @@ async def forget_answers(
 async def touch_customers(
     conn: asyncpg.Connection, tenant_id: UUID, customer_ids: Sequence[str]
 ) -> None:
-    """Stamp customers as changed now; run it last in the transaction (it holds a row lock)."""
+    """Stamp customers as changed now, their standing recomputed from their answers; run it
+    last in the transaction (it holds a row lock)."""
     if customer_ids:
         stamp = await conn.fetchval(_CLOCK, tenant_id)
-        await conn.execute(_STAMP, tenant_id, sorted(set(customer_ids)), stamp)
+        await conn.execute(_RESTAND, tenant_id, sorted(set(customer_ids)), stamp)
+
+
+async def restamp_customers(
+    conn: asyncpg.Connection, tenant_id: UUID, customer_ids: Sequence[str]
+) -> None:
+    """Stamp customers as changed now, their standing as it is (a follow-up case of theirs
+    changed); last in the transaction (it holds a row lock)."""
+    if customer_ids:
+        stamp = await conn.fetchval(_CLOCK, tenant_id)
+        await conn.execute(_RESTAMP, tenant_id, sorted(set(customer_ids)), stamp)
+
+
+async def customers_answered(
+    conn: asyncpg.Connection, tenant_id: UUID, answers: Sequence[SurveyResponse]
+) -> None:
+    """New answers (stored in this transaction, none excluded) move their customers'
+    standing and change stamp; answers without a customer are skipped. Last in the
+    transaction (it holds a row lock)."""
+    mine = sorted(
+        (r for r in answers if r.customer_id is not None), key=lambda r: r.customer_id or ""
+    )
+    if not mine:
+        return
+    stamp = await conn.fetchval(_CLOCK, tenant_id)
+    await conn.execute(
+        _ANSWERED,
+        tenant_id,
+        stamp,
+        [r.customer_id for r in mine],
+        [r.id for r in mine],
+        [r.score for r in mine],
+        [r.answered_at for r in mine],
+        [r.local_date for r in mine],
+    )
 
 
 def _fingerprint(tenant_id: UUID, customer_id: str) -> str:

@@ -24,7 +24,7 @@ from domain.nps import Category
 from domain.webhook_payloads import followup_event
 from domain.webhooks import EventType
 from infra.postgres.cursor import after_key, keyset_page
-from infra.postgres.customers import touch_customers
+from infra.postgres.customers import restamp_customers
 from infra.postgres.followup_reports import case_stats_rows
 from infra.postgres.followup_rows import (
     CASE_FILTER,
@@ -132,7 +132,7 @@ class PgFollowupRepository:
         await enqueue_events(self._conn, [followup_event(UPDATED, tenant_id, case, now)])
         self._events_queued()
         if case.customer_id is not None:
-            await touch_customers(self._conn, tenant_id, [case.customer_id])
+            await restamp_customers(self._conn, tenant_id, [case.customer_id])
 
     async def stats(
         self, flt: CaseFilter, *, start: datetime, end: datetime, now: datetime

@@ -281,3 +281,82 @@ async def test_latest_is_the_newest_answer_not_excluded_in_profile_feed_and_filt
     profile = (await app_client.get("/v1/customers/cus-lx", headers=tenant.headers)).json()
     feed = (await _feed(app_client, tenant))["data"]
     assert profile["latest"] is None and [c["latest"] for c in feed] == [None]
+
+
+async def test_standing_kept_from_the_customer_row_equals_one_computed_from_every_answer(
+    app_client, tenant, survey_id, database_url
+) -> None:
+    """New answers move a customer's latest and previous answer from the customer row
+    alone; backdated answers, several of one customer in a batch, single answers running
+    side by side and exclusions in between must leave what the answers themselves say."""
+    import asyncio
+    import random
+
+    import asyncpg
+
+    rnd = random.Random(11)
+    customers = [f"c{i}" for i in range(12)]
+
+    def item() -> dict:
+        return _answer(
+            survey_id, rnd.choice(customers), rnd.randint(0, 10), rnd.randint(0, 60), "x"
+        )
+
+    ids: list[str] = []
+    for _ in range(6):
+        ids += await post_batch(app_client, tenant, [item() for _ in range(rnd.randint(1, 15))])
+        singles = await asyncio.gather(
+            *[
+                app_client.post("/v1/responses", json=item(), headers=tenant.headers)
+                for _ in range(5)
+            ]
+        )
+        ids += [r.json()["id"] for r in singles]
+        for rid in rnd.sample(ids, 2):
+            r = await app_client.patch(
+                f"/v1/responses/{rid}", json={"excluded": True}, headers=tenant.headers
+            )
+            assert r.status_code == 200, r.text
+    conn = await asyncpg.connect(database_url)
+    try:
+        kept = await conn.fetch(
+            "SELECT customer_id, latest_response_id, latest_score, latest_local_date,"
+            " latest_answered_at, previous_response_id, previous_score, previous_answered_at"
+            " FROM customers WHERE tenant_id = $1 ORDER BY customer_id",
+            tenant.id,
+        )
+        answers = await conn.fetch(
+            "SELECT customer_id, id, score, local_date, answered_at FROM responses"
+            " WHERE tenant_id = $1 AND NOT excluded",
+            tenant.id,
+        )
+    finally:
+        await conn.close()
+    expected = {}
+    for c in customers:
+        mine = sorted(
+            (a for a in answers if a["customer_id"] == c),
+            key=lambda a: (a["answered_at"], a["id"]),
+            reverse=True,
+        )
+        latest, previous = [*mine, None, None][:2]
+        expected[c] = (
+            latest and (latest["id"], latest["score"], latest["local_date"], latest["answered_at"]),
+            previous and (previous["id"], previous["score"], previous["answered_at"]),
+        )
+    got = {
+        r["customer_id"]: (
+            r["latest_response_id"]
+            and (
+                r["latest_response_id"],
+                r["latest_score"],
+                r["latest_local_date"],
+                r["latest_answered_at"],
+            ),
+            r["previous_response_id"]
+            and (r["previous_response_id"], r["previous_score"], r["previous_answered_at"]),
+        )
+        for r in kept
+    }
+    assert got == {c: expected[c] for c in got}
+    assert {a["customer_id"] for a in answers} <= set(got)
