@@ -86,7 +86,7 @@ wrk:
 		(apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null))) \
 		|| { echo "wrk is needed for benchmarks: install the 'wrk' package" >&2; exit 1; }
 
-# Full run (about 23 minutes): writes tests/bench/results.json and the README table.
+# Full run (30-40 minutes): writes tests/bench/results.json and the README table.
 bench: setup wrk
 	$(PY) -m tests.bench.run
 	$(PY) -m tests.bench.report --readme >/dev/null
