@@ -318,7 +318,7 @@ async def _touch_customers(
     """Stamp the customers who answered, tenant by tenant in one order (last: it locks)."""
     by_tenant: dict[UUID, list[SurveyResponse]] = {}
     for r in responses:
-        if r.customer_id is not None and (created is None or r.id in created):
+        if created is None or r.id in created:
             by_tenant.setdefault(r.tenant_id, []).append(r)
     for tenant_id in sorted(by_tenant):
         await customers_answered(conn, tenant_id, by_tenant[tenant_id])

@@ -35,12 +35,17 @@ ON CONFLICT (tenant_id) DO UPDATE
     SET last = greatest(clock_timestamp(), c.last + interval '1 microsecond')
 RETURNING last
 """
+# The two newest of rows x(id, score, day, at), newest first, as arrays.
+_TOP_TWO = """array_agg(x.id ORDER BY x.at DESC, x.id DESC) AS ids,
+       array_agg(x.score ORDER BY x.at DESC, x.id DESC) AS scores,
+       array_agg(x.day ORDER BY x.at DESC, x.id DESC) AS dates,
+       array_agg(x.at ORDER BY x.at DESC, x.id DESC) AS ats"""
 # Where each customer stands, recomputed from their answers: the latest and previous ones that
 # are not excluded (after an exclusion or an erasure changed which answers count). A
 # statement of its own, after the clock lock is held: its snapshot then sees every answer
 # that an earlier holder of the lock committed (one statement would read a snapshot taken
 # before it waited for the lock, and could miss a concurrent answer of the same customer).
-_RESTAND = """
+_RESTAND = f"""
 INSERT INTO customers AS c (tenant_id, customer_id, updated_at, latest_response_id,
                             latest_score, latest_local_date, latest_answered_at,
                             previous_response_id, previous_score, previous_answered_at)
@@ -48,12 +53,9 @@ SELECT $1, ids.customer_id, $3, s.ids[1], s.scores[1], s.dates[1], s.ats[1], s.i
        s.scores[2], s.ats[2]
 FROM unnest($2::text[]) AS ids(customer_id)
 CROSS JOIN LATERAL (
-    SELECT array_agg(x.id ORDER BY x.answered_at DESC, x.id DESC) AS ids,
-           array_agg(x.score ORDER BY x.answered_at DESC, x.id DESC) AS scores,
-           array_agg(x.local_date ORDER BY x.answered_at DESC, x.id DESC) AS dates,
-           array_agg(x.answered_at ORDER BY x.answered_at DESC, x.id DESC) AS ats
+    SELECT {_TOP_TWO}
     FROM (
-        SELECT r.id, r.score, r.answered_at, r.local_date FROM responses r
+        SELECT r.id, r.score, r.local_date AS day, r.answered_at AS at FROM responses r
         WHERE r.tenant_id = $1 AND r.customer_id = ids.customer_id AND NOT r.excluded
         ORDER BY r.answered_at DESC, r.id DESC LIMIT 2
     ) x
@@ -70,12 +72,6 @@ ON CONFLICT (tenant_id, customer_id) DO UPDATE
 # the stored latest and previous answers and the new ones (answers may be backdated). No
 # look-up in `responses`, whose plan would depend on its statistics. Under the clock lock,
 # the conflicting row is read at its newest committed version.
-_TOP_TWO = """
-    array_agg(x.id ORDER BY x.at DESC, x.id DESC) AS ids,
-           array_agg(x.score ORDER BY x.at DESC, x.id DESC) AS scores,
-           array_agg(x.day ORDER BY x.at DESC, x.id DESC) AS dates,
-           array_agg(x.at ORDER BY x.at DESC, x.id DESC) AS ats
-"""
 _ANSWERED = f"""
 INSERT INTO customers AS c (tenant_id, customer_id, updated_at, latest_response_id,
                             latest_score, latest_local_date, latest_answered_at,
@@ -83,7 +79,7 @@ INSERT INTO customers AS c (tenant_id, customer_id, updated_at, latest_response_
 SELECT $1, n.customer_id, $2, n.ids[1], n.scores[1], n.dates[1], n.ats[1], n.ids[2],
        n.scores[2], n.ats[2]
 FROM (
-    SELECT x.customer_id, {_TOP_TWO.strip()}
+    SELECT x.customer_id, {_TOP_TWO}
     FROM unnest($3::text[], $4::uuid[], $5::int2[], $6::timestamptz[], $7::date[])
          AS x(customer_id, id, score, at, day)
     GROUP BY x.customer_id
@@ -94,7 +90,7 @@ SET (updated_at, latest_response_id, latest_score, latest_local_date, latest_ans
      previous_response_id, previous_score, previous_answered_at) = (
     SELECT EXCLUDED.updated_at, m.ids[1], m.scores[1], m.dates[1], m.ats[1], m.ids[2],
            m.scores[2], m.ats[2]
-    FROM (SELECT {_TOP_TWO.strip()}
+    FROM (SELECT {_TOP_TWO}
         FROM (VALUES
             (c.latest_response_id, c.latest_score, c.latest_local_date, c.latest_answered_at),
             (c.previous_response_id, c.previous_score, NULL::date, c.previous_answered_at),
@@ -190,9 +186,7 @@ async def touch_customers(
 ) -> None:
     """Stamp customers as changed now, their standing recomputed from their answers; run it
     last in the transaction (it holds a row lock)."""
-    if customer_ids:
-        stamp = await conn.fetchval(_CLOCK, tenant_id)
-        await conn.execute(_RESTAND, tenant_id, sorted(set(customer_ids)), stamp)
+    await _stamp(conn, tenant_id, _RESTAND, customer_ids)
 
 
 async def restamp_customers(
@@ -200,9 +194,16 @@ async def restamp_customers(
 ) -> None:
     """Stamp customers as changed now, their standing as it is (a follow-up case of theirs
     changed); last in the transaction (it holds a row lock)."""
+    await _stamp(conn, tenant_id, _RESTAMP, customer_ids)
+
+
+async def _stamp(
+    conn: asyncpg.Connection, tenant_id: UUID, sql: str, customer_ids: Sequence[str]
+) -> None:
+    """Take the tenant's clock, then run `sql` ($1 tenant, $2 customer ids, $3 stamp)."""
     if customer_ids:
         stamp = await conn.fetchval(_CLOCK, tenant_id)
-        await conn.execute(_RESTAMP, tenant_id, sorted(set(customer_ids)), stamp)
+        await conn.execute(sql, tenant_id, sorted(set(customer_ids)), stamp)
 
 
 async def customers_answered(
@@ -211,9 +212,7 @@ async def customers_answered(
     """New answers (stored in this transaction, none excluded) move their customers'
     standing and change stamp; answers without a customer are skipped. Last in the
     transaction (it holds a row lock)."""
-    mine = sorted(
-        (r for r in answers if r.customer_id is not None), key=lambda r: r.customer_id or ""
-    )
+    mine = [r for r in answers if r.customer_id is not None]
     if not mine:
         return
     stamp = await conn.fetchval(_CLOCK, tenant_id)
