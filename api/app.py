@@ -64,6 +64,7 @@ from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.redis.ratelimit import Clock
 from infra.runtime import Runtime, open_runtime
 from infra.settings import Settings
+from infra.tasks import stop
 
 API_VERSION = "1.0.0"
 TAGS = {
@@ -248,7 +249,7 @@ def create_app(
                 yield
             finally:
                 if scheduler is not None:
-                    scheduler.cancel()
+                    await stop([scheduler])
 
     app = Litestar(
         route_handlers=[*CONTROLLERS, *extra_handlers],

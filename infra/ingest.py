@@ -18,7 +18,6 @@ request runs now.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -42,6 +41,7 @@ from infra.postgres.webhooks_outbox import enqueue_events
 from infra.redis.breaker import RedisBreaker
 from infra.redis.counters import RedisCounterStore
 from infra.redis.resilient import CounterBacklog
+from infra.tasks import stop
 
 log = structlog.get_logger(__name__)
 DEADLINE_S = 3.0
@@ -113,9 +113,7 @@ class IngestBatcher:
         while self._pending or self._flushes:  # noqa: ASYNC110 - polls two collections
             await asyncio.sleep(0.005)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop([self._task])
             self._task = None
 
     async def _collect(self) -> None:

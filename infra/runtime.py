@@ -29,11 +29,11 @@ from infra.redis.ratelimit import Clock, RedisRateLimiter
 from infra.redis.resilient import CounterBacklog, ResilientCounters
 from infra.retention import run_retention
 from infra.settings import Settings
+from infra.tasks import stop
 from infra.webhooks.relay import WebhookRelay
 from infra.webhooks.targets import DnsTargetGuard
 
 log = structlog.get_logger(__name__)
-STOP_TIMEOUT_S = 5.0  # background tasks get this long to finish when the API stops
 HEALTH_CHECK_S = 0.5  # each readiness check (both run at once: /health/ready within 1 s)
 
 
@@ -158,12 +158,10 @@ async def open_runtime(
             yield runtime
         finally:
             runtime.principals.stop()
-            for task in tasks:
-                task.cancel()
             # A blocked pub/sub read can swallow its cancellation (redis-py): closing its
             # connection ends it; the wait is bounded all the same.
             await listener.aclose()
-            await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+            await stop(tasks)
             await runtime.batcher.close()
     finally:
         if runtime is not None:

@@ -25,6 +25,7 @@ from infra.outage import REDIS_DOWN
 from infra.redis import layout
 from infra.redis.breaker import RedisBreaker
 from infra.redis.counters import RedisCounterStore
+from infra.tasks import stop
 
 log = structlog.get_logger(__name__)
 CHUNK = 1000  # metas checked per pipeline
@@ -124,6 +125,4 @@ class CounterKeeper:
     async def close(self) -> None:
         self._queue.clear()
         self._again.clear()
-        for task in list(self._workers):
-            task.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
+        await stop(list(self._workers))

@@ -22,13 +22,13 @@ Usage by a caller:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 import structlog
 
 from infra.outage import REDIS_DOWN
 from infra.redis.client import RedisClient, ping
+from infra.tasks import stop
 
 log = structlog.get_logger(__name__)
 RecoveryHook = Callable[[], Awaitable[None]]
@@ -85,7 +85,5 @@ class RedisBreaker:
     async def close(self) -> None:
         """Stop probing (the API is stopping)."""
         if self._probe is not None:
-            self._probe.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._probe
+            await stop([self._probe])
             self._probe = None
