@@ -125,4 +125,4 @@ class CounterKeeper:
     async def close(self) -> None:
         self._queue.clear()
         self._again.clear()
-        await stop(list(self._workers))
+        await stop(self._workers)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 
 import redis
 
@@ -68,6 +72,16 @@ class RedisProcess:
                     raise
                 time.sleep(0.05)
         client.close()
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Alive, with its sockets open, but answering nothing (SIGSTOP) until the block ends."""
+        assert self._proc is not None
+        os.kill(self._proc.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self._proc.pid, signal.SIGCONT)
 
     def stop(self) -> None:
         if self._proc is not None:
