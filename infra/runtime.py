@@ -163,6 +163,8 @@ async def open_runtime(
             await listener.aclose()
             await stop(tasks)
             await runtime.batcher.close()
+            await runtime.limiter.close()
+            await runtime.store.close()
     finally:
         if runtime is not None:
             await runtime.keeper.close()

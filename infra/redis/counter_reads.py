@@ -47,7 +47,11 @@ class CounterReads:
         self._generations = generations
         self._layout = str(generations.layout_version)
         prelude = layout.lua_prelude()
-        self._read = Script(redis, "read.lua", after="groups.lua", prelude=prelude)
+        # Every period read is one call of read.lua, small: those arriving together share a
+        # round trip. A breakdown's call may take long, so it goes alone.
+        self._read = Script(
+            redis, "read.lua", after="groups.lua", prelude=prelude, shared_calls=True
+        )
         self._breakdown = Script(redis, "breakdown.lua", after="groups.lua", prelude=prelude)
         self._breakdowns: GroupCache[dict[str, Histogram]] = GroupCache(
             BREAKDOWN_CACHE, dict, weigh=_values, max_weight=MAX_KEPT_VALUES
@@ -55,6 +59,9 @@ class CounterReads:
         self._histograms: GroupCache[Histogram] = GroupCache(
             HISTOGRAM_CACHE, lambda: _EMPTY, max_weight=MAX_KEPT_GROUPS
         )
+
+    async def close(self) -> None:
+        await self._read.close()
 
     def _ready(self, query: ResultQuery, result: Sequence[Any]) -> bool:
         status = int(result[0])

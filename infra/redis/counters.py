@@ -96,6 +96,9 @@ class RedisCounterStore:
         await self.applier.forget_deleted()
 
     # --- reads ------------------------------------------------------------------------
+    async def close(self) -> None:
+        """Stop the reads under way (see infra.redis.scripts, shared calls)."""
+        await self.reads.close()
 
     async def histograms(
         self, query: ResultQuery, periods: Sequence[tuple[date, date]]

@@ -2,12 +2,15 @@
 
 RedisRateLimiter spends a cost with one EVALSHA of lua/ratelimit.lua, whatever the number
 of limits: every bucket of a check shares the `{tag}` hash tag, so they sit in one cluster
-slot and the script sees and changes them atomically. While Redis fails or is slower than
-the client's timeout (NPS_REDIS_TIMEOUT_S), each process decides alone with a
-LocalRateLimiter (the same rule over a dict): a caller spread over N processes may then get
-up to N times its quota. After a failure Redis is tried again `retry_s` later
-(NPS_REDIS_RETRY_S); with a RedisBreaker given, its state decides instead, shared with
-every other Redis user of the process (it opens on the first failure anywhere).
+slot and the script sees and changes them atomically. Checks that arrive together share a
+round trip (infra.redis.scripts, shared calls), each decided as if sent alone.
+
+While Redis fails or is slower than the client's timeout (NPS_REDIS_TIMEOUT_S), each
+process decides alone with a LocalRateLimiter (the same rule over a dict): a caller spread
+over N processes may then get up to N times its quota. After a failure Redis is tried
+again `retry_s` later (NPS_REDIS_RETRY_S); with a RedisBreaker given, its state decides
+instead, shared with every other Redis user of the process (it opens on the first failure
+anywhere).
 
 LocalRateLimiter holds one bucket per key; beyond MAX_BUCKETS it forgets those that have
 given back all their units (they are full again).
@@ -81,7 +84,7 @@ class RedisRateLimiter:
         breaker: RedisBreaker | None = None,
     ) -> None:
         self._breaker = breaker
-        self._script = Script(redis, "ratelimit.lua")
+        self._script = Script(redis, "ratelimit.lua", shared_calls=True)
         self._clock = clock
         self._retry_s = retry_s
         self._fallback = fallback or LocalRateLimiter(clock or time.time)
@@ -115,6 +118,10 @@ class RedisRateLimiter:
             return await self._local(tag, buckets, cost=cost, consume=consume)
         self._down_until = 0.0
         return _decision(raw, [limit for _, limit in buckets])
+
+    async def close(self) -> None:
+        """Stop the checks under way (see infra.redis.scripts, shared calls)."""
+        await self._script.close()
 
     async def _local(
         self, tag: str, buckets: Sequence[tuple[str, Limit]], *, cost: int, consume: bool

@@ -57,7 +57,8 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         rl = r["rate_limit"]
         out.append(
             (
-                "`GET /v1/nps` with rate limits checked (one Lua call per request)",
+                "`GET /v1/nps` with rate limits checked (one check per request; checks "
+                "arriving together share a Lua call)",
                 _load(rl["on"]),
                 "the same server code with `NPS_RATE_LIMITS=0`: " + _load(rl["off"]),
                 f"{rl['ratio_rps']:.2f}x (p50 {rl['ratio_p50']:.2f}x)",

@@ -228,9 +228,10 @@ def reads_beside_hgetall(
 def rate_limit_cost(
     limited: Server, unlimited: Server, key: str, survey: str, seconds: float
 ) -> dict[str, Any]:
-    """GET /v1/nps on two servers of the same code, rate limits on (one Lua call per request,
-    limits never reached) and off (NPS_RATE_LIMITS=0); the "off" runs half before and half
-    after, so the machine's drift cancels out of the ratio."""
+    """GET /v1/nps on two servers of the same code, rate limits on (one check per request,
+    limits never reached; checks arriving together share a Lua call) and off
+    (NPS_RATE_LIMITS=0); the "off" runs half before and half after, so the machine's drift
+    cancels out of the ratio."""
     path = read_paths(survey)["nps_30d"]
     env = {"NPS_BENCH_KEY": key, "NPS_BENCH_PATH": path}
 

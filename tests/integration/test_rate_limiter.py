@@ -58,6 +58,72 @@ async def test_the_lua_script_decides_exactly_as_the_python_rule(redis) -> None:
     assert 50 < refused < 350  # both sides of the limit were exercised
 
 
+def count_round_trips(redis) -> list[int]:
+    """Wraps this client's execute_command: the number of EVALSHA calls it sends so far."""
+    trips = [0]
+    send = redis.execute_command
+
+    async def counting(*args, **options):
+        trips[0] += args[0] == "EVALSHA"
+        return await send(*args, **options)
+
+    redis.execute_command = counting
+    return trips
+
+
+async def test_checks_arriving_together_share_calls_and_decide_as_in_a_row(redis) -> None:
+    """Two tenants' checks at once: a single server takes both in one round trip, a
+    cluster one per tenant (slot); either way each check is decided as if alone, in order."""
+    rng = random.Random(29)
+    clock = Clock()
+    shared, local = RedisRateLimiter(redis, clock=clock), LocalRateLimiter(clock)
+    trips = count_round_trips(redis)
+    tags = [f"test-{secrets.token_hex(4)}" for _ in range(2)]
+    for _ in range(5):
+        checks = [
+            (
+                rng.choice(tags),
+                [("k", Limit(name="k", quota=40, window_s=10)), (f"o{rng.randrange(3)}", _ONE)],
+                rng.choice([1, 1, 2, 3, 50]),
+                rng.random() > 0.1,
+            )
+            for _ in range(60)
+        ]
+        got = await asyncio.gather(
+            *(shared.check(t, b, cost=cost, consume=consume) for t, b, cost, consume in checks)
+        )
+        want = [
+            await local.check(t, b, cost=cost, consume=consume) for t, b, cost, consume in checks
+        ]
+        assert list(got) == want
+        clock.now += 0.7
+    # Per round and tenant: the first check alone, then the others together.
+    assert trips[0] <= 20
+    assert any(not d.allowed for d in want) and any(d.allowed for d in want)
+
+
+_ONE = Limit(name="o", quota=25, window_s=5)
+
+
+async def test_a_check_cancelled_while_waiting_leaves_the_others_answered(redis) -> None:
+    limiter = RedisRateLimiter(redis)
+    tag = f"test-{secrets.token_hex(4)}"
+    limit = [("k", Limit(name="k", quota=100, window_s=3600))]  # no unit back meanwhile
+    checks = [asyncio.create_task(limiter.check(tag, limit)) for _ in range(10)]
+    await asyncio.sleep(0)
+    checks[3].cancel()
+    done = await asyncio.gather(*checks, return_exceptions=True)
+    assert isinstance(done[3], asyncio.CancelledError)
+    answered = [d for i, d in enumerate(done) if i != 3]
+    assert all(d.allowed for d in answered)
+    # Each answered check saw one unit more spent than the one before it; the cancelled
+    # check's unit was spent too (it had been sent), as with a call of its own.
+    remaining = {d.states[0].remaining for d in answered}
+    assert len(remaining) == 9 and remaining <= set(range(90, 100))
+    after = await limiter.check(tag, limit)
+    assert after.allowed and after.states[0].remaining == 89
+
+
 async def test_buckets_of_one_check_share_a_cluster_slot_and_expire(redis) -> None:
     limiter = RedisRateLimiter(redis)
     tag = f"test-{secrets.token_hex(4)}"
