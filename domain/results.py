@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Sequence
 from datetime import date
 
@@ -170,19 +171,30 @@ class VsRest(msgspec.Struct, frozen=True, kw_only=True):
 
 def vs_rest(groups: Sequence[Group], total: Histogram, *, alpha: float = 0.05) -> list[VsRest]:
     """Each group against its complement, p-values Holm-adjusted over the groups tested."""
+    histograms = tuple(g.summary.histogram for g in groups)
+    judge = _kept_vs_rest if len(histograms) <= MAX_KEPT_VS_REST else _vs_rest
+    return list(judge(histograms, tuple(total), alpha))
+
+
+def _vs_rest(groups: tuple[Histogram, ...], total: Histogram, alpha: float) -> tuple[VsRest, ...]:
     comparisons = [
-        compare(
-            tuple(t - g for t, g in zip(total, grp.summary.histogram, strict=True)),
-            grp.summary.histogram,
-            alpha=alpha,
-        )
+        compare(tuple(t - g for t, g in zip(total, grp, strict=True)), grp, alpha=alpha)
         for grp in groups
     ]
     tested = [i for i, c in enumerate(comparisons) if c.p_value is not None]
     raw = [comparisons[i].p_value or 1.0 for i in tested]
     adjusted = dict(zip(tested, holm_adjust(raw), strict=True))
     levels = dict(zip(tested, holm_levels(raw, alpha=alpha), strict=True))
-    return [_judged(c, adjusted.get(i), levels.get(i), alpha) for i, c in enumerate(comparisons)]
+    return tuple(
+        _judged(c, adjusted.get(i), levels.get(i), alpha) for i, c in enumerate(comparisons)
+    )
+
+
+# A dashboard asks for the same breakdown again and again, and its counters rarely move in
+# between: the judgement of a breakdown of up to MAX_KEPT_VS_REST values is kept per
+# (groups' histograms, total, alpha), at most 128 of them (a few MB at worst).
+MAX_KEPT_VS_REST = 100
+_kept_vs_rest = functools.lru_cache(maxsize=128)(_vs_rest)
 
 
 def _judged(c: Comparison, p_adj: float | None, level: float | None, alpha: float) -> VsRest:

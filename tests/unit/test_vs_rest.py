@@ -87,3 +87,19 @@ def test_flag_significant_and_interval_agree_for_every_value(hists: list[Histogr
         if c.significant:
             assert v.flag == ("below" if ci.high < 0 else "above")
         assert v.ci_level_pct is not None and 95.0 <= v.ci_level_pct < 100.0
+
+
+def test_a_repeated_breakdown_is_judged_once_and_a_large_one_is_not_kept() -> None:
+    from domain import results
+
+    hists = [hist(30 + i, 20, 10 + i % 7) for i in range(12)]
+    results._kept_vs_rest.cache_clear()
+    first = _judge(*hists)
+    assert _judge(*hists) == first  # the same judgement, kept
+    info = results._kept_vs_rest.cache_info()
+    assert (info.hits, info.misses) == (1, 1)
+    assert _judge(*hists[:-1]) != first[:-1]  # other histograms, another judgement
+    many = [hist(i % 9, 3, i % 5) for i in range(results.MAX_KEPT_VS_REST + 1)]
+    before = results._kept_vs_rest.cache_info().currsize
+    assert len(_judge(*many)) == len(many)
+    assert results._kept_vs_rest.cache_info().currsize == before
