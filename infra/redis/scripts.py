@@ -66,6 +66,22 @@ def hash_tag(key: str) -> str:
     return key[start + 1 : end] if start >= 0 and end > start + 1 else key
 
 
+class _Loaded:
+    """Lua text run by EVALSHA, loaded again when the server lost it."""
+
+    def __init__(self, redis: RedisClient, text: str) -> None:
+        self.redis = redis
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+    async def run(self, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        try:
+            return await self.redis.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+        except NoScriptError:  # a restarted or flushed server: load it, then run it again
+            self.sha = await self.redis.script_load(self.text)
+            return await self.redis.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+
+
 class Script:
     """One script of infra/redis/lua. redis-py's own Script object does the same with more
     work per call (a type check of its client, two tuple copies, one more wrapper): a read
@@ -83,32 +99,22 @@ class Script:
         """The script infra/redis/lua/<name>, put after the shared chunk `after` if any
         (Redis scripts cannot load one another), both after `prelude` (Lua text that
         defines names the scripts use, such as the counter layout's)."""
-        self.redis = redis
         body = "\n".join(_lua(n) for n in (after, name) if n is not None)
-        self.text = prelude + body
-        self.sha = hashlib.sha1(self.text.encode()).hexdigest()
+        self._alone = _Loaded(redis, prelude + body)
         self._shared: _SharedCalls | None = None
         if shared_calls:
-            self._shared = _SharedCalls(redis, prelude + "\n" + _SHARED.format(body=body))
+            wrapped = _Loaded(redis, prelude + "\n" + _SHARED.format(body=body))
+            self._shared = _SharedCalls(wrapped, per_tag=isinstance(redis, RedisCluster))
 
     async def __call__(self, keys: Sequence[str], args: Sequence[Any]) -> Any:
         if self._shared is not None:
             return await self._shared.call(keys, args)
-        return await _evalsha(self, keys, args)
+        return await self._alone.run(keys, args)
 
     async def close(self) -> None:
         """Stop the round trips under way (their callers are cancelled with them)."""
         if self._shared is not None:
             await self._shared.close()
-
-
-async def _evalsha(script: Script | _SharedCalls, keys: Sequence[str], args: Sequence[Any]) -> Any:
-    redis = script.redis
-    try:
-        return await redis.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-    except NoScriptError:  # a restarted or flushed server: load it, then run it again
-        script.sha = await redis.script_load(script.text)
-        return await redis.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
 
 
 @dataclass(eq=False)
@@ -123,11 +129,9 @@ class _Call:
 class _SharedCalls:
     """The calls of one script that share round trips (see the module's docstring)."""
 
-    def __init__(self, redis: RedisClient, text: str) -> None:
-        self.redis = redis
-        self.text = text
-        self.sha = hashlib.sha1(text.encode()).hexdigest()
-        self._per_tag = isinstance(redis, RedisCluster)
+    def __init__(self, wrapped: _Loaded, *, per_tag: bool) -> None:
+        self._wrapped = wrapped  # the script as the body of _SHARED
+        self._per_tag = per_tag
         # Per group of calls that may share a round trip (all, or one hash tag's on a
         # cluster): present while a round trip is under way, holding the calls for the next.
         self._waiting: dict[str, list[_Call]] = {}
@@ -175,7 +179,7 @@ class _SharedCalls:
             keys += call.keys
             args += [len(call.keys), len(call.args), *call.args]
         try:
-            answers = await _evalsha(self, keys, args)
+            answers = await self._wrapped.run(keys, args)
         except asyncio.CancelledError:
             for call in calls:
                 call.answer.cancel()

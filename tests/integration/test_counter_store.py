@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -17,25 +16,10 @@ from domain.results import StoredHistograms
 from infra.counter_sync import OutboxDrainer, rebuild, verify
 from infra.ingest import IngestBatcher
 from infra.postgres.ingest_sql import insert_responses
-from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.redis import layout
 from infra.redis.counters import RedisCounterStore
-from tests.conftest import POOLED, redis_client
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await create_pool(database_url, size=4, transaction_pooler=POOLED)
-    yield p
-    await p.close()
-
-
-@pytest.fixture
-async def store(redis_url: str) -> AsyncIterator[RedisCounterStore]:
-    r = redis_client(redis_url)
-    yield RedisCounterStore(r)
-    await r.aclose()
+from tests.conftest import redis_client
 
 
 async def _tenant(pool: asyncpg.Pool, store: RedisCounterStore) -> tuple[uuid.UUID, uuid.UUID]:

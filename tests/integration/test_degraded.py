@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
@@ -13,17 +12,6 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from tests.conftest import make_tenant, verify_tenant
-from tests.integration.redis_server import RedisProcess
-
-
-@pytest.fixture
-async def own_redis() -> AsyncIterator[RedisProcess]:
-    server = RedisProcess()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture

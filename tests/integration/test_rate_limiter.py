@@ -19,7 +19,6 @@ from domain.keys import parse_key
 from domain.ratelimit import Limit
 from infra.redis.ratelimit import LocalRateLimiter, RedisRateLimiter, bucket_key
 from tests.conftest import make_tenant, redis_client
-from tests.integration.redis_server import RedisProcess
 
 
 class Clock:
@@ -131,16 +130,6 @@ async def test_buckets_of_one_check_share_a_cluster_slot_and_expire(redis) -> No
     key = bucket_key(tag, "key:1")
     assert key.startswith(f"nps:{{{tag}}}:")
     assert 0 < await redis.pttl(key) <= 13_000  # 2 units back after 12 s, plus a second
-
-
-@pytest.fixture
-async def own_redis() -> AsyncIterator[RedisProcess]:
-    server = RedisProcess()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 async def test_without_redis_each_process_limits_alone_then_rejoins(

@@ -7,38 +7,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 
-import asyncpg
-import pytest
 import redis.exceptions
 
 from domain.model import ResultQuery, SegmentFilter
 from domain.results import StoredHistograms
-from infra.postgres.pool import create_pool
 from infra.postgres.uow import PgUnitOfWorkFactory
 from infra.redis.client import connect_redis
-from infra.redis.counters import RedisCounterStore
 from infra.redis.scripts import Script, hash_tag
-from tests.conftest import POOLED, redis_client
-from tests.integration.redis_server import RedisProcess
+from tests.conftest import redis_client
 from tests.integration.test_counter_store import _answer, _commit, _tenant
 from tests.integration.test_rate_limiter import count_round_trips
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await create_pool(database_url, size=4, transaction_pooler=POOLED)
-    yield p
-    await p.close()
-
-
-@pytest.fixture
-async def store(redis_url: str) -> AsyncIterator[RedisCounterStore]:
-    r = redis_client(redis_url)
-    yield RedisCounterStore(r)
-    await r.aclose()
 
 
 def test_the_hash_tag_is_what_picks_the_slot() -> None:
@@ -115,16 +95,6 @@ async def test_a_script_the_server_lost_is_loaded_again(redis_url) -> None:
         assert [a[2] for a in answers] == [8, 7, 6, 5, 4]  # units left after each, in order
     finally:
         await r.aclose()
-
-
-@pytest.fixture
-async def own_redis() -> AsyncIterator[RedisProcess]:
-    server = RedisProcess()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 async def test_calls_waiting_when_redis_freezes_fail_within_one_timeout(own_redis) -> None:
